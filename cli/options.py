@@ -1,0 +1,91 @@
+"""Options shared by several commands, and the one place user errors become exit codes."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from typing import Any, Callable
+
+import click
+
+from xiangyue.errors import XiangyueError, format_diagnostic
+from xiangyue.i18n import default_lang
+
+EXIT_CODES_HELP = "Exit codes / 退出码: 0 ok, 1 problems found (errors, violations, differences), 2 input could not be used."
+
+
+def lang_option(f: Callable) -> Callable:
+    return click.option(
+        "--lang",
+        type=click.Choice(["zh", "en"]),
+        default=None,
+        help="Message language (default: from the locale, else Chinese). 输出语言。",
+    )(f)
+
+
+def db_option(f: Callable) -> Callable:
+    return click.option(
+        "--db",
+        "db_path",
+        type=click.Path(dir_okay=False),
+        default="xiangyue.db",
+        show_default=True,
+        envvar="XIANGYUE_DB",
+        help="The village database file. 村数据库文件。",
+    )(f)
+
+
+def period_option(required: bool = True) -> Callable:
+    return click.option(
+        "--period",
+        required=required,
+        help="Period: 2024-03 (month), 2024-Q1 (quarter) or 2024 (year). 期间。",
+    )
+
+
+def format_option(*choices: str, default: str | None = None) -> Callable:
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(list(choices)),
+        default=default or choices[0],
+        show_default=True,
+        help="Output format. 输出格式。",
+    )
+
+
+def resolve_lang(lang: str | None) -> str:
+    return lang or default_lang()
+
+
+def print_json(obj: Any) -> None:
+    click.echo(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
+
+
+def report_errors(err: XiangyueError, lang: str, fmt: str = "text") -> None:
+    """Print a user error's diagnostics (to stderr as text, or to stdout as JSON)."""
+    if fmt == "json":
+        print_json({"errors": [d.to_json(lang) for d in err.diagnostics]})
+        return
+    for d in err.diagnostics:
+        click.echo(format_diagnostic(d, lang), err=True)
+
+
+def handles_user_errors(f: Callable) -> Callable:
+    """Turn :class:`XiangyueError` into its diagnostics and exit code; never a traceback.
+
+    The wrapped command must take ``lang`` (and may take ``fmt``) keyword arguments.
+    """
+
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        lang = resolve_lang(kwargs.get("lang"))
+        try:
+            return f(*args, **kwargs)
+        except XiangyueError as err:
+            fmt = kwargs.get("fmt") or "text"
+            report_errors(err, lang, "json" if fmt == "json" else "text")
+            sys.exit(err.exit_code)
+
+    return wrapper
