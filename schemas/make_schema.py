@@ -1,0 +1,154 @@
+"""Writes ruleset.schema.json (the schema is data; this script only keeps it readable to edit).
+
+Run: python schemas/make_schema.py   — a test checks the committed JSON equals this output.
+"""
+
+import json
+from pathlib import Path
+
+ID = r"^[^\s\"'`：:，,（）()\[\]{}#]+$"
+PERIOD = {"enum": ["month", "quarter", "year"], "description": "month 月 | quarter 季度 | year 年"}
+DATE = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$", "description": "YYYY-MM-DD"}
+NUM = {"type": "number"}
+POS_NUM = {"type": "number", "exclusiveMinimum": 0}
+EXPR = {"type": ["string", "number", "boolean"], "minLength": 1,
+        "description": "An expression of the xiangyue language (docs/expressions.md)"}
+TEXT = {"type": "string", "minLength": 1}
+
+
+def obj(props, required=(), **extra):
+    out = {"type": "object", "properties": props, "additionalProperties": False}
+    if required:
+        out["required"] = list(required)
+    out.update(extra)
+    return out
+
+
+LIMIT = obj({"max": POS_NUM, "per": {"$ref": "#/$defs/period"}}, ["max", "per"],
+            description="At most `max` points per `per` (per household or person). 每期最多多少分。")
+
+FIELD = obj(
+    {
+        "id": {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*$",
+               "description": "ASCII name of the column, e.g. quantity"},
+        "label": {**TEXT, "description": "Chinese name, e.g. 数量"},
+        "aliases": {"type": "array", "items": TEXT, "uniqueItems": True},
+        "type": {"enum": ["text", "decimal", "integer", "date", "boolean"]},
+        "required": {"type": "boolean"},
+        "values": {"type": "array", "items": {"type": ["string", "number"]}, "minItems": 1, "uniqueItems": True,
+                   "description": "allowed values (text fields)"},
+        "default": {"type": ["string", "number", "boolean"]},
+        "min": NUM,
+        "max": NUM,
+        "description": {"type": "string"},
+    },
+    ["id", "type"],
+)
+
+RULE = obj(
+    {
+        "id": {"type": "string", "pattern": ID, "description": "unique id of the rule, e.g. volunteer"},
+        "name": {**TEXT, "description": "the rule's Chinese name, e.g. 志愿服务"},
+        "category": TEXT,
+        "description": {"type": "string"},
+        "when": EXPR,
+        "points": EXPR,
+        "cap": LIMIT,
+        "deduction_cap": LIMIT,
+        "once": {"$ref": "#/$defs/period"},
+        "escalation": obj({"per": {"$ref": "#/$defs/period"},
+                           "steps": {"type": "array", "items": NUM, "minItems": 1}}, ["per", "steps"]),
+        "highest_only": {"$ref": "#/$defs/period"},
+        "veto": {"$ref": "#/$defs/period"},
+    },
+    ["id"],
+)
+
+DEADLINE = obj({"days": {"type": "integer", "minimum": 0}, "after": TEXT,
+                "calendar": {"enum": ["calendar", "working"]}}, ["days", "after"])
+FRACTION = {"type": ["string", "number"], "pattern": r"^\s*\d+\s*/\s*\d+\s*$",
+            "description": "a fraction such as 2/3, or a decimal such as 0.5"}
+STEP = {
+    "oneOf": [
+        {**TEXT, "description": "a step with no conditions, by name"},
+        obj({"name": TEXT, "meeting": obj({"quorum": FRACTION, "majority": FRACTION}, ["quorum", "majority"]),
+             "within": DEADLINE, "not_before": DEADLINE, "description": {"type": "string"}}, ["name"]),
+    ]
+}
+PROCEDURE = obj({"id": {"type": "string", "pattern": ID}, "name": TEXT, "when": EXPR,
+                 "steps": {"type": "array", "items": STEP, "minItems": 1}}, ["steps"])
+ITEM = obj({"id": {"type": "string", "pattern": ID}, "name": TEXT, "list": TEXT, "description": {"type": "string"},
+            "procedures": {"type": "array", "items": PROCEDURE, "minItems": 1}}, ["id", "name", "procedures"])
+
+ROW = {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean", "null"]}}
+EXAMPLE = obj(
+    {
+        "name": TEXT,
+        "period": {"type": ["string", "integer"]},
+        "as_of": DATE,
+        "households": {"type": "array", "items": ROW},
+        "records": {"type": "array", "items": ROW},
+        "cases": {"type": "array", "items": ROW},
+        "expect": {"type": "object", "description": "totals / by_rule / vetoed / board / cases (docs/format.md#examples)"},
+    },
+    ["name", "expect"],
+)
+
+SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://xiangyue.example/schemas/ruleset.schema.json",
+    "title": "xiangyue rule file (乡约规则文件)",
+    "description": "A village's points rules (积分细则) and checklists (清单). See docs/format.md.",
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "xiangyue": {"const": 1, "description": "format version of this file"},
+        "extends": {"oneOf": [TEXT, {"type": "array", "items": TEXT, "minItems": 1}],
+                    "description": "template file(s) this file extends, relative to this file"},
+        "remove": obj({"rules": {"type": "array", "items": TEXT}, "categories": {"type": "array", "items": TEXT},
+                       "checklists": {"type": "array", "items": TEXT}, "fields": {"type": "array", "items": TEXT},
+                       "selections": {"type": "array", "items": TEXT}},
+                      description="ids inherited from a template that this file removes"),
+        "village": TEXT,
+        "town": TEXT,
+        "county": TEXT,
+        "name": TEXT,
+        "version": {"type": ["string", "number"]},
+        "description": {"type": "string"},
+        "effective": obj({"from": DATE, "until": DATE}),
+        "adopted": obj({"meeting": TEXT, "date": DATE, "attended": {"type": "integer", "minimum": 0},
+                        "eligible": {"type": "integer", "minimum": 0},
+                        "approved": {"type": "integer", "minimum": 0}, "note": {"type": "string"}}),
+        "unit": {"enum": ["household", "person"]},
+        "matching": {"enum": ["all", "first"]},
+        "fields": {"type": "array", "items": FIELD},
+        "household_fields": {"type": "array", "items": FIELD},
+        "case_fields": {"type": "array", "items": FIELD},
+        "categories": {"type": "array", "items": obj({"id": TEXT, "name": TEXT, "cap": LIMIT,
+                                                        "deduction_cap": LIMIT, "description": {"type": "string"}},
+                                                       ["id"])},
+        "base": obj({"points": NUM, "per": {"$ref": "#/$defs/period"}}, ["points", "per"]),
+        "rules": {"type": "array", "items": RULE},
+        "boards": obj({"red": {"type": "integer", "minimum": 0}, "black": {"type": "integer", "minimum": 0},
+                       "per": {"$ref": "#/$defs/period"}}),
+        "stars": {"type": "array", "items": obj({"stars": {"type": "integer", "minimum": 1}, "min": NUM,
+                                                  "name": TEXT}, ["stars", "min"])},
+        "selections": {"type": "array", "items": obj({"id": {"type": "string", "pattern": ID}, "name": TEXT,
+                                                       "per": {"$ref": "#/$defs/period"},
+                                                       "no_veto": {"type": "boolean"},
+                                                       "criteria": {"type": "array", "items": EXPR, "minItems": 1}},
+                                                      ["id", "name", "criteria"])},
+        "market": obj({"carry_over": {"enum": ["keep", "yearly", "quarterly"]}, "min_total": NUM,
+                       "vetoed_may_redeem": {"type": "boolean"},
+                       "goods": {"type": "array", "items": obj({"id": TEXT, "name": TEXT, "price": POS_NUM},
+                                                               ["id", "name", "price"])}}),
+        "checklists": {"type": "array", "items": ITEM},
+        "examples": {"type": "array", "items": EXAMPLE},
+    },
+    "$defs": {"period": PERIOD},
+}
+
+if __name__ == "__main__":
+    out = Path(__file__).with_name("ruleset.schema.json")
+    out.write_text(json.dumps(SCHEMA, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    print(out)
