@@ -59,7 +59,7 @@ from typing import Any, Iterable, Mapping
 
 from .errors import Diagnostic, InputError, Pos, XiangyueError
 from .i18n import Msg, message, register
-from .model import ChecklistItem, Deadline, Procedure, Ruleset, Step
+from .model import ChecklistItem, Deadline, FieldSpec, Procedure, Ruleset, Step
 from .workdays import add_days
 
 __all__ = [
@@ -72,8 +72,13 @@ __all__ = [
     "ComplianceReport",
     "Finding",
     "check_case",
+    "case_field_specs",
+    "check_case_file",
     "check_cases",
+    "check_store",
     "group_cases",
+    "parse_as_of",
+    "read_case_file",
 ]
 
 #: Built-in case columns: id -> Chinese header name.
@@ -89,6 +94,13 @@ CASE_FIELDS: dict[str, str] = {
     "approved": "赞成人数",
 }
 STEP_FIELDS = ("step", "date", "attended", "eligible", "approved")
+_TYPES = {"amount": "decimal", "date": "date", "attended": "integer", "eligible": "integer",
+          "approved": "integer"}
+BUILTIN_CASE_FIELDS: tuple[FieldSpec, ...] = tuple(
+    FieldSpec(id=fid, type=_TYPES.get(fid, "text"), label=label,  # type: ignore[arg-type]
+              required=fid in ("case_id", "step", "date"))
+    for fid, label in CASE_FIELDS.items()
+)
 
 #: Finding kinds, in the order they are listed within one step.
 KINDS: tuple[str, ...] = (
@@ -191,6 +203,12 @@ register(
             hint_zh="每个步骤只写一行；重开的会议请只保留有效的那一次",
             hint_en="write one row per step; for a meeting held again keep only the one that counts",
         ),
+        "E-AS-OF": Msg(
+            zh="核对日期“{text}”无法识别",
+            en="as-of date '{text}' is not understood",
+            hint_zh="写成 2024-06-30 这样的格式",
+            hint_en="write it as YYYY-MM-DD, e.g. 2024-06-30",
+        ),
         "E-CASE-DATE": Msg(
             zh="日期“{value}”无法识别",
             en="date '{value}' is not understood",
@@ -237,6 +255,93 @@ class Case:
     steps: tuple[CaseStep, ...]
     values: Mapping[str, Any] = field(default_factory=dict, compare=False)
     pos: Pos = Pos()
+
+
+def parse_as_of(text: str | None, today: dt.date | None = None) -> dt.date:
+    """The report's as-of date from ``YYYY-MM-DD`` (today when not given)."""
+    if text is None or not str(text).strip():
+        return today or dt.date.today()
+    t = str(text).strip()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", t):
+        try:
+            return dt.date.fromisoformat(t)
+        except ValueError:
+            pass
+    raise InputError(Diagnostic("E-AS-OF", file="--as-of", args={"text": text}))
+
+
+def case_field_specs(ruleset: Ruleset) -> tuple[FieldSpec, ...]:
+    """The columns of a case file: the rule file's case fields, with any built-in case field
+    the rule file does not declare added in front."""
+    declared = {f.id for f in ruleset.case_fields}
+    return tuple(f for f in BUILTIN_CASE_FIELDS if f.id not in declared) + tuple(ruleset.case_fields)
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    """One row of a case file with its position (``columns``: field id -> header as written)."""
+
+    values: Mapping[str, Any]
+    line: int = 0
+    file: str = ""
+    columns: Mapping[str, str] = field(default_factory=dict)
+
+
+def read_case_file(ruleset: Ruleset, path: str, *, encoding: str | None = None,
+                   ) -> tuple[list[CaseRow], list[Diagnostic]]:
+    """Read a case file (CSV, XLSX, JSONL) with the ruleset's case columns.
+
+    Returns the rows that could be read and every diagnostic (errors and warnings) found.
+    """
+    from .tables import read_table
+
+    table = read_table(path, case_field_specs(ruleset), encoding=encoding)
+    rows = [CaseRow(values=v, line=line, file=table.file, columns=table.columns)
+            for v, line in zip(table.rows, table.lines)]
+    return rows, list(table.diagnostics)
+
+
+def check_case_file(ruleset: Ruleset, path: str, as_of: dt.date, *,
+                    encoding: str | None = None) -> ComplianceReport:
+    """Check a case file directly, without importing it into the village database.
+
+    Every problem of the file (bad cells, unknown columns, rows of a case that disagree, a step
+    recorded twice, impossible meeting counts) is collected and raised together as one
+    :class:`InputError`; warnings travel with the report (``ComplianceReport.warnings``).
+    """
+    rows, diags = read_case_file(ruleset, path, encoding=encoding)
+    errors = [d for d in diags if d.severity == "error"]
+    warnings = tuple(d for d in diags if d.severity != "error")
+    try:
+        cases = group_cases(rows, file=str(path))
+    except InputError as err:
+        errors.extend(err.diagnostics)
+        cases = []
+    if errors:
+        raise InputError(errors + list(warnings))
+    report = check_cases(ruleset, cases, as_of, file=str(path))
+    return replace(report, warnings=warnings)
+
+
+def check_store(ruleset: Ruleset, db_path: str, as_of: dt.date) -> ComplianceReport:
+    """Check the cases imported into the village database (``xiangyue cases import``).
+
+    Rows keep the file and row they were imported from, so a problem points at the sheet the
+    clerk can correct.
+    """
+    from .store import open_store
+
+    fields = case_field_specs(ruleset)
+    where = (FieldSpec("source_file", "text"), FieldSpec("source_row", "integer"))
+    store = open_store(db_path, create=False)
+    try:
+        rows = []
+        for r in store.iter_cases(fields + where):
+            src, line = r.pop("source_file", None), r.pop("source_row", None)
+            rows.append(CaseRow(values=r, line=line or 0, file=src or db_path))
+    finally:
+        store.close()
+    return check_cases(ruleset, rows, as_of, file=db_path)
 
 
 def _row_parts(row: Any, file: str, index: int) -> tuple[Mapping[str, Any], Pos, Mapping[str, str]]:
@@ -506,6 +611,7 @@ class ComplianceReport:
     version: str
     cases: tuple[CaseResult, ...]
     items: tuple[ChecklistItem, ...] = field(default=(), compare=False, repr=False)
+    warnings: tuple[Diagnostic, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def has_violations(self) -> bool:
@@ -592,9 +698,9 @@ def choose_procedure(item: ChecklistItem, case: Case) -> Procedure | None:
             return proc
         try:
             ok = proc.when_fn(values)
-        except (TypeError, ArithmeticError, KeyError):
+        except (TypeError, ArithmeticError, KeyError, XiangyueError):
             ok = False
-        if ok is True:
+        if ok:
             return proc
     return None
 

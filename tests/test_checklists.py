@@ -495,3 +495,84 @@ def test_grouped_case_objects_are_accepted():
     case = Case("C1", "certificate", None, None,
                 (CaseStep("申请", D(2024, 3, 1)), CaseStep("出具", D(2024, 3, 2))))
     assert check([case]).cases[0].status == "compliant"
+
+
+# --- renderers ------------------------------------------------------------------------------
+
+from xiangyue.report.compliance import display_width, render  # noqa: E402
+
+
+def sample_report():
+    data = (four_two("C01", publish="2024-06-09")
+            + rows("C10", "certificate", [("申请", "2024-06-28")])
+            + rows("X<1>", "修<路>", [("申请", "2024-01-01")]))
+    return check(data, as_of="2024-06-29")
+
+
+def test_json_has_the_documented_shape_with_exact_amounts():
+    report = check(four_two("C01", publish="2024-06-09", amount="80000.50"), as_of="2024-06-29")
+    out = json.loads(render(report, "json"), parse_float=Decimal)
+    assert out["as_of"] == "2024-06-29"
+    (case,) = out["cases"]
+    assert case["amount"] == Decimal("80000.50")
+    assert (case["case_id"], case["item"], case["procedure"], case["status"]) == (
+        "C01", "major_decision", "four_two", "violation")
+    (f,) = case["findings"]
+    assert (f["kind"], f["step"]) == ("late", "决议公开")
+    assert f["message"] == "决议公开应在决议后7日内完成（最迟 2024-06-08），实际 2024-06-09 完成，晚了1日"
+    assert out["summary"]["by_status"] == {"violation": 1, "pending": 0, "compliant": 0}
+    assert out["summary"]["by_item"]["major_decision"]["violation"] == 1
+    en = json.loads(render(report, "json", "en"))
+    assert en["cases"][0]["findings"][0]["message"].startswith("“决议公开” was due within 7 days")
+
+
+def test_table_columns_line_up_on_screen():
+    text = render(sample_report(), "table")
+    lines = text.splitlines()
+    assert lines[0] == "金钩村 清单合规检查（截至 2024-06-29）"
+    header = next(i for i, line in enumerate(lines) if line.startswith("清单"))
+    summary = lines[header: header + 8]  # header, rule, 4 items, 1 unknown item, total
+    assert summary[-1].startswith("合计")
+    # numbers are right-aligned, so every row ends at the same screen column
+    assert {display_width(line) for line in summary} == {display_width(summary[0])}
+    assert display_width(summary[0]) != len(summary[0])  # wide characters were counted
+    assert "[违规] C01  村级重大事项决策  四议两公开  测试  80000元" in lines
+    assert ("    - 逾期办理：决议公开应在决议后7日内完成（最迟 2024-06-08），实际 2024-06-09 完成，"
+            "晚了1日") in lines
+    assert "[进行中] C10  证明开具  证明开具程序  测试" in lines
+    assert "[violation] C01" in render(sample_report(), "table", "en")
+
+
+def test_csv_has_a_row_per_finding_and_per_clean_case():
+    import csv
+    import io
+
+    got = list(csv.reader(io.StringIO(render(sample_report(), "csv", "en"))))
+    assert got[0][:3] == ["case_id", "item", "item_name"]
+    assert [(r[0], r[8], r[9], r[10]) for r in got[1:]] == [
+        ("C01", "violation", "late", "决议公开"),
+        ("C10", "pending", "", ""),
+        ("X<1>", "violation", "unknown_item", ""),
+    ]
+    assert got[1][12] == "2024-06-08"
+    zh = list(csv.reader(io.StringIO(render(sample_report(), "csv"))))
+    assert zh[0][0] == "事项编号" and zh[1][8] == "违规"
+
+
+def test_html_is_self_contained_printable_and_escaped():
+    page = render(sample_report(), "html")
+    assert page.startswith("<!DOCTYPE html>")
+    assert "<title>金钩村 清单合规检查（截至 2024-06-29）</title>" in page
+    assert "@page { size: A4" in page
+    assert "X&lt;1&gt;" in page and "修&lt;路&gt;" in page
+    assert "<1>" not in page and "<路>" not in page
+    assert "src=" not in page and "href=" not in page  # nothing fetched from elsewhere
+    assert '<span class="status violation">违规</span>' in page
+    assert "实际 2024-06-09 完成，晚了1日" in page
+
+
+def test_empty_report_renders():
+    report = check([], as_of="2024-06-29")
+    assert "没有事项记录。" in render(report, "table")
+    assert json.loads(render(report, "json"))["cases"] == []
+    assert "No cases." in render(report, "html", "en")
