@@ -1,0 +1,651 @@
+"""Points engine: apply a rule file to activity records for a period, explaining every point.
+
+The semantics are those of the reference page (``jingou.md``, "What the limits mean"):
+
+* Records are applied in order of date, then ``record_id`` compared as text. For each record
+  every rule whose ``when`` holds counts, in file order (``matching: first``: only the first).
+* For one (record, rule) the raw points (``points``, or the ``escalation`` step for the n-th
+  record of the rule in its period) go through, in this order: ``once``, ``highest_only``,
+  the rule's ``cap`` / ``deduction_cap``, then the category's ``cap`` / ``deduction_cap``
+  (applied to what the rule awarded).
+* Limits are counted in their own calendar periods whatever period is reported. Every limit
+  period (month, quarter, year) nests inside a calendar year, so reporting a period P replays
+  the records from 1 January of P's year up to P's last day; only records dated in P are
+  summed and listed. Records after P are never needed.
+
+Decisions on points the reference page leaves open (documented in the report too):
+
+* **Invalid records.** When a rule's ``when`` or ``points`` cannot be computed for a record
+  (an :class:`~xiangyue.XiangyueError` such as the compiler's ``EvalError``: a grade the lookup
+  has no entry for, a division by zero), the *whole record* is set aside as invalid: no rule
+  awards it anything and it counts toward no limit, so the result never depends on the order
+  of the rules. It is listed with its source row and the message.
+* **Unknown households.** With a household register, a record for a household the register
+  does not know is listed in ``unknown_households`` and awarded nothing (most often a typo in
+  the household id; scoring it would put a household that does not exist on the boards).
+  Without a register, the households seen in the records are the register.
+* **Category limits** count gross amounts: a category ``cap`` limits the sum of positive
+  awards of its rules, a category ``deduction_cap`` the sum of deductions; one does not offset
+  the other.
+* **once** keeps the first record of the period, whatever it was awarded (a 差 courtyard
+  check first in the month makes a later 优 in that month count 0).
+* **Veto** ("一票否决"): a household is vetoed for a reported period P when a record a
+  ``veto`` rule applied to, dated on or before P's last day, falls in a veto period (of the
+  rule's kind) that overlaps P. So a fishing offence in February vetoes the household in
+  every report of 2024 from then on (whole year), but a March report cannot know of an
+  offence in July.
+* **Base points** (``base``) are a ledger entry dated on the first day of each ``per`` period;
+  a report sums those dated inside it (``per: year`` base shows in a report of Q1 or of the
+  year, not of Q2). With ``unit: person`` each person seen in the records gets base points.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Iterable, Iterator, Mapping
+
+from .errors import Diagnostic, XiangyueError
+from .i18n import Msg, register
+from .model import Category, Rule, Ruleset
+from .periods import Period, month_period, period_key
+
+register(
+    {
+        "E-EVAL-RECORD": Msg(
+            zh="记录 {record_id} 无法按规则“{rule}”计分：{detail}",
+            en="record {record_id} cannot be scored by rule '{rule}': {detail}",
+            hint_zh="检查这一行的数据；这条记录整条不计分",
+            hint_en="check this row's data; the whole record is awarded nothing",
+        ),
+        "E-EVAL-NO-PERSON": Msg(
+            zh="记录 {record_id} 没有填写成员（本规则文件按人计分）",
+            en="record {record_id} names no person (this rule file scores persons)",
+            hint_zh="填写“成员”一列",
+            hint_en="fill in the person column",
+        ),
+    }
+)
+
+ZERO = Decimal(0)
+BASE_RULE = "base"
+
+
+# --------------------------------------------------------------------------------------------
+# Results
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """One (record, rule) that applied, or one base-points grant (``record_id`` None).
+
+    ``reasons`` explain every difference between ``raw`` and ``awarded``: dicts with
+    ``limit`` (cap, deduction_cap, category_cap, category_deduction_cap, once,
+    highest_only), ``per``, ``period`` and the numbers (``max``, ``used``, ``left``; ``first``
+    for once; ``highest`` for highest_only).
+    """
+
+    record_id: str | None
+    household: str
+    date: dt.date
+    rule: str
+    rule_name: str
+    category: str | None
+    raw: Decimal
+    awarded: Decimal
+    reasons: tuple[dict[str, Any], ...] = ()
+    position: str = ""  # rule's file:line
+    file: str | None = None  # source table of the record
+    row: int | None = None  # row of the record in that table
+    person: str | None = None
+    record: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "record_id": self.record_id,
+            "household": self.household,
+        }
+        if self.person is not None:
+            out["person"] = self.person
+        out.update(
+            {
+                "date": self.date.isoformat(),
+                "rule": self.rule,
+                "rule_name": self.rule_name,
+                "category": self.category,
+                "raw": self.raw,
+                "awarded": self.awarded,
+                "reasons": [dict(r) for r in self.reasons],
+                "position": self.position,
+                "file": self.file,
+                "row": self.row,
+            }
+        )
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class RecordIssue:
+    """A record listed for the clerk: unmatched, not covered, invalid, unknown household."""
+
+    kind: str  # unmatched | not_covered | invalid | unknown_household
+    record_id: str | None
+    household: str | None
+    date: dt.date | None
+    activity: Any = None
+    file: str | None = None
+    row: int | None = None
+    rule: str | None = None  # invalid: the rule that could not be computed
+    diagnostic: Diagnostic | None = None
+
+    def to_json(self, lang: str = "zh") -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "record_id": self.record_id,
+            "household": self.household,
+            "date": self.date.isoformat() if isinstance(self.date, dt.date) else self.date,
+            "activity": self.activity,
+            "file": self.file,
+            "row": self.row,
+        }
+        if self.kind == "invalid":
+            out["rule"] = self.rule
+            if self.diagnostic is not None:
+                out["code"] = self.diagnostic.code
+                out["message"] = self.diagnostic.message(lang)
+        return out
+
+
+@dataclass(slots=True)
+class UnitResult:
+    """One household's (or, with ``unit: person``, one person's) result for the period."""
+
+    household: str
+    person: str | None = None
+    head: str | None = None
+    grid: str | None = None
+    total: Decimal = ZERO
+    vetoed: bool = False
+    by_rule: dict[str, Decimal] = field(default_factory=dict)
+    by_category: dict[str, Decimal] = field(default_factory=dict)
+    vetoes: list[dict[str, Any]] = field(default_factory=list)  # rule, record_id, date, period
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"household": self.household}
+        if self.person is not None:
+            out["person"] = self.person
+        out.update(
+            {
+                "head": self.head,
+                "grid": self.grid,
+                "total": self.total,
+                "vetoed": self.vetoed,
+                "by_rule": dict(self.by_rule),
+                "by_category": dict(self.by_category),
+            }
+        )
+        if self.vetoes:
+            out["vetoes"] = [dict(v) for v in self.vetoes]
+        return out
+
+
+@dataclass
+class Evaluation:
+    """The outcome of :func:`evaluate` for one period."""
+
+    period: Period
+    ruleset: Ruleset
+    results: list[UnitResult]
+    ledger: list[LedgerEntry] | None
+    unmatched: list[RecordIssue]
+    not_covered: list[RecordIssue]
+    invalid: list[RecordIssue]
+    unknown_households: list[RecordIssue]
+    record_count: int  # records dated in the period
+    replayed: int  # records read to count the limits (from 1 January of the period's year)
+
+    @property
+    def unit(self) -> str:
+        return self.ruleset.unit
+
+    def result(self, household: str, person: str | None = None) -> UnitResult | None:
+        for r in self.results:
+            if r.household == household and (person is None or r.person == person):
+                return r
+        return None
+
+    def ruleset_info(self) -> dict[str, Any]:
+        rs = self.ruleset
+        return {"name": rs.name, "version": rs.version, "sha256": rs.sha256}
+
+
+# --------------------------------------------------------------------------------------------
+# The engine
+
+
+class _Plan:
+    """A rule prepared for the hot loop (attribute look-ups done once)."""
+
+    __slots__ = (
+        "rule", "id", "name", "category", "when", "points", "escalation", "once", "highest",
+        "cap", "dcap", "ccap", "cdcap", "veto", "position",
+    )
+
+    def __init__(self, rule: Rule, category: Category | None):
+        self.rule = rule
+        self.id = rule.id
+        self.name = rule.name
+        self.category = rule.category
+        self.when = rule.when_fn
+        self.points = rule.points_fn
+        self.escalation = rule.escalation
+        self.once = rule.once
+        self.highest = rule.highest_only
+        self.cap = rule.cap
+        self.dcap = rule.deduction_cap
+        self.ccap = category.cap if category else None
+        self.cdcap = category.deduction_cap if category else None
+        self.veto = rule.veto
+        self.position = f"{rule.pos.file}:{rule.pos.line}" if rule.pos.line else rule.pos.file
+
+
+def _as_decimal(value: Any) -> Decimal:
+    if type(value) is Decimal:
+        return value
+    if isinstance(value, bool) or value is None:
+        raise TypeError(f"points must be a number, not {value!r}")
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, float):  # never produced by the compiler; kept exact if it happens
+        return Decimal(repr(value))
+    return Decimal(value)
+
+
+def _keys_cache() -> dict[dt.date, dict[str, str]]:
+    return {}
+
+
+def _period_keys(cache: dict[dt.date, dict[str, str]], day: dt.date) -> dict[str, str]:
+    keys = cache.get(day)
+    if keys is None:
+        keys = {k: period_key(day, k) for k in ("month", "quarter", "year")}
+        cache[day] = keys
+    return keys
+
+
+def _overlapping_keys(period: Period) -> dict[str, set[str]]:
+    """For each period kind, the keys of the periods of that kind overlapping ``period``."""
+    out: dict[str, set[str]] = {"month": set(), "quarter": set(), "year": set()}
+    for month in range(period.start.month, period.end.month + 1):
+        day = dt.date(period.start.year, month, 1)
+        for kind in out:
+            out[kind].add(period_key(day, kind))
+    return out
+
+
+def _period_starts(period: Period, kind: str) -> list[tuple[dt.date, str]]:
+    """First days (and keys) of the periods of ``kind`` that start inside ``period``."""
+    out = []
+    for month in range(period.start.month, period.end.month + 1):
+        day = dt.date(period.start.year, month, 1)
+        if (kind == "month") or (kind == "quarter" and month % 3 == 1) or (
+            kind == "year" and month == 1
+        ):
+            out.append((day, period_key(day, kind)))
+    return out
+
+
+def _ordered(records: Iterable[Mapping[str, Any]], first: dt.date, last: dt.date,
+             presorted: bool) -> Iterator[Mapping[str, Any]]:
+    """The records dated in [first, last], in order of date then record_id as text."""
+    if presorted:
+        prev: tuple[dt.date, str] | None = None
+        for rec in records:
+            day = rec["date"]
+            key = (day, str(rec.get("record_id") or ""))
+            if prev is not None and key < prev:
+                raise ValueError(
+                    f"records are not ordered by date, record_id: {key} after {prev}"
+                )
+            prev = key
+            if day > last:
+                return
+            if day >= first:
+                yield rec
+        return
+    kept = [r for r in records if isinstance(r.get("date"), dt.date) and first <= r["date"] <= last]
+    kept.sort(key=lambda r: (r["date"], str(r.get("record_id") or "")))
+    yield from kept
+
+
+def _issue(kind: str, rec: Mapping[str, Any], **extra: Any) -> RecordIssue:
+    return RecordIssue(
+        kind=kind,
+        record_id=rec.get("record_id"),
+        household=rec.get("household"),
+        date=rec.get("date"),
+        activity=rec.get("activity"),
+        file=rec.get("_file"),
+        row=rec.get("_row"),
+        **extra,
+    )
+
+
+def evaluate(
+    ruleset: Ruleset,
+    records: Iterable[Mapping[str, Any]],
+    households: Iterable[Mapping[str, Any]] | None,
+    period: Period,
+    *,
+    with_ledger: bool = True,
+    presorted: bool = False,
+) -> Evaluation:
+    """Score every household of the register for ``period``.
+
+    ``records`` may hold any dates: only those from 1 January of the period's year up to the
+    period's end are read (to count limits), and only those dated inside the period are
+    summed and listed. They are sorted by date then record_id unless ``presorted`` says the
+    source already yields them so (as :meth:`Store.iter_records` does; the order is checked).
+    ``households`` is the register (dicts with ``household``, ``head``, ``grid``); ``None``
+    takes the households seen in the records. ``with_ledger=False`` skips the ledger (faster,
+    totals only).
+    """
+    year_start = dt.date(period.start.year, 1, 1)
+    p_start, p_end = period.start, period.end
+    person_unit = ruleset.unit == "person"
+    first_only = ruleset.matching == "first"
+
+    register: dict[str, Mapping[str, Any]] | None = None
+    if households is not None:
+        register = {}
+        for h in households:
+            hid = h.get("household")
+            if hid is not None and hid not in register:
+                register[hid] = h
+
+    categories = {c.id: c for c in ruleset.categories}
+    plans = [_Plan(r, categories.get(r.category)) for r in ruleset.rules]
+    covers = ruleset.covers
+
+    # Running state for the replayed year, keyed by (unit, rule index or category, period key).
+    esc_count: dict[tuple, int] = {}
+    once_first: dict[tuple, Any] = {}
+    highest: dict[tuple, Decimal] = {}
+    used_cap: dict[tuple, Decimal] = {}  # rule caps: positive points awarded so far
+    used_dcap: dict[tuple, Decimal] = {}  # rule deduction caps: points taken so far
+    used_ccap: dict[tuple, Decimal] = {}
+    used_cdcap: dict[tuple, Decimal] = {}
+    vetoes: dict[Any, list[dict[str, Any]]] = {}
+
+    # Per-unit sums for the reported period: unit -> [total, by_rule, by_category].
+    sums: dict[Any, list] = {}
+    seen_units: dict[Any, None] = {}  # units met while replaying, in order of first record
+    ledger: list[LedgerEntry] | None = [] if with_ledger else None
+    unmatched: list[RecordIssue] = []
+    not_covered: list[RecordIssue] = []
+    invalid: list[RecordIssue] = []
+    unknown: list[RecordIssue] = []
+    key_cache = _keys_cache()
+    record_count = 0
+    replayed = 0
+
+    for rec in _ordered(records, year_start, p_end, presorted):
+        replayed += 1
+        day = rec["date"]
+        in_p = day >= p_start
+        if in_p:
+            record_count += 1
+        if not covers(day):
+            if in_p:
+                not_covered.append(_issue("not_covered", rec))
+            continue
+        hh = rec.get("household")
+        if hh is None or (register is not None and hh not in register):
+            if in_p:
+                unknown.append(_issue("unknown_household", rec))
+            continue
+        person = None
+        if person_unit:
+            person = rec.get("person")
+            if person is None or person == "":
+                if in_p:
+                    invalid.append(
+                        _issue(
+                            "invalid",
+                            rec,
+                            diagnostic=Diagnostic(
+                                "E-EVAL-NO-PERSON",
+                                file=rec.get("_file") or "",
+                                line=rec.get("_row") or 0,
+                                args={"record_id": rec.get("record_id")},
+                            ),
+                        )
+                    )
+                continue
+            unit: Any = (hh, person)
+        else:
+            unit = hh
+
+        # Phase 1 (pure): which rules apply, and their raw points. Any error sets the whole
+        # record aside before it touches any running state.
+        matched: list[tuple[_Plan, Decimal | None]] = []
+        plan = None
+        try:
+            for plan in plans:
+                if plan.when(rec):
+                    raw = _as_decimal(plan.points(rec)) if plan.points is not None else None
+                    matched.append((plan, raw))
+                    if first_only:
+                        break
+        except XiangyueError as err:
+            if in_p:
+                diag = err.diagnostics[0] if err.diagnostics else None
+                invalid.append(_issue("invalid", rec, rule=plan.id if plan else None,
+                                      diagnostic=_record_diag(rec, plan, diag)))
+            continue
+        except (ArithmeticError, TypeError, ValueError) as err:
+            if in_p:
+                invalid.append(_issue("invalid", rec, rule=plan.id if plan else None,
+                                      diagnostic=_record_diag(rec, plan, None, str(err))))
+            continue
+        if not matched:
+            if in_p:
+                unmatched.append(_issue("unmatched", rec))
+            continue
+
+        if unit not in seen_units:
+            seen_units[unit] = None
+        keys = _period_keys(key_cache, day)
+        rid = rec.get("record_id")
+
+        # Phase 2: limits, in the order of the reference page.
+        for plan, raw in matched:
+            reasons: list[dict[str, Any]] | None = [] if (ledger is not None and in_p) else None
+            rule_id = plan.id
+            esc = plan.escalation
+            if esc is not None:
+                k = (unit, rule_id, keys[esc.per])
+                n = esc_count.get(k, 0) + 1
+                esc_count[k] = n
+                steps = esc.steps
+                raw = steps[n - 1] if n <= len(steps) else steps[-1]
+            if raw is None:  # a rule with neither points nor escalation: the checker forbids it
+                raw = ZERO
+            value = raw
+
+            if plan.once is not None:
+                pk = keys[plan.once]
+                k = (unit, rule_id, pk)
+                first = once_first.get(k)
+                if first is None:
+                    once_first[k] = (rid, day)
+                else:
+                    value = ZERO
+                    if reasons is not None:
+                        reasons.append({"limit": "once", "per": plan.once, "period": pk,
+                                        "first": first[0], "first_date": first[1].isoformat()})
+
+            if plan.highest is not None:
+                pk = keys[plan.highest]
+                k = (unit, rule_id, pk)
+                prev = highest.get(k)
+                if prev is None:
+                    highest[k] = value
+                else:
+                    awarded = value - prev
+                    if awarded < 0:
+                        awarded = ZERO
+                    if value > prev:
+                        highest[k] = value
+                    if reasons is not None and awarded != value:
+                        reasons.append({"limit": "highest_only", "per": plan.highest,
+                                        "period": pk, "highest": prev})
+                    value = awarded
+
+            if value > 0:
+                if plan.cap is not None:
+                    value = _limit(used_cap, (unit, rule_id), plan.cap, keys, value, 1,
+                                   "cap", reasons)
+                if plan.ccap is not None:
+                    value = _limit(used_ccap, (unit, plan.category), plan.ccap, keys, value, 1,
+                                   "category_cap", reasons)
+            elif value < 0:
+                if plan.dcap is not None:
+                    value = _limit(used_dcap, (unit, rule_id), plan.dcap, keys, value, -1,
+                                   "deduction_cap", reasons)
+                if plan.cdcap is not None:
+                    value = _limit(used_cdcap, (unit, plan.category), plan.cdcap, keys, value,
+                                   -1, "category_deduction_cap", reasons)
+
+            if plan.veto is not None:
+                vetoes.setdefault(unit, []).append(
+                    {"rule": rule_id, "rule_name": plan.name, "record_id": rid,
+                     "date": day.isoformat(), "per": plan.veto, "period": keys[plan.veto]}
+                )
+
+            if in_p:
+                s = sums.get(unit)
+                if s is None:
+                    s = sums[unit] = [ZERO, {}, {}]
+                s[0] += value
+                by_rule = s[1]
+                by_rule[rule_id] = by_rule.get(rule_id, ZERO) + value
+                by_cat = s[2]
+                by_cat[plan.category] = by_cat.get(plan.category, ZERO) + value
+                if reasons is not None:
+                    ledger.append(  # type: ignore[union-attr]
+                        LedgerEntry(rid, hh, day, rule_id, plan.name, plan.category, raw, value,
+                                    tuple(reasons), plan.position, rec.get("_file"),
+                                    rec.get("_row"), person, rec)
+                    )
+
+    results = _results(ruleset, period, register, seen_units, sums, vetoes, ledger)
+    return Evaluation(
+        period=period,
+        ruleset=ruleset,
+        results=results,
+        ledger=ledger,
+        unmatched=unmatched,
+        not_covered=not_covered,
+        invalid=invalid,
+        unknown_households=unknown,
+        record_count=record_count,
+        replayed=replayed,
+    )
+
+
+def _limit(state: dict[tuple, Decimal], head: tuple, limit: Any, keys: Mapping[str, str],
+           value: Decimal, sign: int, name: str, reasons: list | None) -> Decimal:
+    """Apply "at most ``limit.max`` per ``limit.per``" to ``value`` (sign 1: points awarded,
+    -1: points taken) and record what is used."""
+    pk = keys[limit.per]
+    k = (*head, pk)
+    used = state.get(k, ZERO)
+    amount = value if sign > 0 else -value
+    left = limit.max - used
+    if left < 0:
+        left = ZERO
+    if amount > left:
+        if reasons is not None:
+            reasons.append({"limit": name, "per": limit.per, "period": pk, "max": limit.max,
+                            "used": used, "left": left})
+        amount = left
+    state[k] = used + amount
+    return amount if sign > 0 else -amount
+
+
+def _record_diag(rec: Mapping[str, Any], plan: _Plan | None, diag: Diagnostic | None,
+                 detail: str | None = None) -> Diagnostic:
+    """The diagnostic of an invalid record, placed at its source row."""
+    if diag is None or detail is not None:
+        return Diagnostic(
+            "E-EVAL-RECORD",
+            file=rec.get("_file") or "",
+            line=rec.get("_row") or 0,
+            args={"record_id": rec.get("record_id"), "rule": plan.id if plan else "",
+                  "detail": detail or ""},
+        )
+    return diag
+
+
+def _results(ruleset: Ruleset, period: Period, register: dict[str, Mapping[str, Any]] | None,
+             seen_units: dict[Any, None], sums: dict[Any, list],
+             vetoes: dict[Any, list[dict[str, Any]]],
+             ledger: list[LedgerEntry] | None) -> list[UnitResult]:
+    person_unit = ruleset.unit == "person"
+    if person_unit:
+        units = sorted(seen_units, key=lambda u: (str(u[0]), str(u[1])))
+        with_person = {u[0] for u in units}
+        if register is not None:
+            # Every household of the register appears: one row with no person for a
+            # household none of whose members has a record.
+            units.extend((h, None) for h in register if h not in with_person)
+            order = {h: i for i, h in enumerate(register)}
+            units.sort(key=lambda u: (order.get(u[0], len(order)), u[1] is not None,
+                                      str(u[1] or "")))
+    else:
+        units = list(register) if register is not None else sorted(seen_units, key=str)
+
+    overlap = _overlapping_keys(period)
+    base = ruleset.base
+    base_starts = _period_starts(period, base.per) if base is not None else []
+    base_entries: list[LedgerEntry] = []
+
+    rule_order = {r.id: i for i, r in enumerate(ruleset.rules)}
+    cat_order = {c.id: i for i, c in enumerate(ruleset.categories)}
+    out: list[UnitResult] = []
+    for unit in units:
+        hh, person = unit if person_unit else (unit, None)
+        info = register.get(hh, {}) if register is not None else {}
+        res = UnitResult(household=hh, person=person, head=info.get("head"),
+                         grid=info.get("grid"))
+        s = sums.get(unit)
+        if base is not None and not (person_unit and person is None):
+            grants = base.points * len(base_starts)
+            if grants or base_starts:
+                res.total += grants
+                res.by_rule[BASE_RULE] = grants
+            if ledger is not None:
+                for day, _ in base_starts:
+                    base_entries.append(
+                        LedgerEntry(None, hh, day, BASE_RULE, "基础分", None, base.points,
+                                    base.points, (), f"{base.pos.file}:{base.pos.line}"
+                                    if base.pos.line else base.pos.file, None, None, person)
+                    )
+        if s is not None:
+            res.total += s[0]
+            for rid in sorted(s[1], key=rule_order.__getitem__):
+                res.by_rule[rid] = s[1][rid]
+            for cid in sorted(s[2], key=lambda c: (cat_order.get(c, len(cat_order)), c)):
+                res.by_category[cid] = s[2][cid]
+        for v in vetoes.get(unit, ()):
+            if v["period"] in overlap[v["per"]]:
+                res.vetoed = True
+                res.vetoes.append(v)
+        out.append(res)
+
+    if ledger is not None and base_entries:
+        ledger.extend(base_entries)
+        # Base points first on their day, then the records in their order (stable sort).
+        ledger.sort(key=lambda e: (e.date, e.record_id is not None))
+    return out

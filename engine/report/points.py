@@ -1,0 +1,167 @@
+"""Renderers for an evaluation's results: terminal table, JSON, CSV.
+
+The JSON shape (keys may be added, never renamed)::
+
+    {"period": "2024-Q1",
+     "ruleset": {"name": ..., "version": ..., "sha256": ...},
+     "households": [{"household": "JG001", "total": 12.5, "vetoed": false,
+                     "by_rule": {"volunteer": 10, ...}, ...}, ...],
+     "unmatched": [{"record_id": ..., "activity": ...}], "not_covered": [...], "invalid": [...]}
+
+Every household of the register appears; numbers are exact (see :mod:`.jsonout`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import unicodedata
+from decimal import Decimal
+from typing import Any, Sequence
+
+from ..evaluate import BASE_RULE, Evaluation
+from .jsonout import decimal_text, dumps
+
+__all__ = ["to_json", "render_json", "render_table", "render_csv", "text_width", "align"]
+
+
+def to_json(ev: Evaluation, lang: str = "zh") -> dict[str, Any]:
+    return {
+        "period": ev.period.key,
+        "ruleset": ev.ruleset_info(),
+        "unit": ev.unit,
+        "record_count": ev.record_count,
+        "households": [r.to_json() for r in ev.results],
+        "unmatched": [i.to_json(lang) for i in ev.unmatched],
+        "not_covered": [i.to_json(lang) for i in ev.not_covered],
+        "invalid": [i.to_json(lang) for i in ev.invalid],
+        "unknown_households": [i.to_json(lang) for i in ev.unknown_households],
+    }
+
+
+def render_json(ev: Evaluation, lang: str = "zh") -> str:
+    return dumps(to_json(ev, lang))
+
+
+def text_width(text: str) -> int:
+    """Columns ``text`` takes on a terminal (wide and full-width characters count twice)."""
+    return sum(
+        0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+        for ch in text
+    )
+
+
+def align(rows: Sequence[Sequence[str]], right: set[int] = frozenset(), gap: str = "  ") -> str:
+    """Rows of cells as aligned text lines; columns in ``right`` are right-aligned."""
+    if not rows:
+        return ""
+    ncols = max(len(r) for r in rows)
+    widths = [0] * ncols
+    for r in rows:
+        for i, cell in enumerate(r):
+            widths[i] = max(widths[i], text_width(cell))
+    lines = []
+    for r in rows:
+        cells = []
+        for i in range(ncols):
+            cell = r[i] if i < len(r) else ""
+            pad = " " * (widths[i] - text_width(cell))
+            cells.append(pad + cell if i in right else cell + pad)
+        lines.append(gap.join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def _num(value: Decimal) -> str:
+    return decimal_text(value)
+
+
+_HEAD = {
+    "zh": ("户号", "成员", "户主", "网格", "总分", "一票否决", "基础分"),
+    "en": ("household", "person", "head", "grid", "total", "vetoed", "base"),
+}
+
+
+def _columns(ev: Evaluation) -> list[str]:
+    """Category columns, in file order, that appear in the results."""
+    present = {c for r in ev.results for c in r.by_category}
+    return [c.id for c in ev.ruleset.categories if c.id in present] + sorted(
+        present - {c.id for c in ev.ruleset.categories}
+    )
+
+
+def render_table(ev: Evaluation, lang: str = "zh") -> str:
+    """Totals per household (and per category), then what the clerk should look at."""
+    h_house, h_person, h_head, h_grid, h_total, h_veto, h_base = _HEAD[lang]
+    person = ev.unit == "person"
+    cats = _columns(ev)
+    has_base = any(BASE_RULE in r.by_rule for r in ev.results)
+    header = [h_house] + ([h_person] if person else []) + [h_head, h_grid, h_total, h_veto]
+    header += ([h_base] if has_base else []) + cats
+    rows = [header]
+    yes = "是" if lang != "en" else "yes"
+    for r in ev.results:
+        row = [r.household] + ([r.person or ""] if person else [])
+        row += [r.head or "", r.grid or "", _num(r.total), yes if r.vetoed else ""]
+        if has_base:
+            row.append(_num(r.by_rule.get(BASE_RULE, Decimal(0))))
+        row += [_num(r.by_category[c]) if c in r.by_category else "" for c in cats]
+        rows.append(row)
+    first_num = len(header) - len(cats) - (1 if has_base else 0) - 2
+    right = {first_num} | set(range(first_num + 2, len(header)))
+    rs = ev.ruleset
+    if lang == "en":
+        title = f"{rs.village} {rs.name} (version {rs.version}), period {ev.period.key}, " \
+                f"{ev.record_count} records"
+    else:
+        title = f"{rs.village} {rs.name}（{rs.version} 版） {ev.period.key}，共 {ev.record_count} 条记录"
+    out = [title, "", align(rows, right)]
+    out.extend(_issue_lines(ev, lang))
+    return "\n".join(out) + "\n"
+
+
+def _issue_lines(ev: Evaluation, lang: str) -> list[str]:
+    groups = [
+        (ev.unmatched, "未匹配任何规则的记录（请核对事项名称）", "records no rule applies to (check the activity)"),
+        (ev.not_covered, "不在细则有效期内的记录", "records outside the rule file's effective dates"),
+        (ev.invalid, "无法计分的记录", "records that cannot be scored"),
+        (ev.unknown_households, "户号不在农户名册中的记录", "records of households not in the register"),
+    ]
+    out: list[str] = []
+    for issues, zh, en in groups:
+        if not issues:
+            continue
+        out.append("")
+        out.append(f"{en if lang == 'en' else zh}: {len(issues)}" if lang == "en"
+                   else f"{zh}：{len(issues)} 条")
+        rows = []
+        for i in issues:
+            where = f"{i.file}:{i.row}" if i.file and i.row else ""
+            row = [where, str(i.record_id or ""), str(i.household or ""),
+                   i.date.isoformat() if i.date else "", str(i.activity or "")]
+            if i.kind == "invalid" and i.diagnostic is not None:
+                row.append(i.diagnostic.message(lang))
+            rows.append(row)
+        out.extend("  " + line for line in align(rows).splitlines())
+    return out
+
+
+def render_csv(ev: Evaluation, lang: str = "zh") -> str:
+    """One row per household: ids, total, veto, then points per rule (file order)."""
+    h_house, h_person, h_head, h_grid, h_total, h_veto, h_base = _HEAD[lang]
+    person = ev.unit == "person"
+    has_base = any(BASE_RULE in r.by_rule for r in ev.results)
+    rules = list(ev.ruleset.rules)
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    header = [h_house] + ([h_person] if person else []) + [h_head, h_grid, h_total, h_veto]
+    header += ([h_base] if has_base else [])
+    header += [r.id if lang == "en" else r.name for r in rules]
+    w.writerow(header)
+    for r in ev.results:
+        row: list[Any] = [r.household] + ([r.person or ""] if person else [])
+        row += [r.head or "", r.grid or "", _num(r.total), "1" if r.vetoed else "0"]
+        if has_base:
+            row.append(_num(r.by_rule.get(BASE_RULE, Decimal(0))))
+        row += [_num(r.by_rule[x.id]) if x.id in r.by_rule else "0" for x in rules]
+        w.writerow(row)
+    return buf.getvalue()
