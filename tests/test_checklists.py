@@ -576,3 +576,56 @@ def test_empty_report_renders():
     assert "没有事项记录。" in render(report, "table")
     assert json.loads(render(report, "json"))["cases"] == []
     assert "No cases." in render(report, "html", "en")
+
+
+# --- case files checked directly (no import) ------------------------------------------------
+
+from pathlib import Path  # noqa: E402
+
+from xiangyue.checklists import check_case_file  # noqa: E402
+
+CASES = Path(__file__).parent / "cases" / "checklists"
+
+# jingou_cases.csv as of 2024-06-29, worked by hand:
+JINGOU_EXPECTED = {
+    "C01": ("compliant", []),  # 40 of 60 attend (exactly 2/3), 30 of 40 approve
+    "C02": ("violation", [("late", "决议公开"),  # 决议 05-15 + 7 = 05-22, published 05-23
+                          ("overdue", "结果公开")]),  # 实施 05-25 + 30 = 06-24 < 06-29
+    "C03": ("compliant", []),  # 49999.99: 一般程序
+    "C04": ("violation", [("skipped", "监委会审核")]),
+    "C05": ("violation", [("majority", "民主评议"),  # 4 of 8 is exactly half
+                          ("too_early", "上报")]),  # 公示 06-06 + 7 = 06-13, reported 06-12
+    "C06": ("pending", []),  # 出具 due 06-29 = the as-of date
+    "C07": ("violation", [("unknown_item", None)]),
+    "C08": ("violation", [("unknown_step", "盖章")]),
+    "C09": ("violation", [("no_procedure", None)]),  # amount empty
+}
+
+
+def test_reference_case_file_checked_directly():
+    report = check_case_file(RS, str(CASES / "jingou_cases.csv"), D(2024, 6, 29))
+    got = {c.case_id: (c.status, kinds(c)) for c in report.cases}
+    assert got == JINGOU_EXPECTED
+    assert [c.case_id for c in report.cases] == sorted(JINGOU_EXPECTED)
+    assert report.cases[2].item == "major_decision"  # named 村级重大事项决策 in the file
+    assert report.summary()["by_status"] == {"violation": 6, "pending": 1, "compliant": 2}
+
+
+def test_case_file_problems_are_reported_together_with_their_rows():
+    with pytest.raises(InputError) as err:
+        check_case_file(RS, str(CASES / "disagree_cases.csv"), D(2024, 6, 29))
+    got = [(d.code, d.line, d.column) for d in err.value.diagnostics]
+    assert got == [
+        ("E-CASE-DISAGREE", 3, "金额"),
+        ("E-CASE-STEP-TWICE", 4, "步骤"),
+        ("E-TABLE-DATE-DAY", 5, "日期"),
+    ]
+    assert all(d.file.endswith("disagree_cases.csv") for d in err.value.diagnostics)
+
+
+def test_case_file_with_english_headers(tmp_path):
+    report = check_case_file(RS, str(CASES / "clean_cases.csv"), D(2024, 6, 29))
+    assert [(c.case_id, c.status) for c in report.cases] == [("C01", "compliant"), ("C06", "pending")]
+    with pytest.raises(InputError) as err:
+        check_case_file(RS, str(tmp_path / "none.csv"), D(2024, 6, 29))
+    assert err.value.diagnostics[0].code == "E-TABLE-FILE-MISSING"
