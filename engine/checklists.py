@@ -40,11 +40,13 @@ Decisions on what the reference page leaves open (also in docs/compliance.md):
   its steps are still checked against every procedure of the item for unknown_step.
 - Steps dated after the as-of date are checked like any other; the as-of date only decides
   overdue (and so pending vs violation).
-- Rows of one case that disagree (two different items, titles or amounts), a step recorded
-  twice, a row without case id / step / date, or impossible meeting counts (eligible 0,
-  attended > eligible, approved > attended, negative) are input errors (``InputError``, every
+- Rows of one case that disagree (two different items or amounts; the item compared by id, so
+  ``major_decision`` and 村级重大事项决策 agree), a step recorded twice, a row without case
+  id / step / date, or impossible meeting counts (eligible 0, attended > eligible, approved > attended, negative) are input errors (``InputError``, every
   one reported with its row), not findings: the file must be corrected before it can be judged.
-  An empty title or amount on one row takes the value given on the case's other rows.
+  An empty item or amount on one row takes the value given on the case's other rows; the
+  title is free text and the first one given is shown. (The same rules as
+  ``xiangyue cases import``, so a file checked directly and an imported one agree.)
 """
 
 from __future__ import annotations
@@ -313,7 +315,7 @@ def check_case_file(ruleset: Ruleset, path: str, as_of: dt.date, *,
     errors = [d for d in diags if d.severity == "error"]
     warnings = tuple(d for d in diags if d.severity != "error")
     try:
-        cases = group_cases(rows, file=str(path))
+        cases = group_cases(rows, file=str(path), ruleset=ruleset)
     except InputError as err:
         errors.extend(err.diagnostics)
         cases = []
@@ -373,12 +375,27 @@ def _text(value: Any) -> str | None:
     return str(value).strip()
 
 
-def group_cases(rows: Iterable[Any], file: str = "") -> list[Case]:
+#: Case-level fields whose values must agree across the rows of one case (they decide the
+#: procedure); other case-level fields (title, extras) take the first value given.
+AGREE_FIELDS = ("item", "amount")
+
+
+def group_cases(rows: Iterable[Any], file: str = "", ruleset: Ruleset | None = None) -> list[Case]:
     """Group step rows into cases (file order of first appearance).
 
-    Raises :class:`InputError` with every problem found (rows of one case that disagree, a
-    step twice, missing case id / step / date, impossible meeting counts).
+    Raises :class:`InputError` with every problem found (rows of one case that name different
+    items or amounts, a step twice, missing case id / step / date, impossible meeting counts).
+    With ``ruleset``, an item written as its id on one row and its Chinese name on another
+    agrees.
     """
+
+    def same(fid: str, a: Any, b: Any) -> bool:
+        if fid == "item" and ruleset is not None:
+            ia, ib = ruleset.item(str(a)), ruleset.item(str(b))
+            if ia is not None or ib is not None:
+                return ia is ib
+        return a == b
+
     diags: list[Diagnostic] = []
     order: list[str] = []
     heads: dict[str, dict[str, Any]] = {}
@@ -417,7 +434,7 @@ def group_cases(rows: Iterable[Any], file: str = "") -> list[Case]:
             if fid not in head:
                 head[fid] = value
                 first_lines[case_id][fid] = line
-            elif head[fid] != value:
+            elif fid in AGREE_FIELDS and not same(fid, head[fid], value):
                 diag(
                     "E-CASE-DISAGREE",
                     fid,
@@ -908,7 +925,7 @@ def check_cases(
     grouped = [c for c in items if isinstance(c, Case)]
     rows = [r for r in items if not isinstance(r, Case)]
     if rows:
-        grouped.extend(group_cases(rows, file=file))
+        grouped.extend(group_cases(rows, file=file, ruleset=ruleset))
     results: list[CaseResult] = []
     diags: list[Diagnostic] = []
     for case in sorted(grouped, key=lambda c: _natural(c.case_id)):

@@ -415,6 +415,14 @@ def test_rows_of_a_case_that_disagree_are_input_errors():
         "事项 C01 的金额前后不一致：第 2 行是“80000”，这一行是“90000”")
 
 
+def test_item_by_id_and_by_name_agree_and_titles_may_differ():
+    mixed = four_two()
+    mixed[2]["item"] = "村级重大事项决策"
+    mixed[3]["title"] = "另一个标题"
+    r = one(mixed)
+    assert (r.status, r.item, r.title) == ("compliant", "major_decision", "测试")
+
+
 def test_empty_cells_take_the_value_of_the_other_rows():
     good = four_two()
     for row in good[1:]:
