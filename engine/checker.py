@@ -202,8 +202,10 @@ class _Checker:
         return NUMBER
 
     def _binary(self, node: n.Binary):
-        lt, rt = self.type_of(node.left), self.type_of(node.right)
         op = node.op
+        if op in ("==", "!=") and self._bare_word(node.left, node.right):
+            return BOOLEAN
+        lt, rt = self.type_of(node.left), self.type_of(node.right)
         if op in ("and", "or"):
             self._expect(node.left, lt, BOOLEAN, "且" if op == "and" else "或")
             self._expect(node.right, rt, BOOLEAN, "且" if op == "and" else "或")
@@ -223,6 +225,21 @@ class _Checker:
         self._check_values(node.left, [node.right])
         self._check_values(node.right, [node.left])
         return BOOLEAN
+
+    def _bare_word(self, left: n.Expr, right: n.Expr) -> bool:
+        """``事项 == 志愿服务``: an unknown word compared with a text field was meant as text."""
+        for field_side, word in ((left, right), (right, left)):
+            if (isinstance(word, n.Name) and word.name not in self.scope.bindings
+                    and isinstance(field_side, n.Name)):
+                b = self.scope.bindings.get(field_side.name)
+                if b is not None and b.type == TEXT:
+                    self.diags.append(_diag(
+                        "E-EXPR-NAME", word, name=word.name,
+                        suggest_zh=f"要表示文字“{word.name}”，请加引号：\"{word.name}\"",
+                        suggest_en=f'to mean the text {word.name}, put it in quotes: "{word.name}"'))
+                    self._check_values(field_side, [n.Text(word.name, word.span)])
+                    return True
+        return False
 
     def _type_error(self, node, lt, rt):
         self.diags.append(_diag("E-EXPR-TYPE", node, op=node.op, left_zh=_tn(lt, "zh"), right_zh=_tn(rt, "zh"),

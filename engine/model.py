@@ -277,8 +277,9 @@ class Ruleset:
     stars: tuple[StarLevel, ...]
     market: Market
     examples: tuple[Example, ...]
-    extends: tuple[str, ...] = ()  # template files applied, outermost last
+    extends: tuple[str, ...] = ()  # template files applied, outermost first
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    warnings: tuple[Any, ...] = field(default=(), compare=False, repr=False)  # Diagnostics
 
     def rule(self, rule_id: str) -> Rule | None:
         return next((r for r in self.rules if r.id == rule_id), None)
