@@ -1,0 +1,75 @@
+"""``xiangyue check``: compliance of cases with the village's checklists (清单制)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from xiangyue.checklists import check_case_file, check_store, parse_as_of
+from xiangyue.errors import RulesetError, format_diagnostic
+from xiangyue.report.compliance import FORMATS, render, write_report
+from xiangyue.ruleset import load_ruleset
+
+from .options import db_option, format_option, handles_user_errors, lang_option, resolve_lang
+
+HELP = """检查每件事项是否按清单规定的程序办理（步骤齐全、顺序正确、按期公开、会议人数合规）。
+
+Check each case (one use of a listed power, one service request) against its checklist
+item's procedure, as of a date: skipped steps, steps out of order, late or overdue
+publication, steps taken too early, meetings without quorum or majority, unknown items
+and steps.
+
+Cases come from the village database (after `xiangyue cases import`), or straight from a
+case file with --cases (CSV, XLSX or JSONL, one row per step).
+
+\b
+Examples / 示例:
+  xiangyue check jingou.yaml --as-of 2024-06-30
+  xiangyue check jingou.yaml --cases cases.csv --format html --output 合规检查.html
+
+\b
+Exit codes / 退出码:
+  0  no case is in violation / 没有违规事项
+  1  some case is in violation / 有违规事项
+  2  the input could not be used (rule file, case file, date)
+     / 输入无法使用（规则文件、事项表、日期有误）
+"""
+
+
+@click.command("check", help=HELP)
+@click.argument("ruleset", type=click.Path(dir_okay=False))
+@db_option
+@click.option("--cases", "cases_path", type=click.Path(dir_okay=False), default=None,
+              help="Check this case file directly, without importing it. 直接检查事项表文件。")
+@click.option("--as-of", "as_of", default=None, metavar="DATE",
+              help="Check as of this date (YYYY-MM-DD; default today). 核对日期，默认今天。")
+@format_option(*FORMATS)
+@lang_option
+@click.option("--output", "output", type=click.Path(dir_okay=False), default=None,
+              help="Write the report to this file instead of the screen. 输出到文件。")
+@handles_user_errors
+def check(ruleset: str, db_path: str, cases_path: str | None, as_of: str | None, fmt: str,
+          lang: str | None, output: str | None) -> None:
+    lang = resolve_lang(lang)
+    day = parse_as_of(as_of)
+    try:
+        rs = load_ruleset(ruleset)
+    except RulesetError as err:
+        err.exit_code = 2  # for `check`, a bad rule file means the input could not be used
+        raise
+    if cases_path is not None:
+        report = check_case_file(rs, cases_path, day)
+    else:
+        report = check_store(rs, db_path, day)
+    for d in report.warnings:
+        click.echo(format_diagnostic(d, lang), err=True)
+    text = render(report, fmt, lang)
+    if output:
+        write_report(text, output, fmt)
+    else:
+        click.echo(text, nl=False)
+    sys.exit(1 if report.has_violations else 0)
+
+
+commands = [check]
