@@ -932,7 +932,7 @@ def check_cases(
         try:
             results.append(check_case(ruleset, case, as_of))
         except XiangyueError as err:
-            where = {"hint_zh": f"事项 {case.case_id}", "hint_en": f"case {case.case_id}"}
+            where = {"hint_zh": f"涉及事项 {case.case_id}", "hint_en": f"in case {case.case_id}"}
             for d in err.diagnostics:
                 if not d.line:
                     d = replace(d.at(case.pos.file or file, case.pos.line, ""),

@@ -538,7 +538,10 @@ def test_table_columns_line_up_on_screen():
     text = render(sample_report(), "table")
     lines = text.splitlines()
     assert lines[0] == "金钩村 清单合规检查（截至 2024-06-29）"
-    header = next(i for i, line in enumerate(lines) if line.startswith("清单"))
+    by_list = lines.index("汇总") + 1
+    assert lines[by_list + 2].split() == ["村级小微权力清单", "1", "1", "0", "0"]
+    assert lines[by_list + 3].split() == ["公共服务事项清单", "1", "0", "1", "0"]
+    header = next(i for i, line in enumerate(lines) if line.startswith("清单") and "事项" in line)
     summary = lines[header: header + 8]  # header, rule, 4 items, 1 unknown item, total
     assert summary[-1].startswith("合计")
     # numbers are right-aligned, so every row ends at the same screen column

@@ -9,14 +9,13 @@ from __future__ import annotations
 import csv
 import html
 import io
-import json
 import unicodedata
-import uuid
 from decimal import Decimal
 from typing import Any
 
 from ..checklists import STATUSES, CaseResult, ComplianceReport
 from ..i18n import Msg, register
+from .jsonout import dumps
 
 register(
     {
@@ -120,6 +119,19 @@ def _summary_rows(report: ComplianceReport, lang: str) -> list[list[str]]:
     return out
 
 
+def _list_rows(report: ComplianceReport, lang: str) -> list[list[str]]:
+    """[list, total, violation, pending, compliant] per list type (cases of unknown items
+    are in no list)."""
+    out = []
+    for name, entry in report.summary()["by_list"].items():
+        out.append([name, *(str(entry[k]) for k in ("total", *STATUSES))])
+    return out
+
+
+def _list_header(lang: str) -> list[str]:
+    return [_t("list", lang), _t("total", lang), *(status_word(s, lang) for s in STATUSES)]
+
+
 def _summary_header(lang: str) -> list[str]:
     return [_t("list", lang), _t("item", lang), _t("total", lang),
             *(status_word(s, lang) for s in STATUSES)]
@@ -167,6 +179,8 @@ def render_table(report: ComplianceReport, lang: str = "zh") -> str:
         "",
         _t("summary", lang),
     ]
+    lines += _grid(_list_header(lang), _list_rows(report, lang), numeric_from=1)
+    lines.append("")
     lines += _grid(_summary_header(lang), _summary_rows(report, lang), numeric_from=2)
     lines += ["", _t("cases", lang)]
     if not report.cases:
@@ -191,25 +205,7 @@ def render_table(report: ComplianceReport, lang: str = "zh") -> str:
 
 def render_json(report: ComplianceReport, lang: str = "zh") -> str:
     """The report as JSON; amounts are JSON numbers with their exact decimal value."""
-    token = uuid.uuid4().hex
-    decimals: list[str] = []
-
-    def mark(obj: Any) -> Any:
-        if isinstance(obj, Decimal):
-            if not obj.is_finite():
-                return str(obj)
-            decimals.append(format(obj, "f"))
-            return f"@{token}:{len(decimals) - 1}@"
-        if isinstance(obj, dict):
-            return {k: mark(v) for k, v in obj.items()}
-        if isinstance(obj, (list, tuple)):
-            return [mark(v) for v in obj]
-        return obj
-
-    text = json.dumps(mark(report.to_json(lang)), ensure_ascii=False, indent=2)
-    for i, number in enumerate(decimals):
-        text = text.replace(f'"@{token}:{i}@"', number, 1)
-    return text + "\n"
+    return dumps(report.to_json(lang)) + "\n"
 
 
 # --- CSV ------------------------------------------------------------------------------------
@@ -283,6 +279,14 @@ def render_html(report: ComplianceReport, lang: str = "zh") -> str:
         f"<h1>{e(title)}</h1>",
         f'<p class="sub">{e(_t("ruleset", lang, name=report.ruleset_name, version=report.version))}</p>',
         f"<h2>{e(_t('summary', lang))}</h2>",
+        "<table>",
+        "<thead><tr>" + "".join(f"<th>{e(h)}</th>" for h in _list_header(lang)) + "</tr></thead>",
+        "<tbody>",
+        *("<tr>" + "".join(f'<td class="n">{e(c)}</td>' if i else f"<td>{e(c)}</td>"
+                           for i, c in enumerate(row)) + "</tr>"
+          for row in _list_rows(report, lang)),
+        "</tbody>",
+        "</table>",
         "<table>",
         "<thead><tr>" + "".join(f"<th>{e(h)}</th>" for h in _summary_header(lang)) + "</tr></thead>",
         "<tbody>",

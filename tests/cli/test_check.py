@@ -143,3 +143,31 @@ def test_help_has_an_example_and_the_exit_codes():
     assert result.exit_code == 0
     assert "xiangyue check jingou.yaml --cases cases.csv" in result.output
     assert "2  the input could not be used" in result.output
+
+
+def test_working_day_deadline_across_national_day():
+    # 审批 Fri 2024-09-27: working days after it are Sun 09-29 (调休), Mon 09-30, then after
+    # the 10-01..10-07 holiday Tue 10-08, Wed 10-09, Thu 10-10 -> due 2024-10-10.
+    # P3: 审批 Tue 10-08 -> 10-09, 10-10, 10-11, Sat 10-12 (调休), Mon 10-14 -> due 10-14.
+    rules = str(CASES / "working-days.yaml")
+    cases = str(CASES / "working_cases.csv")
+    result = run(rules, "--cases", cases, "--as-of", "2024-10-14", "--format", "json")
+    assert result.exit_code == 1
+    out = json.loads(result.output)
+    got = {c["case_id"]: (c["status"], [(f["kind"], f.get("deadline")) for f in c["findings"]])
+           for c in out["cases"]}
+    assert got == {"P1": ("compliant", []), "P2": ("violation", [("late", "2024-10-10")]),
+                   "P3": ("pending", [])}
+    after = json.loads(run(rules, "--cases", cases, "--as-of", "2024-10-15", "--format",
+                           "json").output)
+    assert after["cases"][2]["findings"][0]["kind"] == "overdue"
+    assert "5个工作日内" in after["cases"][2]["findings"][0]["message"]
+
+
+def test_working_days_beyond_the_calendar_exit_2():
+    result = run(str(CASES / "working-days.yaml"), "--cases", str(CASES / "working_cases_2099.csv"),
+                 "--as-of", "2099-12-31")
+    assert result.exit_code == 2
+    assert "E-WORKDAY-RANGE: 工作日历没有 2099 年的节假日安排" in result.stderr
+    assert "working_cases_2099.csv:2" in result.stderr
+    assert "P9" in result.stderr
