@@ -134,7 +134,10 @@ register(
             zh="嵌套太深（超过 {max_depth} 层）",
             en="nesting too deep (more than {max_depth} levels)",
             hint_zh="检查括号是否成对、缩进是否正确；规则文件不需要这么多层",
-            hint_en="check that brackets are closed and indentation is right; rule files never need this many levels",
+            hint_en=(
+                "check that brackets are closed and indentation is right; "
+                "rule files never need this many levels"
+            ),
         ),
         "E-YAML-MULTIDOC": Msg(
             zh="一个文件只能有一份内容，这里出现了第二份（由“---”或“...”分隔）",
@@ -402,10 +405,14 @@ def _decode(data: bytes, file: str) -> str:
         "detail_en": f"byte 0x{byte:02X} at line {line}, column {col} is not valid UTF-8",
     }
     if _looks_like_gbk(data):
+        # show the line as the author sees it; the prefix is the same bytes, so the column holds
+        source = head[line_start:] + tail.decode("gb18030", errors="replace")
         args["hint_zh"] = "这个文件看起来是 GBK/GB18030 编码（记事本的“ANSI”）"
         args["hint_en"] = "the file looks like GBK/GB18030 (Notepad's 'ANSI')"
     raise RulesetError(
-        Diagnostic("E-YAML-ENCODING", file=file, line=line, column=col, args=args, source_line=source)
+        Diagnostic(
+            "E-YAML-ENCODING", file=file, line=line, column=col, args=args, source_line=source
+        )
     )
 
 
@@ -855,6 +862,10 @@ class _Builder:
                 line, col = self.lines.at(start.index + pos)
                 self.diag("E-YAML-FULLWIDTH", line, col, **_fullwidth_args("，", col))
             return
+        if raw[:1] in ("［", "｛"):  # values: ［优, 良］ is one piece of text, not a list
+            line, col = start.line + 1, start.column + 1
+            self.diag("E-YAML-FULLWIDTH", line, col, **_fullwidth_args(raw[0], col))
+            return
         if top.kind == _MAP:
             key_line, key_col = top.key_mark
             # ``village:\n名称：金钩村`` -- PyYAML takes the second line as the value of the first
@@ -893,7 +904,9 @@ class _Builder:
                 fline,
                 fcol,
                 **_fullwidth_args(
-                    char, fcol, (f"YAML 格式错误：{gloss or problem_en}", f"YAML syntax error: {problem_en}")
+                    char,
+                    fcol,
+                    (f"YAML 格式错误：{gloss or problem_en}", f"YAML syntax error: {problem_en}"),
                 ),
             )
             return
