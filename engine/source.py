@@ -774,8 +774,8 @@ class _Builder:
             raw = self.text[start.index : ev.end_mark.index]
             if raw.startswith("\u3000"):
                 self.diag("E-YAML-FULLWIDTH", line, col, **_fullwidth_args("\u3000", col))
-            elif self.check_fullwidth_colon(raw, start.index, anywhere=True):
-                pass
+            else:  # {max：10} or a stray 名称：金钩村 before a real ':'
+                self.check_fullwidth_colon(raw, start.index, anywhere=True)
         first = top.seen.get(key)
         if first is not None:
             self.diag(
