@@ -649,3 +649,121 @@ def _results(ruleset: Ruleset, period: Period, register: dict[str, Mapping[str, 
         # Base points first on their day, then the records in their order (stable sort).
         ledger.sort(key=lambda e: (e.date, e.record_id is not None))
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# Sources: a rule file plus either table files or the village database
+
+
+@dataclass
+class Inputs:
+    """What an evaluation reads: the checked rule file, records (an iterable, ordered when
+    ``presorted``), the household register (None: the households in the records) and, in
+    database mode, the open store (close it when done)."""
+
+    ruleset: Ruleset
+    records: Iterable[Mapping[str, Any]]
+    households: list[Mapping[str, Any]] | None
+    presorted: bool
+    store: Any = None
+
+    def close(self) -> None:
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+
+
+def load_rules(path: str) -> Ruleset:
+    """Load a rule file for an evaluation: a rule file with errors makes the input unusable
+    (exit 2), as every other unusable input of ``evaluate``."""
+    from .ruleset import load_ruleset
+
+    try:
+        return load_ruleset(path)
+    except XiangyueError as err:
+        raise XiangyueError(err.diagnostics, exit_code=2) from None
+
+
+def read_records_file(ruleset: Ruleset, path: str) -> list[dict[str, Any]]:
+    """Typed records of a table file, each with ``_file``/``_row``; any bad row stops the
+    evaluation (InputError listing every problem), so no total is silently short."""
+    from .tables import read_table
+
+    table = read_table(path, ruleset.fields, key="record_id")
+    table.raise_for_errors()
+    out = table.rows
+    for row, line in zip(out, table.lines):
+        row["_file"] = table.file
+        row["_row"] = line
+    return out
+
+
+def read_households_file(ruleset: Ruleset, path: str) -> list[dict[str, Any]]:
+    from .tables import read_table
+
+    table = read_table(path, ruleset.household_fields, key="household")
+    table.raise_for_errors()
+    return table.rows
+
+
+def stored_records(store: Any, ruleset: Ruleset, period: Period) -> Iterator[dict[str, Any]]:
+    """The database's records needed to report ``period`` (from 1 January of its year), in
+    order, each with ``_file``/``_row`` (where it was imported from)."""
+    from .model import FieldSpec
+
+    start, end = dt.date(period.start.year, 1, 1), period.end
+
+    fields = list(ruleset.fields) + [FieldSpec("source_file", "text"),
+                                     FieldSpec("source_row", "integer")]
+    for row in store.iter_records(fields, start, end):
+        row["_file"] = row.pop("source_file")
+        row["_row"] = row.pop("source_row")
+        yield row
+
+
+def open_inputs(ruleset: Ruleset, period: Period, *, db_path: str | None = None,
+                records_path: str | None = None, households_path: str | None = None) -> Inputs:
+    """Records from ``records_path`` when given (no database needed), else from the database
+    at ``db_path`` (which must exist); the register from ``households_path`` when given, else
+    from the database in database mode (an empty register means: the households in the
+    records)."""
+    households = read_households_file(ruleset, households_path) if households_path else None
+    if records_path:
+        return Inputs(ruleset, read_records_file(ruleset, records_path), households, False)
+    from .store import open_store
+
+    store = open_store(db_path or "xiangyue.db", create=False)
+    try:
+        if households is None:
+            households = store.households(ruleset.household_fields) or None
+    except BaseException:
+        store.close()
+        raise
+    records = stored_records(store, ruleset, period)
+    return Inputs(ruleset, records, households, True, store)
+
+
+def evaluate_period(ruleset_path: str, period_text: str, *, db_path: str | None = None,
+                    records_path: str | None = None, households_path: str | None = None,
+                    save: bool = True, with_ledger: bool = True) -> tuple[Evaluation, str | None]:
+    """The ``xiangyue evaluate`` job: load, read, evaluate and (database mode, ``save``) store
+    the run in the ledger. Returns the evaluation and the stored run's id (or None)."""
+    from .periods import parse_period
+
+    period = parse_period(period_text)
+    ruleset = load_rules(ruleset_path)
+    inputs = open_inputs(ruleset, period, db_path=db_path, records_path=records_path,
+                         households_path=households_path)
+    try:
+        store = inputs.store
+        ev = evaluate(ruleset, inputs.records, inputs.households, period,
+                      with_ledger=with_ledger or (save and store is not None),
+                      presorted=inputs.presorted)
+        run_id = None
+        if save and store is not None:
+            from .ledger import save_run
+
+            run_id = save_run(store, ev)
+        return ev, run_id
+    finally:
+        inputs.close()

@@ -308,4 +308,22 @@ def _period_kind_words(period: Period, lang: str) -> str:
     return words
 
 
-__all__ = ["Story", "explain", "story_of", "story_text", "BASE_RULE"]
+__all__ = ["Story", "explain", "explain_period", "story_of", "story_text", "BASE_RULE"]
+
+
+def explain_period(ruleset_path: str, household: str, period_text: str, *,
+                   db_path: str | None = None, records_path: str | None = None,
+                   households_path: str | None = None) -> Story:
+    """The ``xiangyue explain`` job: a household's story from files or the database."""
+    from .evaluate import load_rules, open_inputs
+    from .periods import parse_period
+
+    period = parse_period(period_text)
+    ruleset = load_rules(ruleset_path)
+    inputs = open_inputs(ruleset, period, db_path=db_path, records_path=records_path,
+                         households_path=households_path)
+    try:
+        return explain(ruleset, inputs.records, inputs.households, period, household,
+                       presorted=inputs.presorted)
+    finally:
+        inputs.close()

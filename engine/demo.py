@@ -1,0 +1,103 @@
+"""``xiangyue demo``: the reference village, end to end, from the bundled demo data.
+
+The rule file (``examples/jingou.yaml``) and the demo tables (``demo/households.csv``,
+``demo/records.csv``, ``demo/cases.csv``) ship inside the package (``xiangyue.rulesets``), so
+the demo works from a wheel installed anywhere. :func:`run_demo` imports the register and the
+records into a fresh database, evaluates a period and stores the run in the ledger; other
+reports (compliance, boards) can be added to :class:`DemoRun` by extending :func:`run_demo`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterator
+
+from .errors import Diagnostic, InputError
+from .evaluate import Evaluation, evaluate, stored_records
+from .i18n import Msg, register
+from .ingest import ImportResult, import_households, import_records
+from .ledger import save_run
+from .model import Ruleset
+from .periods import parse_period
+from .ruleset import load_ruleset
+from .store import open_store
+
+register(
+    {
+        "E-DEMO-NOT-DEMO": Msg(
+            zh="{path} 已存在且不是演示数据库，演示不会覆盖它",
+            en="{path} exists and is not a demo database; the demo will not replace it",
+            hint_zh="用 --db 另选一个文件名（默认 xiangyue-demo.db）",
+            hint_en="choose another file with --db (default xiangyue-demo.db)",
+        ),
+    }
+)
+
+DEFAULT_DEMO_DB = "xiangyue-demo.db"
+DEMO_FILES = ("households.csv", "records.csv", "cases.csv")
+
+
+@dataclass
+class DemoRun:
+    db_path: str
+    ruleset: Ruleset
+    imports: list[ImportResult]
+    evaluation: Evaluation
+    run_id: str
+    extra: dict[str, Any] = field(default_factory=dict)  # further reports, by name
+
+
+@contextlib.contextmanager
+def demo_paths() -> Iterator[dict[str, Path]]:
+    """Real file paths of the bundled rule file and demo tables (extracted if need be)."""
+    root = resources.files("xiangyue.rulesets")
+    names = {"ruleset": root / "examples" / "jingou.yaml"}
+    names.update({n.split(".")[0]: root / "demo" / n for n in DEMO_FILES})
+    with contextlib.ExitStack() as stack:
+        yield {k: stack.enter_context(resources.as_file(v)) for k, v in names.items()}
+
+
+def _is_demo_db(path: Path) -> bool:
+    """True when ``path`` holds only imports of the bundled demo tables."""
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            files = [r[0] for r in conn.execute("SELECT file FROM imports")]
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        return False
+    return all(Path(f).name in DEMO_FILES and Path(f).parent.name == "demo" for f in files)
+
+
+def fresh_db(path: str) -> None:
+    """Remove an earlier demo database at ``path`` (refusing anything else)."""
+    p = Path(path)
+    if p.exists():
+        if not _is_demo_db(p):
+            raise InputError(Diagnostic("E-DEMO-NOT-DEMO", file=path, args={"path": path}))
+        p.unlink()
+    for suffix in ("-wal", "-shm", "-journal"):
+        side = Path(path + suffix)
+        if side.exists():
+            side.unlink()
+
+
+def run_demo(db_path: str = DEFAULT_DEMO_DB, period: str = "2024-Q1") -> DemoRun:
+    """Import the demo village into a fresh database, evaluate ``period`` and store the run."""
+    p = parse_period(period)
+    fresh_db(db_path)
+    with demo_paths() as paths:
+        ruleset = load_ruleset(paths["ruleset"], display_name="jingou.yaml")
+        with open_store(db_path) as store:
+            imports = [import_households(store, paths["households"], ruleset),
+                       import_records(store, paths["records"], ruleset)]
+            records = stored_records(store, ruleset, p)
+            ev = evaluate(ruleset, records, store.households(ruleset.household_fields), p,
+                          presorted=True)
+            run_id = save_run(store, ev)
+    return DemoRun(db_path, ruleset, imports, ev, run_id)
