@@ -409,9 +409,11 @@ def _date_range(start: dt.date | None, end: dt.date | None) -> tuple[str, list[A
     return (" WHERE " + " AND ".join(conds) if conds else ""), params
 
 
-def open_store(path: str | os.PathLike[str] = DEFAULT_DB, *, create: bool = True) -> Store:
+def open_store(path: str | os.PathLike[str] = DEFAULT_DB, *, create: bool = True,
+               timeout: float = BUSY_TIMEOUT) -> Store:
     """Open (and, with ``create``, make) the village database at ``path``.
 
+    ``timeout``: seconds a write waits for another writer before E-STORE-BUSY.
     A file that is not an SQLite database is refused before SQLite touches it (it stays
     byte-identical); a missing file with ``create=False``, an unreadable one, a read-only or
     busy one give :class:`~xiangyue.errors.StoreError`.
@@ -440,13 +442,13 @@ def open_store(path: str | os.PathLike[str] = DEFAULT_DB, *, create: bool = True
     conn: sqlite3.Connection | None = None
     try:
         with _mapped(name):
-            conn = sqlite3.connect(name, timeout=BUSY_TIMEOUT, isolation_level=None)
+            conn = sqlite3.connect(name, timeout=timeout, isolation_level=None)
             # The first read checks the whole header; nothing is written before it.
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
                 raise StoreError(Diagnostic("E-STORE-NEWER", file=name, args={
                     "path": name, "found": version, "supported": SCHEMA_VERSION}))
-            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
+            conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
             if not memory and conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")  # safe in WAL mode

@@ -63,8 +63,8 @@ register(
             hint_zh="在 Excel 中另存为“CSV UTF-8（逗号分隔）”，或用 --encoding 指定编码",
             hint_en="save it as 'CSV UTF-8 (comma delimited)', or give the encoding with --encoding"),
         "E-TABLE-DECODE": Msg(
-            zh="文件不是 {encoding} 编码（第 {line} 行附近有无法解码的字节）",
-            en="the file is not {encoding} (undecodable bytes near row {line})",
+            zh="文件不是 {encoding} 编码（第 {row} 行有无法解码的字节）",
+            en="the file is not {encoding} (undecodable bytes in line {row})",
             hint_zh="检查 --encoding，或去掉它让程序自动识别",
             hint_en="check --encoding, or leave it out to detect the encoding"),
         "E-TABLE-ENCODING-NAME": Msg(
@@ -699,6 +699,17 @@ def _sniff_encoding(p: Path) -> str | None:
     return None
 
 
+def _decode_error(p: Path, name: str, encoding: str) -> InputError:
+    """E-TABLE-DECODE at the line holding the first undecodable byte."""
+    data = p.read_bytes()
+    try:
+        data.decode(encoding)
+        line = 0
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+    return _fatal("E-TABLE-DECODE", name, line, 0, encoding=encoding, row=line)
+
+
 def _read_csv(p: Path, fields: Sequence[FieldSpec], key: str | None, encoding: str | None,
               out: _Collector, result: TableResult) -> None:
     name = result.file
@@ -719,8 +730,7 @@ def _read_csv(p: Path, fields: Sequence[FieldSpec], key: str | None, encoding: s
                 _csv_rows(lines, table, result)
             except UnicodeDecodeError:
                 if forced:
-                    raise _fatal("E-TABLE-DECODE", name, encoding=enc,
-                                 line=len(result.lines) + 1) from None
+                    raise _decode_error(p, name, enc) from None
                 continue
             except _Unclear:
                 break
@@ -911,7 +921,7 @@ def _read_jsonl(p: Path, fields: Sequence[FieldSpec], key: str | None, encoding:
                         row[f.id] = f.default
                 table.add_row(line, row)
     except UnicodeDecodeError:
-        raise _fatal("E-TABLE-DECODE", name, encoding=enc, line=line + 1) from None
+        raise _decode_error(p, name, enc) from None
     if data_rows == 0:
         raise _fatal("E-TABLE-EMPTY", name)
 
