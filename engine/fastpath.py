@@ -1,0 +1,584 @@
+"""The fast path: a rule file evaluated over whole columns of records (numpy), beside the
+straightforward evaluator (:mod:`xiangyue.evaluate`) it must always agree with.
+
+:func:`evaluate_totals` gives the same :class:`~xiangyue.evaluate.Evaluation` as
+:func:`~xiangyue.evaluate.evaluate` (results, vetoes, the records a report lists; the ledger
+too with ``with_ledger=True``), computed so:
+
+1. Read only the columns the rules use, from the village database through Arrow
+   (``adbc-driver-sqlite``, two threads) or from record dicts, into compact arrays: texts as
+   codes of one vocabulary, decimals as exact scaled ``int64`` (0.5 is 5 at scale 1).
+2. Sort the records by (household, date, record_id): every limit is then a run of rows.
+3. Evaluate each rule's ``when`` and ``points`` over all records at once
+   (:mod:`xiangyue.fastpath_expr`), with the compiler's empty-field and error semantics.
+4. Apply the limits in the reference order, each as a vectorised recurrence over the runs of
+   (household, rule, period): escalation = occurrence number, ``once`` = first of the run,
+   ``highest_only`` = differences of a running maximum, a cap on a running sum of positive
+   points = differences of ``min(cumsum, max)`` (deduction caps likewise), then the category
+   caps over the rules' awards merged in record order (one record may feed several rules).
+
+Whatever it cannot compute exactly (a division of a field, a function it does not know,
+values with more than nine decimal places, numbers beyond 64 bits) raises
+:class:`~xiangyue.fastpath_expr.Unsupported`; with ``engine="auto"`` the whole rule file is
+then evaluated by the straightforward evaluator, and :class:`EngineChoice` says which ran
+and why.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+
+from . import evaluate as ref
+from .checker import Scope
+from .fastpath_expr import (INT_LIMIT, Evaluator, Table, Unsupported, Val, check_supported,
+                            decimal_to_scaled, rescale, scaled_to_decimal)
+from .fastpath_load import EPOCH, Columns, load_records, load_store
+from .model import Ruleset
+from .nodes import names
+from .periods import Period
+
+__all__ = ["ENGINES", "EngineChoice", "FastPlan", "Unsupported", "compile_plan",
+           "evaluate_totals", "evaluate_with_engine"]
+
+ENGINES = ("auto", "fast", "reference")
+
+
+@dataclass(frozen=True)
+class EngineChoice:
+    """Which evaluator computed a result: ``fast`` or ``reference``; ``reason`` says why the
+    fast path was not used (None when it was, or when the reference was asked for)."""
+
+    engine: str
+    reason: str | None = None
+
+    def describe(self) -> str:
+        if self.engine == "fast":
+            return "fast (columnar, exact)"
+        if self.reason:
+            return f"reference (fast path not used: {self.reason})"
+        return "reference"
+
+
+# ------------------------------------------------------------------------------------------
+# The plan: what a rule file needs, checked once
+
+
+class FastPlan:
+    """A rule file checked for the fast path: every expression computable by columns."""
+
+    def __init__(self, ruleset: Ruleset):
+        self.ruleset = ruleset
+        self.scope = Scope.from_fields(ruleset.fields)
+        self.needed: set[str] = set()
+        for rule in ruleset.rules:
+            for expr in (rule.when_expr, rule.points_expr):
+                if expr is None:
+                    continue
+                check_supported(expr, self.scope)
+                for name in names(expr):
+                    binding = self.scope.bindings.get(name)
+                    if binding is None:
+                        raise Unsupported(f"name {name} is not a record field")
+                    self.needed.add(binding.key)
+            if rule.points_expr is None and rule.escalation is None:
+                raise Unsupported(f"rule {rule.id} has no points")
+        self.person = ruleset.unit == "person"
+        self.categories = {c.id: i for i, c in enumerate(ruleset.categories)}
+
+
+def compile_plan(ruleset: Ruleset) -> FastPlan:
+    """The fast-path plan of a rule file; raises :class:`Unsupported` with the reason."""
+    return FastPlan(ruleset)
+
+
+# ------------------------------------------------------------------------------------------
+# Public entry points
+
+
+def _is_store(source: Any) -> bool:
+    return hasattr(source, "iter_records") and hasattr(source, "conn")
+
+
+def evaluate_with_engine(
+    ruleset: Ruleset,
+    source: Any,
+    period: Period,
+    households: Iterable[Mapping[str, Any]] | None = None,
+    *,
+    engine: str = "auto",
+    with_ledger: bool = False,
+) -> tuple[ref.Evaluation, EngineChoice]:
+    """Evaluate ``ruleset`` over ``source`` (a :class:`~xiangyue.store.Store` or an iterable of
+    record dicts) for ``period``; ``engine`` is ``auto`` (fast path when the rule file and the
+    data allow it, else the reference evaluator), ``fast`` (fail with :class:`Unsupported`
+    when it cannot be used) or ``reference``. Returns the evaluation and which engine ran."""
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}")
+    hh_list = list(households) if households is not None else None
+    records = source
+    if not _is_store(source) and not isinstance(source, (list, tuple)):
+        records = list(source)
+    if engine != "reference":
+        try:
+            plan = compile_plan(ruleset)
+            result = _fast(plan, records, period, hh_list, with_ledger)
+            return result, EngineChoice("fast")
+        except Unsupported as why:
+            if engine == "fast":
+                raise
+            reason = str(why)
+    else:
+        reason = None
+    return _reference(ruleset, records, period, hh_list, with_ledger), EngineChoice(
+        "reference", reason)
+
+
+def evaluate_totals(
+    ruleset: Ruleset,
+    source: Any,
+    period: Period,
+    households: Iterable[Mapping[str, Any]] | None = None,
+    *,
+    engine: str = "auto",
+    with_ledger: bool = False,
+) -> ref.Evaluation:
+    """Like :func:`xiangyue.evaluate.evaluate`, by the fast path when it can (see
+    :func:`evaluate_with_engine`); without the ledger unless ``with_ledger``."""
+    return evaluate_with_engine(ruleset, source, period, households, engine=engine,
+                                with_ledger=with_ledger)[0]
+
+
+def _reference(ruleset: Ruleset, source: Any, period: Period,
+               households: list[Mapping[str, Any]] | None, with_ledger: bool) -> ref.Evaluation:
+    if _is_store(source):
+        year_start = dt.date(period.start.year, 1, 1)
+        records = source.iter_records(ruleset.fields, year_start, period.end)
+        return ref.evaluate(ruleset, records, households, period, with_ledger=with_ledger,
+                            presorted=True)
+    return ref.evaluate(ruleset, source, households, period, with_ledger=with_ledger)
+
+
+# ------------------------------------------------------------------------------------------
+# Segmented (per run) operations on sorted arrays
+
+
+def _starts(unit: np.ndarray, per: np.ndarray) -> np.ndarray:
+    """True where a new (unit, period) run begins."""
+    s = np.empty(len(unit), dtype=bool)
+    if len(unit):
+        s[0] = True
+        np.not_equal(unit[1:], unit[:-1], out=s[1:])
+        s[1:] |= per[1:] != per[:-1]
+    return s
+
+
+def _seg(starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(run number of each row, position of each run's first row)."""
+    return np.cumsum(starts) - 1, np.flatnonzero(starts)
+
+
+def _seg_cumsum(x: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    c = np.cumsum(x)
+    seg, first = _seg(starts)
+    base = (c - x)[first]
+    return c - base[seg]
+
+
+def _seg_cummax(x: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    if not len(x):
+        return x
+    seg, _ = _seg(starts)
+    lo, hi = int(x.min()), int(x.max())
+    width = hi - lo + 1
+    if width * (int(seg[-1]) + 1) >= INT_LIMIT:
+        raise Unsupported("too many runs for a running maximum")
+    off = seg.astype(np.int64) * width
+    return np.maximum.accumulate((x - lo) + off) - off + lo
+
+
+def _clamp(amount: np.ndarray, starts: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray]:
+    """Awards under "at most ``limit`` per run" for non-negative ``amount`` in run order:
+    (awarded, used before each row). used after = min(cumsum, max) by induction."""
+    m = max(limit, 0)
+    c = _seg_cumsum(amount, starts)
+    before = np.minimum(c - amount, m)
+    return np.minimum(c, m) - before, before
+
+
+# ------------------------------------------------------------------------------------------
+# The evaluation
+
+
+@dataclass
+class _RuleRows:
+    """The rows (records, in sorted order) one rule applies to, and what happens to them."""
+
+    index: int
+    idx: np.ndarray  # record positions
+    raw: np.ndarray  # raw points (scaled)
+    value: np.ndarray  # awarded (scaled), filled by the limits
+    pos: np.ndarray  # value > 0 before the caps
+    neg: np.ndarray  # value < 0 before the caps
+    reasons: dict[str, Any] | None = None  # ledger: limit -> (mask, details)
+
+
+def _period_arrays(day: np.ndarray) -> dict[str, np.ndarray]:
+    months = day.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    return {"month": months, "quarter": months // 3, "year": months // 12}
+
+
+def _period_key(kind: str, idx: int) -> str:
+    if kind == "month":
+        return f"{1970 + idx // 12:04d}-{idx % 12 + 1:02d}"
+    if kind == "quarter":
+        return f"{1970 + idx // 4:04d}-Q{idx % 4 + 1}"
+    return f"{1970 + idx:04d}"
+
+
+def _sort_order(cols: Columns, unit: np.ndarray) -> np.ndarray:
+    """Positions of the records in (unit, date, record_id) order."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if cols.n == 0:
+        return np.zeros(0, dtype=np.int64)
+    d0 = int(cols.day.min())
+    span = int(cols.day.max()) - d0 + 1
+    key = (unit.astype(np.int64) + 1) * span + (cols.day - d0)
+    order = np.argsort(key)
+    ks = key[order]
+    same = ks[1:] == ks[:-1]
+    if same.any():
+        tie = np.zeros(len(ks), dtype=bool)
+        tie[1:] |= same
+        tie[:-1] |= same
+        t = np.flatnonzero(tie)
+        sub = order[t]
+        sub_table = pa.table({"k": ks[t], "r": cols.record_id.take(pa.array(sub))})
+        perm = pc.sort_indices(sub_table, sort_keys=[("k", "ascending"), ("r", "ascending")])
+        order[t] = sub[np.asarray(perm)]
+    return order
+
+
+def _units(cols: Columns, person: bool) -> tuple[np.ndarray, list[Any], np.ndarray]:
+    """(unit code per record (-1 none), unit keys, household code per unit)."""
+    words = cols.vocab.words
+    if not person:
+        hh = cols.household
+        codes = np.unique(hh[hh >= 0])
+        lut = np.full(len(words) + 1, -1, dtype=np.int64)
+        lut[codes] = np.arange(len(codes))
+        unit = np.where(hh >= 0, lut[hh], -1)
+        return unit, [words[c] for c in codes.tolist()], codes
+    pc_ = cols.person
+    width = len(words) + 2
+    pair = cols.household.astype(np.int64) * width + (pc_.astype(np.int64) + 1)
+    ok = (cols.household >= 0) & (pc_ >= 0)
+    empty = cols.vocab.find("")
+    if empty >= 0:
+        ok &= pc_ != empty
+    uniq, inv = np.unique(pair[ok], return_inverse=True)
+    unit = np.full(cols.n, -1, dtype=np.int64)
+    unit[ok] = inv
+    keys = [(words[int(p // width)], words[int(p % width) - 1]) for p in uniq.tolist()]
+    return unit, keys, (uniq // width)
+
+
+def _fast(plan: FastPlan, source: Any, period: Period,
+          households: list[Mapping[str, Any]] | None, with_ledger: bool) -> ref.Evaluation:
+    rs = plan.ruleset
+    year_start = dt.date(period.start.year, 1, 1)
+    if _is_store(source):
+        cols = load_store(source, rs.fields, plan.needed, plan.person, year_start, period.end)
+    else:
+        cols = load_records(source, rs.fields, plan.needed, plan.person, year_start, period.end)
+
+    unit, unit_keys, unit_hh = _units(cols, plan.person)
+    order = _sort_order(cols, unit)
+    cols = cols.take(order)
+    unit = unit[order]
+    n = cols.n
+    day = cols.day
+    words = cols.vocab.words
+
+    # -- which records count -----------------------------------------------------------
+    in_p = day >= (period.start - EPOCH).days
+    covered = np.ones(n, dtype=bool)
+    if rs.effective_from:
+        covered &= day >= (rs.effective_from - EPOCH).days
+    if rs.effective_until:
+        covered &= day <= (rs.effective_until - EPOCH).days
+    register: dict[str, Mapping[str, Any]] | None = None
+    hh = cols.household
+    known = hh >= 0
+    if households is not None:
+        register = {}
+        for h in households:
+            hid = h.get("household")
+            if hid is not None and hid not in register:
+                register[hid] = h
+        in_register = np.array([w in register for w in words] + [False], dtype=bool)
+        known &= in_register[hh]
+    usable = covered & known
+    if plan.person:
+        usable_unit = usable & (unit >= 0)
+    else:
+        usable_unit = usable
+
+    # -- rules over all records --------------------------------------------------------
+    table = Table(n, cols.fields, cols.vocab)
+    ev = Evaluator(table, plan.scope)
+    first_only = rs.matching == "first"
+    rec_err = np.zeros(n, dtype=bool)
+    reached = np.ones(n, dtype=bool)
+    matches: list[np.ndarray] = []
+    points: list[Val | None] = []
+    for rule in rs.rules:
+        w = ev(rule.when_expr)
+        truth = table.truthy(w)
+        err = w.err
+        pv: Val | None = None
+        if rule.points_expr is not None:
+            pv = ev(rule.points_expr)
+            if pv.kind != "num":
+                raise Unsupported(f"rule {rule.id}: points that are not a number")
+            perr = pv.null if pv.err is None else (pv.err if pv.null is None else pv.err | pv.null)
+            if perr is not None:
+                err = perr & truth if err is None else err | (perr & truth)
+        if err is not None:
+            rec_err |= reached & err
+        m = reached & truth
+        matches.append(m)
+        points.append(pv)
+        if first_only:
+            reached = reached & ~truth
+    ok = usable_unit & ~rec_err
+    any_match = np.zeros(n, dtype=bool)
+    for m in matches:
+        any_match |= m
+    scored = ok & any_match
+
+    # -- one scale for every amount -----------------------------------------------------
+    scale = 0
+    for rule, pv in zip(rs.rules, points):
+        if pv is not None:
+            scale = max(scale, pv.scale)
+        if rule.escalation is not None:
+            for s in rule.escalation.steps:
+                scale = max(scale, decimal_to_scaled(s)[1])
+        for lim in (rule.cap, rule.deduction_cap):
+            if lim is not None:
+                scale = max(scale, decimal_to_scaled(lim.max)[1])
+    for cat in rs.categories:
+        for lim in (cat.cap, cat.deduction_cap):
+            if lim is not None:
+                scale = max(scale, decimal_to_scaled(lim.max)[1])
+
+    def scaled(d: Decimal) -> int:
+        v, s = decimal_to_scaled(d)
+        return v * 10 ** (scale - s)
+
+    periods = _period_arrays(day)
+    rows: list[_RuleRows] = []
+    total_bound = 0
+    for i, (rule, m, pv) in enumerate(zip(rs.rules, matches, points)):
+        idx = np.flatnonzero(m & ok)
+        if rule.escalation is not None:
+            raw = np.zeros(len(idx), dtype=np.int64)
+        else:
+            full = rescale(pv, scale)  # type: ignore[arg-type]
+            raw = np.full(len(idx), full.data, dtype=np.int64) if full.const else full.data[idx]
+        if len(raw):
+            total_bound += int(np.abs(raw).max()) * len(raw)
+        rows.append(_RuleRows(i, idx, raw, raw, raw > 0, raw < 0))
+    if total_bound >= INT_LIMIT:
+        raise Unsupported("sums too large for exact 64-bit arithmetic")
+
+    # -- limits of each rule ------------------------------------------------------------
+    ledger_info: dict[int, dict[str, Any]] = {}
+    for rule, rr in zip(rs.rules, rows):
+        if not len(rr.idx):
+            continue
+        u = unit[rr.idx]
+        info: dict[str, Any] = {} if with_ledger else {}
+        per_cache: dict[str, np.ndarray] = {}
+
+        def starts(kind: str) -> np.ndarray:
+            s = per_cache.get(kind)
+            if s is None:
+                s = per_cache[kind] = _starts(u, periods[kind][rr.idx])
+            return s
+
+        v = rr.raw
+        if rule.escalation is not None:
+            esc = rule.escalation
+            seg, first = _seg(starts(esc.per))
+            occ = np.arange(len(v)) - first[seg]
+            steps = np.array([scaled(s) for s in esc.steps], dtype=np.int64)
+            v = steps[np.minimum(occ, len(steps) - 1)]
+            rr.raw = v
+        if rule.once is not None:
+            s = starts(rule.once)
+            if with_ledger:
+                seg, first = _seg(s)
+                info["once"] = (~s, rr.idx[first[seg]])
+            v = np.where(s, v, 0)
+        if rule.highest_only is not None:
+            s = starts(rule.highest_only)
+            mx = _seg_cummax(v, s)
+            prev = np.empty_like(mx)
+            if len(mx):
+                prev[0] = mx[0]
+                prev[1:] = mx[:-1]
+            award = np.where(s, v, mx - prev)
+            if with_ledger:
+                info["highest_only"] = (~s & (award != v), prev)
+            v = award
+        pos, neg = v > 0, v < 0
+        if rule.cap is not None:
+            a = np.where(pos, v, 0)
+            got, used = _clamp(a, starts(rule.cap.per), scaled(rule.cap.max))
+            if with_ledger:
+                info["cap"] = (pos & (got < a), used)
+            v = np.where(pos, got, v)
+        if rule.deduction_cap is not None:
+            a = np.where(neg, -v, 0)
+            got, used = _clamp(a, starts(rule.deduction_cap.per), scaled(rule.deduction_cap.max))
+            if with_ledger:
+                info["deduction_cap"] = (neg & (got < a), used)
+            v = np.where(neg, -got, v)
+        rr.value, rr.pos, rr.neg = v, pos, neg
+        if with_ledger:
+            ledger_info[rr.index] = info
+
+    # -- category limits, over the rules' awards in record order ----------------------
+    nrules = len(rs.rules)
+    for cat in rs.categories:
+        for limit, name, sign in ((cat.cap, "category_cap", 1),
+                                  (cat.deduction_cap, "category_deduction_cap", -1)):
+            if limit is None:
+                continue
+            members = [rr for rule, rr in zip(rs.rules, rows)
+                       if rule.category == cat.id and len(rr.idx)]
+            if not members:
+                continue
+            rec = np.concatenate([rr.idx for rr in members])
+            rix = np.concatenate([np.full(len(rr.idx), rr.index, dtype=np.int64) for rr in members])
+            where = np.concatenate([np.arange(len(rr.idx)) for rr in members])
+            amount = np.concatenate([
+                np.where(rr.pos, rr.value, 0) if sign > 0 else np.where(rr.neg, -rr.value, 0)
+                for rr in members])
+            o = np.argsort(rec * nrules + rix, kind="stable")
+            rec, rix, where, amount = rec[o], rix[o], where[o], amount[o]
+            s = _starts(unit[rec], periods[limit.per][rec])
+            got, used = _clamp(amount, s, scaled(limit.max))
+            for rr in members:
+                sel = rix == rr.index
+                w = where[sel]
+                newv = rr.value.copy()
+                newv[w] = np.where(amount[sel] > 0, sign * got[sel], rr.value[w])
+                if with_ledger:
+                    hit = np.zeros(len(rr.idx), dtype=bool)
+                    hit[w] = got[sel] < amount[sel]
+                    u_before = np.zeros(len(rr.idx), dtype=np.int64)
+                    u_before[w] = used[sel]
+                    ledger_info[rr.index][name] = (hit, u_before, limit)
+                rr.value = newv
+
+    # -- sums for the reported period ------------------------------------------------------
+    dec_cache: dict[int, Decimal] = {}
+
+    def dec(v: int) -> Decimal:
+        d = dec_cache.get(v)
+        if d is None:
+            d = dec_cache[v] = scaled_to_decimal(v, scale)
+        return d
+
+    nunits = len(unit_keys)
+    totals = np.zeros(nunits, dtype=np.int64)
+    has_total = np.zeros(nunits, dtype=bool)
+    by_rule: list[tuple[str, np.ndarray, np.ndarray]] = []
+    cat_of = {r.id: r.category for r in rs.rules}
+    for rule, rr in zip(rs.rules, rows):
+        if not len(rr.idx):
+            continue
+        sel = in_p[rr.idx]
+        if not sel.any():
+            continue
+        u = unit[rr.idx][sel]
+        v = rr.value[sel]
+        s = np.empty(len(u), dtype=bool)
+        s[0] = True
+        np.not_equal(u[1:], u[:-1], out=s[1:])
+        first = np.flatnonzero(s)
+        sums = np.add.reduceat(v, first)
+        us = u[first]
+        np.add.at(totals, us, sums)
+        has_total[us] = True
+        by_rule.append((rule.id, us, sums))
+
+    sums_out: dict[Any, list] = {}
+    for uc in np.flatnonzero(has_total).tolist():
+        sums_out[unit_keys[uc]] = [dec(int(totals[uc])), {}, {}]
+    cat_sums: dict[tuple[int, str], int] = {}
+    for rule_id, us, sm in by_rule:
+        cat = cat_of[rule_id]
+        for uc, v in zip(us.tolist(), sm.tolist()):
+            entry = sums_out[unit_keys[uc]]
+            entry[1][rule_id] = dec(v)
+            k = (uc, cat)
+            cat_sums[k] = cat_sums.get(k, 0) + v
+    for (uc, cat), v in cat_sums.items():
+        sums_out[unit_keys[uc]][2][cat] = dec(v)
+
+    seen_units = dict.fromkeys(unit_keys[c] for c in np.unique(unit[scored]).tolist())
+
+    # -- vetoes ----------------------------------------------------------------------------
+    vetoes: dict[Any, list[dict[str, Any]]] = {}
+    veto_rows = [(rule, rr) for rule, rr in zip(rs.rules, rows) if rule.veto and len(rr.idx)]
+    if veto_rows:
+        allrec = np.concatenate([rr.idx for _, rr in veto_rows])
+        allrule = np.concatenate([np.full(len(rr.idx), j) for j, (_, rr) in enumerate(veto_rows)])
+        o = np.lexsort((allrule, allrec))
+        rids = cols.record_id.take(__import__("pyarrow").array(allrec[o])).to_pylist()
+        for rec_i, j, rid in zip(allrec[o].tolist(), allrule[o].tolist(), rids):
+            rule = veto_rows[j][0]
+            d = EPOCH + dt.timedelta(days=int(day[rec_i]))
+            vetoes.setdefault(unit_keys[int(unit[rec_i])], []).append(
+                {"rule": rule.id, "rule_name": rule.name, "record_id": rid,
+                 "date": d.isoformat(), "per": rule.veto,
+                 "period": _period_key(rule.veto, int(periods[rule.veto][rec_i]))})
+
+    # -- the records a report lists --------------------------------------------------------
+    listed = in_p & ~(ok & any_match)
+    issues = {"unmatched": [], "not_covered": [], "invalid": [], "unknown_households": []}
+    if listed.any():
+        recs = cols.fetch(np.flatnonzero(listed))
+        side = ref.evaluate(rs, recs, households, period, with_ledger=False)
+        issues = {"unmatched": side.unmatched, "not_covered": side.not_covered,
+                  "invalid": side.invalid, "unknown_households": side.unknown_households}
+
+    ledger: list[ref.LedgerEntry] | None = None
+    if with_ledger:
+        from .fastpath_ledger import build_ledger
+
+        ledger = build_ledger(rs, cols, unit, unit_keys, rows, ledger_info, in_p, periods,
+                              dec, scale, plan.person)
+    results = ref._results(rs, period, register, seen_units, sums_out, vetoes, ledger)
+    return ref.Evaluation(
+        period=period,
+        ruleset=rs,
+        results=results,
+        ledger=ledger,
+        unmatched=issues["unmatched"],
+        not_covered=issues["not_covered"],
+        invalid=issues["invalid"],
+        unknown_households=issues["unknown_households"],
+        record_count=int(in_p.sum()),
+        replayed=n,
+    )

@@ -1,0 +1,431 @@
+"""Reading records into columns for the fast path.
+
+Two sources: the village database (a :class:`~xiangyue.store.Store`), read through Arrow
+(``adbc-driver-sqlite``) in two threads, and any iterable of record dicts (as
+:func:`xiangyue.evaluate.evaluate` takes). Either way the result is a :class:`Columns`:
+compact numpy arrays for the fields the rules read (text as codes of one vocabulary,
+decimals as scaled ``int64``), the record ids, and a way to get a few records back as
+dicts (for the records a report lists: unmatched, not covered, invalid).
+
+Only records dated from ``start`` to ``end`` are read. Values mean what
+:meth:`Store.iter_records` gives the straightforward evaluator: an empty cell is the field's
+default, or None.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from .fastpath_expr import MAX_SCALE, Unsupported, Val, Vocab, decimal_to_scaled
+from .model import FieldSpec
+
+EPOCH = dt.date(1970, 1, 1)
+
+
+@dataclass
+class Columns:
+    """Records as columns (row order is the source's; the fast path sorts them)."""
+
+    n: int
+    record_id: Any  # pyarrow StringArray (text order = code point order, as in Python)
+    household: np.ndarray  # int32 codes into vocab, -1 empty
+    person: np.ndarray | None  # int32 codes, -1 empty (unit: person)
+    day: np.ndarray  # int32 days since 1970-01-01
+    fields: dict[str, Val]  # field id -> column (only the fields the rules read)
+    vocab: Vocab
+    fetch: Callable[[np.ndarray], list[dict[str, Any]]]  # row positions -> typed dicts
+
+    def take(self, order: np.ndarray) -> "Columns":
+        import pyarrow as pa
+
+        fields = {}
+        for k, v in self.fields.items():
+            fields[k] = Val(v.kind, v.data[order], v.scale,
+                            None if v.null is None else v.null[order])
+        parent = self.fetch
+
+        def fetch(idx: np.ndarray) -> list[dict[str, Any]]:
+            return parent(order[idx])
+
+        return Columns(
+            len(order), self.record_id.take(pa.array(order)), self.household[order],
+            None if self.person is None else self.person[order], self.day[order], fields,
+            self.vocab, fetch,
+        )
+
+
+def _day(d: dt.date) -> int:
+    return (d - EPOCH).days
+
+
+# ------------------------------------------------------------------------------------------
+# Arrow arrays -> columns
+
+
+def _text_codes(arr: Any, vocab: Vocab, default: Any = None) -> np.ndarray:
+    """Codes of a pyarrow array of texts in the shared vocabulary (-1: empty)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if arr.null_count and default is not None:
+        arr = pc.fill_null(arr, str(default))
+    if not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type):
+        if pa.types.is_null(arr.type):
+            return np.full(len(arr), -1 if default is None else vocab.code(str(default)),
+                           dtype=np.int32)
+        # a text field the database holds as numbers (an old import): text of each value
+        arr = pc.cast(arr, pa.string())
+    enc = arr.dictionary_encode()
+    words = enc.dictionary.to_pylist()
+    lut = np.array([vocab.code(w) for w in words] + [-1], dtype=np.int32)
+    idx = enc.indices
+    if idx.null_count:
+        idx = pc.fill_null(idx, len(words))
+    return lut[np.asarray(idx)]
+
+
+def _decimal_column(arr: Any, default: Any) -> Val:
+    """Exact scaled integers of a pyarrow array of decimal texts (or integers)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_null(arr.type):
+        arr = pa.array([None] * len(arr), pa.string())
+    if pa.types.is_integer(arr.type):
+        dec, scale = None, 0
+        ints = arr
+    elif pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
+        dec = None
+        for scale in (3, 6, MAX_SCALE):
+            try:
+                dec = pc.cast(arr, pa.decimal128(38, scale))
+                break
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                continue
+        if dec is None:
+            raise Unsupported("a decimal value with too many places or not a number")
+        ints = None
+    else:
+        raise Unsupported(f"decimal column stored as {arr.type}")
+    if dec is not None:
+        words = np.frombuffer(dec.buffers()[1], dtype=np.int64)[2 * dec.offset: 2 * (dec.offset + len(dec))]
+        low, high = words[0::2], words[1::2]
+        if not np.array_equal(high, low >> 63):
+            raise Unsupported("a decimal value too large for 64 bits")
+        data = low.copy()
+        null = np.asarray(dec.is_null()) if dec.null_count else None
+    else:
+        null = np.asarray(ints.is_null()) if ints.null_count else None
+        data = np.asarray(pc.fill_null(ints, 0)).astype(np.int64)
+    if null is not None:
+        data[null] = 0
+        if default is not None:
+            v, s = decimal_to_scaled(Decimal(default))
+            if s > scale:
+                raise Unsupported("default with more places than the data")
+            data[null] = v * 10 ** (scale - s)
+            null = None
+    # the smallest scale that holds every value exactly (integers stay at scale 0)
+    while scale > 0 and not np.any(data % 10):
+        data //= 10
+        scale -= 1
+    if null is not None and not null.any():
+        null = None
+    return Val("num", data, scale, null)
+
+
+def _int_column(arr: Any, default: Any) -> Val:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_null(arr.type):
+        arr = pa.array([None] * len(arr), pa.int64())
+    if not pa.types.is_integer(arr.type):
+        raise Unsupported(f"integer column stored as {arr.type}")
+    null = np.asarray(arr.is_null()) if arr.null_count else None
+    data = np.asarray(pc.fill_null(arr, 0)).astype(np.int64)
+    if null is not None and default is not None:
+        data[null] = int(default)
+        null = None
+    return Val("num", data, 0, null)
+
+
+def _bool_column(arr: Any, default: Any) -> Val:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_null(arr.type):
+        arr = pa.array([None] * len(arr), pa.int64())
+    null = np.asarray(arr.is_null()) if arr.null_count else None
+    data = np.asarray(pc.fill_null(arr, 0)).astype(bool)
+    if null is not None and default is not None:
+        data[null] = bool(default)
+        null = None
+    return Val("bool", data, 0, null)
+
+
+def _date_column(arr: Any, default: Any) -> Val:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_null(arr.type):
+        arr = pa.array([None] * len(arr), pa.string())
+    try:
+        d = pc.cast(arr, pa.date32())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        raise Unsupported("a date column with values that are not ISO dates") from None
+    null = np.asarray(d.is_null()) if d.null_count else None
+    data = np.asarray(pc.fill_null(d.cast(pa.int32()), 0)).astype(np.int32)
+    if null is not None and default is not None:
+        data[null] = _day(default)
+        null = None
+    return Val("date", data, 0, null)
+
+
+def _field_column(spec: FieldSpec, arr: Any, vocab: Vocab) -> Val:
+    if spec.type == "text":
+        codes = _text_codes(arr, vocab, spec.default)
+        null = codes < 0
+        return Val("text", codes, 0, null if null.any() else None)
+    if spec.type == "decimal":
+        return _decimal_column(arr, spec.default)
+    if spec.type == "integer":
+        return _int_column(arr, spec.default)
+    if spec.type == "boolean":
+        return _bool_column(arr, spec.default)
+    if spec.type == "date":
+        return _date_column(arr, spec.default)
+    raise Unsupported(spec.type)
+
+
+# ------------------------------------------------------------------------------------------
+# The database
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def load_store(store: Any, fields: Sequence[FieldSpec], needed: set[str], person: bool,
+               start: dt.date, end: dt.date, threads: int = 2) -> Columns:
+    """The records dated ``start``..``end`` from the village database, as columns."""
+    import pyarrow as pa
+
+    try:
+        from adbc_driver_sqlite import dbapi as adbc
+    except ImportError:  # pragma: no cover - the [fast] extra is not installed
+        raise Unsupported("adbc-driver-sqlite is not installed (pip install 'xiangyue[fast]')")
+
+    path = store.path
+    if not path or path == ":memory:":
+        raise Unsupported("an in-memory database")
+    have = set(store.columns("records"))
+    specs = {f.id: f for f in fields}
+    wanted = [f for f in sorted(needed) if f in specs and f not in ("record_id", "household", "date", "person")]
+    cols = ["record_id", "household", "date"] + (["person"] if person else [])
+    cols += [f for f in wanted if f in have]
+    select = ", ".join(_q(c) for c in cols)
+    lo, hi = store.conn.execute("SELECT min(rowid), max(rowid) FROM records").fetchone()
+    if lo is None:
+        lo, hi = 0, 0
+    lo -= 1
+    # ``+date`` keeps SQLite from walking the date index (a range on rowid, a plain scan)
+    sql = (f"SELECT {select} FROM records WHERE rowid > ? AND rowid <= ? "
+           f"AND +date >= ? AND +date <= ?")
+    bounds = np.linspace(lo, hi, threads + 1).astype(np.int64)
+    parts: list[Any] = [None] * threads
+    errors: list[BaseException] = []
+
+    def read(i: int) -> None:
+        try:
+            conn = adbc.connect(path)
+            try:
+                cur = conn.cursor()
+                try:
+                    cur.execute(sql, (int(bounds[i]), int(bounds[i + 1]),
+                                      start.isoformat(), end.isoformat()))
+                    parts[i] = cur.fetch_arrow_table()
+                finally:
+                    cur.close()
+            finally:
+                conn.close()
+        except BaseException as err:  # noqa: BLE001 - re-raised in the caller's thread
+            errors.append(err)
+
+    workers = [threading.Thread(target=read, args=(i,)) for i in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    if errors:
+        raise Unsupported(f"reading the database through Arrow failed: {errors[0]}")
+    tables = [t for t in parts if t is not None and t.num_rows]
+    if tables:
+        try:
+            table = pa.concat_tables(tables, promote_options="permissive")
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
+            raise Unsupported(f"columns of mixed types: {err}") from None
+    else:
+        table = pa.table({c: pa.array([], pa.string()) for c in cols})
+
+    def col(name: str) -> Any:
+        return table.column(name).combine_chunks()
+
+    vocab = Vocab.empty()
+    n = table.num_rows
+    day = _date_column(col("date"), None)
+    if day.null is not None:
+        raise Unsupported("records without a date")
+    columns: dict[str, Val] = {}
+    for fid in wanted:
+        spec = specs[fid]
+        if fid in have:
+            columns[fid] = _field_column(spec, col(fid), vocab)
+        else:  # a field no import has filled yet: every record has the default
+            columns[fid] = _field_column(spec, pa.array([None] * n, pa.null()), vocab)
+    household = _text_codes(col("household"), vocab)
+    rid = col("record_id")
+    if not (pa.types.is_string(rid.type) or pa.types.is_large_string(rid.type)):
+        raise Unsupported("record ids not stored as text")
+    for builtin, arr in (("record_id", rid), ("household", None), ("date", None)):
+        if builtin in needed:
+            if builtin == "household":
+                columns[builtin] = Val("text", household, 0, None)
+            elif builtin == "date":
+                columns[builtin] = day
+            else:
+                columns[builtin] = _field_column(FieldSpec("record_id", "text"), arr, vocab)
+    person_codes = None
+    if person:
+        person_codes = _text_codes(col("person"), vocab)
+        if "person" in needed:
+            columns["person"] = Val("text", person_codes, 0,
+                                    (person_codes < 0) if (person_codes < 0).any() else None)
+
+    def fetch(idx: np.ndarray) -> list[dict[str, Any]]:
+        ids = rid.take(pa.array(np.asarray(idx, dtype=np.int64))).to_pylist()
+        return fetch_records(store, fields, ids)
+
+    return Columns(n, rid, household, person_codes, day.data, columns, vocab, fetch)
+
+
+def fetch_records(store: Any, fields: Sequence[FieldSpec], ids: list[str]) -> list[dict[str, Any]]:
+    """Typed records (as :meth:`Store.iter_records` gives them) by record id, in ``ids`` order."""
+    from .store import from_db
+
+    have = set(store.columns("records"))
+    present = [f for f in fields if f.id in have]
+    absent = {f.id: f.default for f in fields if f.id not in have}
+    select = ", ".join(_q(f.id) for f in present)
+    found: dict[str, dict[str, Any]] = {}
+    for i in range(0, len(ids), 500):
+        chunk = ids[i:i + 500]
+        marks = ", ".join("?" * len(chunk))
+        sql = f"SELECT {select} FROM records WHERE record_id IN ({marks})"
+        for values in store.conn.execute(sql, chunk):
+            row: dict[str, Any] = {}
+            for f, v in zip(present, values):
+                row[f.id] = f.default if v is None else from_db(f.type, v)
+            row.update(absent)
+            found[row["record_id"]] = row
+    return [found[i] for i in ids]
+
+
+# ------------------------------------------------------------------------------------------
+# Record dicts
+
+
+def _text_list(values: list[Any], vocab: Vocab) -> np.ndarray:
+    cache: dict[Any, int] = {}
+    out = np.empty(len(values), dtype=np.int32)
+    for i, v in enumerate(values):
+        c = cache.get(v)
+        if c is None:
+            if v is None:
+                c = -1
+            elif isinstance(v, str):
+                c = vocab.code(v)
+            else:
+                raise Unsupported(f"a text field holding {type(v).__name__}")
+            cache[v] = c
+        out[i] = c
+    return out
+
+
+def _value_list(spec_type: str, values: list[Any], vocab: Vocab) -> Val:
+    n = len(values)
+    null = np.fromiter((v is None for v in values), dtype=bool, count=n)
+    has_null = bool(null.any())
+    if spec_type == "text":
+        codes = _text_list(values, vocab)
+        return Val("text", codes, 0, null if has_null else None)
+    if spec_type in ("decimal", "integer"):
+        cache: dict[Any, tuple[int, int]] = {}
+        pairs = []
+        for v in values:
+            if v is None:
+                pairs.append((0, 0))
+                continue
+            if isinstance(v, bool) or not isinstance(v, (Decimal, int)):
+                raise Unsupported(f"a number field holding {type(v).__name__}")
+            p = cache.get(v)
+            if p is None:
+                p = cache[v] = decimal_to_scaled(Decimal(v))
+            pairs.append(p)
+        scale = max((s for _, s in pairs), default=0)
+        if any(abs(x) >= (1 << 62) // 10 ** (scale - s) for x, s in pairs):
+            raise Unsupported("a number too large for 64 bits")
+        data = np.array([x * 10 ** (scale - s) for x, s in pairs], dtype=np.int64)
+        return Val("num", data, scale, null if has_null else None)
+    if spec_type == "boolean":
+        if any(v is not None and not isinstance(v, bool) for v in values):
+            raise Unsupported("a boolean field holding something else")
+        data = np.fromiter((bool(v) for v in values), dtype=bool, count=n)
+        return Val("bool", data, 0, null if has_null else None)
+    if spec_type == "date":
+        if any(v is not None and not isinstance(v, dt.date) for v in values):
+            raise Unsupported("a date field holding something else")
+        data = np.fromiter((0 if v is None else (v - EPOCH).days for v in values),
+                           dtype=np.int32, count=n)
+        return Val("date", data, 0, null if has_null else None)
+    raise Unsupported(spec_type)
+
+
+def load_records(records: Iterable[Mapping[str, Any]], fields: Sequence[FieldSpec],
+                 needed: set[str], person: bool, start: dt.date, end: dt.date) -> Columns:
+    """Record dicts dated ``start``..``end`` as columns (values taken as they are)."""
+    import pyarrow as pa
+
+    kept = [r for r in records if isinstance(r.get("date"), dt.date) and start <= r["date"] <= end]
+    n = len(kept)
+    specs = {f.id: f for f in fields}
+    vocab = Vocab.empty()
+    columns: dict[str, Val] = {}
+    for fid in sorted(needed):
+        spec = specs.get(fid)
+        if spec is None:
+            raise Unsupported(f"field {fid} not declared")
+        columns[fid] = _value_list(spec.type, [r.get(fid) for r in kept], vocab)
+    hh_values = [r.get("household") for r in kept]
+    if any(h is not None and not isinstance(h, str) for h in hh_values):
+        raise Unsupported("household ids that are not text")
+    household = _text_list(hh_values, vocab)
+    person_codes = None
+    if person:
+        pv = [r.get("person") for r in kept]
+        if any(p is not None and not isinstance(p, str) for p in pv):
+            raise Unsupported("person names that are not text")
+        person_codes = _text_list(pv, vocab)
+    rid = pa.array([str(r.get("record_id") or "") for r in kept], pa.string())
+    day = np.fromiter(((r["date"] - EPOCH).days for r in kept), dtype=np.int32, count=n)
+
+    def fetch(idx: np.ndarray) -> list[dict[str, Any]]:
+        return [kept[int(i)] for i in idx]
+
+    return Columns(n, rid, household, person_codes, day, columns, vocab, fetch)
