@@ -149,6 +149,11 @@ SCHEMA = {
 }
 
 if __name__ == "__main__":
+    import sys
+
+    if "--print" in sys.argv:
+        print(json.dumps(SCHEMA, ensure_ascii=False, indent=2))
+        raise SystemExit(0)
     out = Path(__file__).with_name("ruleset.schema.json")
     out.write_text(json.dumps(SCHEMA, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     print(out)
