@@ -333,13 +333,13 @@ def parse_expression(text: str) -> n.Expr:
     except UnexpectedEOF as err:
         zh, en = _expected_text(set(err.expected))
         line, col = _position(text, len(text.rstrip()))
-        raise _error("E-EXPR-END", line, col + 1, expected_zh=zh, expected_en=en) from None
+        raise _error("E-EXPR-END", line, col, expected_zh=zh, expected_en=en) from None
     except UnexpectedToken as err:
         tok = err.token
         if tok.type == "$END":
             zh, en = _expected_text(set(err.expected))
             line, col = _position(text, len(text.rstrip()))
-            raise _error("E-EXPR-END", line, col + 1, expected_zh=zh, expected_en=en) from None
+            raise _error("E-EXPR-END", line, col, expected_zh=zh, expected_en=en) from None
         zh, en = _expected_text(set(err.expected))
         raise _error(
             "E-EXPR-SYNTAX",
