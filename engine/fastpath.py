@@ -259,8 +259,10 @@ def _sort_order(cols: Columns, unit: np.ndarray) -> np.ndarray:
         tie[:-1] |= same
         t = np.flatnonzero(tie)
         sub = order[t]
-        sub_table = pa.table({"k": ks[t], "r": cols.record_id.take(pa.array(sub))})
-        perm = pc.sort_indices(sub_table, sort_keys=[("k", "ascending"), ("r", "ascending")])
+        # equal (unit, date): record_id as text, then the source's order (ids may repeat)
+        sub_table = pa.table({"k": ks[t], "r": cols.record_id.take(pa.array(sub)), "p": sub})
+        perm = pc.sort_indices(sub_table, sort_keys=[("k", "ascending"), ("r", "ascending"),
+                                                     ("p", "ascending")])
         order[t] = sub[np.asarray(perm)]
     return order
 
@@ -294,7 +296,10 @@ def _fast(plan: FastPlan, source: Any, period: Period,
     rs = plan.ruleset
     year_start = dt.date(period.start.year, 1, 1)
     if _is_store(source):
-        cols = load_store(source, rs.fields, plan.needed, plan.person, year_start, period.end)
+        needed = plan.needed
+        if with_ledger:  # ledger entries carry the whole record
+            needed = needed | {f.id for f in rs.fields}
+        cols = load_store(source, rs.fields, needed, plan.person, year_start, period.end)
     else:
         cols = load_records(source, rs.fields, plan.needed, plan.person, year_start, period.end)
 
@@ -565,10 +570,15 @@ def _fast(plan: FastPlan, source: Any, period: Period,
 
     ledger: list[ref.LedgerEntry] | None = None
     if with_ledger:
-        from .fastpath_ledger import build_ledger
+        from .fastpath_ledger import build_ledger, materialize
 
+        if _is_store(source):
+            def records(idx: np.ndarray) -> list[dict[str, Any]]:
+                return materialize(rs, cols, idx)
+        else:
+            records = cols.fetch
         ledger = build_ledger(rs, cols, unit, unit_keys, rows, ledger_info, in_p, periods,
-                              dec, scale, plan.person)
+                              dec, scale, plan.person, records, order)
     results = ref._results(rs, period, register, seen_units, sums_out, vetoes, ledger)
     return ref.Evaluation(
         period=period,
