@@ -7,18 +7,23 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import sys
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evaluate.builders import D, cap, esc, rec, rule, ruleset
-from evaluate.jingou_rules import jingou
-from xiangyue.evaluate import evaluate
+sys.path.insert(0, str(Path(__file__).parent / "evaluate"))  # rule builders for tests
+
+from jingou_rules import jingou  # noqa: E402
+from rule_builders import D, cap, esc, rec, rule, ruleset  # noqa: E402
+from xiangyue.evaluate import evaluate, read_households_file, read_records_file
 from xiangyue.model import BasePoints, Category
 from xiangyue.periods import parse_period
 from xiangyue.report.jsonout import dumps, loads
+from xiangyue.ruleset import load_ruleset
 
 REGISTER = [{"household": "JG001", "head": "张大山", "grid": "第1网格"},
             {"household": "JG002", "head": "李秀英", "grid": "第1网格"},
@@ -421,3 +426,58 @@ def test_shuffle_smoke_with_a_fixed_seed():
     rng.shuffle(records)
     b = run(records, period="2024-Q2")
     assert [r.to_json() for r in a.results] == [r.to_json() for r in b.results]
+
+
+# -- the reference rule file on a record table (jingou.yaml + tests/evaluate/records.csv) ------
+
+FIXTURES = Path(__file__).parent / "evaluate"
+JINGOU = Path(__file__).parent.parent / "rulesets" / "examples" / "jingou.yaml"
+
+
+def from_files(period, rules=JINGOU, records="records.csv", households="households.csv"):
+    rs = load_ruleset(rules)
+    recs = read_records_file(rs, str(FIXTURES / records))
+    hhs = read_households_file(rs, str(FIXTURES / households)) if households else None
+    return evaluate(rs, recs, hhs, parse_period(period))
+
+
+def test_reference_file_quarter_totals():
+    ev = from_files("2024-Q1")
+    # JG001: meetings 3, volunteer 5h: 10 of which 乡风文明 has 9 left, volunteer_long 0;
+    #        county honour 10 in January. 3 + 9 + 0 + 10 = 22.
+    # JG002: sorting 4.5 + 0.5 (cap 5); courtyard 优 5, 差 later in the month 0. = 10.
+    # JG003: fishing -20 (vetoed for 2024), filial on 31 March 5 (1 April is Q2). = -15.
+    # JG004: no records, 0.
+    assert [(r.household, r.total, r.vetoed) for r in ev.results] == [
+        ("JG001", 22, False), ("JG002", 10, False), ("JG003", -15, True), ("JG004", 0, False)]
+    assert ev.result("JG001").by_category == {"乡风文明": 12, "荣誉": 10}
+    assert [(i.record_id, i.row) for i in ev.unmatched] == [("R12", 13)]
+    assert ev.record_count == 12
+
+
+def test_reference_file_month_and_next_quarter():
+    march = from_files("2024-03")
+    assert march.result("JG001").total == 12  # the January honour is not in March
+    assert march.result("JG003").vetoed  # the February offence vetoes the whole year
+    q2 = from_files("2024-Q2")
+    assert [(r.household, r.total) for r in q2.results if r.total] == [("JG003", 5)]
+
+
+def test_reference_file_ledger_positions_and_rows():
+    ev = from_files("2024-03")
+    vol = next(e for e in ev.ledger if e.rule == "volunteer")
+    assert vol.position.endswith("jingou.yaml:58")
+    assert (vol.file.endswith("records.csv"), vol.row) == (True, 5)
+    assert vol.reasons[0]["limit"] == "category_cap"
+
+
+def test_invalid_grade_from_a_rule_file_is_reported_not_crashing():
+    ev = from_files("2024-03", rules=FIXTURES / "lookup.yaml", records="lookup_records.csv",
+                    households=None)
+    (bad,) = ev.invalid
+    assert (bad.record_id, bad.row, bad.rule) == ("C1", 2, "courtyard")
+    assert bad.diagnostic.code == "E-EVAL-LOOKUP"
+    assert "特优" in bad.diagnostic.message("zh")
+    # Whole record dropped: C1 is not even counted by 'inspected', and C2 is the month's first.
+    assert [(e.record_id, e.rule, e.awarded) for e in ev.ledger] == [
+        ("C2", "inspected", 1), ("C2", "courtyard", 5)]

@@ -9,7 +9,7 @@ from xiangyue.compiler import EvalError
 from xiangyue.errors import Diagnostic
 from xiangyue.model import Category
 
-from .builders import D, cap, rule, ruleset
+from rule_builders import D, cap, rule, ruleset
 
 
 def _lookup(field: str, table: dict[str, int]):

@@ -1,0 +1,158 @@
+"""``xiangyue evaluate``, ``explain`` and ``demo``: the JSON shape and exit codes."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from decimal import Decimal
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from xiangyue.cli.main import main
+from xiangyue.ingest import import_households, import_records
+from xiangyue.ruleset import load_ruleset
+from xiangyue.store import open_store
+
+FIXTURES = Path(__file__).parent.parent / "evaluate"
+JINGOU = str(Path(__file__).parent.parent.parent / "rulesets" / "examples" / "jingou.yaml")
+RECORDS = str(FIXTURES / "records.csv")
+HOUSEHOLDS = str(FIXTURES / "households.csv")
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def files(*extra: str):
+    return run("evaluate", JINGOU, "--records", RECORDS, "--households", HOUSEHOLDS, *extra)
+
+
+def test_json_shape_from_files():
+    result = files("--period", "2024-Q1", "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output, parse_float=Decimal)
+    assert data["period"] == "2024-Q1"
+    assert data["ruleset"]["name"] == "金钩村积分制管理细则"
+    assert data["ruleset"]["version"] == "2024.1" and len(data["ruleset"]["sha256"]) == 64
+    hh = {h["household"]: h for h in data["households"]}
+    assert list(hh) == ["JG001", "JG002", "JG003", "JG004"]  # every household of the register
+    assert hh["JG001"]["total"] == 22 and hh["JG001"]["vetoed"] is False
+    assert hh["JG001"]["by_rule"] == {"volunteer": 9, "volunteer_long": 0, "meeting": 3,
+                                      "honour": 10}
+    assert hh["JG002"]["by_rule"]["sorting"] == 5
+    assert hh["JG003"]["total"] == -15 and hh["JG003"]["vetoed"] is True
+    assert hh["JG004"]["total"] == 0 and hh["JG004"]["by_rule"] == {}
+    assert data["unmatched"] == [{"record_id": "R12", "household": "JG003", "date": "2024-03-15",
+                                  "activity": "志原服务", "file": RECORDS, "row": 13}]
+    assert data["not_covered"] == [] and data["invalid"] == []
+
+
+def test_decimal_totals_are_exact_json_numbers():
+    result = files("--period", "2024-03", "--format", "json")
+    assert '"total": 10' in result.output
+    data = json.loads(result.output, parse_float=Decimal)
+    assert data["households"][1]["by_rule"]["sorting"] == Decimal("5")
+    assert '"sorting": 5' in result.output
+
+
+def test_invalid_records_in_json():
+    result = run("evaluate", str(FIXTURES / "lookup.yaml"), "--records",
+                 str(FIXTURES / "lookup_records.csv"), "--period", "2024-03", "--format", "json",
+                 "--lang", "en")
+    assert result.exit_code == 0, result.output
+    (bad,) = json.loads(result.output)["invalid"]
+    assert (bad["record_id"], bad["row"], bad["rule"], bad["code"]) == (
+        "C1", 2, "courtyard", "E-EVAL-LOOKUP")
+    assert "特优" in bad["message"]
+
+
+def test_table_and_csv():
+    table = files("--period", "2024-Q1")
+    assert table.exit_code == 0
+    lines = table.output.splitlines()
+    assert lines[2].split() == ["户号", "户主", "网格", "总分", "一票否决", "乡风文明", "人居环境",
+                                "遵纪守法", "荣誉", "孝老爱亲"]
+    assert lines[3].split() == ["JG001", "张大山", "第1网格", "22", "12", "10"]
+    assert "未匹配任何规则的记录（请核对事项名称）：1 条" in table.output
+    csv_out = files("--period", "2024-Q1", "--format", "csv", "--lang", "en")
+    assert csv_out.output.splitlines()[0].startswith("household,head,grid,total,vetoed,volunteer,")
+    assert csv_out.output.splitlines()[3].startswith("JG003,王建国,第2网格,-15,1,")
+
+
+def test_database_mode_stores_the_run(tmp_path):
+    db = tmp_path / "v.db"
+    rs = load_ruleset(JINGOU)
+    with open_store(db) as store:
+        import_households(store, HOUSEHOLDS, rs)
+        import_records(store, RECORDS, rs)
+    result = run("evaluate", JINGOU, "--db", str(db), "--period", "2024-Q1", "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert [h["total"] for h in data["households"]] == [22, 10, -15, 0]
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT period, record_count FROM runs").fetchall() == [("2024-Q1", 12)]
+        assert conn.execute("SELECT count(*) FROM ledger").fetchone()[0] > 0
+    again = run("evaluate", JINGOU, "--db", str(db), "--period", "2024-Q1", "--no-save")
+    assert again.exit_code == 0
+    explained = run("explain", JINGOU, "JG003", "--db", str(db), "--period", "2024-Q1")
+    assert explained.exit_code == 0, explained.output
+    assert "因违反长江禁渔（2月10日，记录 R09），2024 年度一票否决" in explained.output
+    assert explained.output.splitlines()[-1] == "2024 年第 1 季度合计：-15 分（一票否决）"
+
+
+def test_explain_json_and_english():
+    result = run("explain", JINGOU, "JG002", "--records", RECORDS, "--households", HOUSEHOLDS,
+                 "--period", "2024-03", "--format", "json", "--lang", "en")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output, parse_float=Decimal)
+    assert data["total"] == 10 and data["household"] == "JG002"
+    assert data["records"][1]["text"] == (
+        "6 Mar 垃圾分类 ×2: by rule '垃圾分类' 1 points; this month 垃圾分类 has already given "
+        "4.5, at most 5; awarded 0.5")
+
+
+def test_exit_2_for_unusable_input(tmp_path):
+    bad_period = files("--period", "2024-13")
+    assert bad_period.exit_code == 2 and "E-PERIOD" in bad_period.output
+    missing = run("evaluate", JINGOU, "--records", str(tmp_path / "nope.csv"), "--period", "2024")
+    assert missing.exit_code == 2 and "E-TABLE-FILE-MISSING" in missing.output
+    no_db = run("evaluate", JINGOU, "--db", str(tmp_path / "none.db"), "--period", "2024")
+    assert no_db.exit_code == 2 and "E-STORE-MISSING" in no_db.output
+    broken_rules = tmp_path / "broken.yaml"
+    broken_rules.write_text("xiangyue: 1\nrules: 3\n", encoding="utf-8")
+    assert files_with(broken_rules).exit_code == 2
+    bad_rows = tmp_path / "bad.csv"
+    bad_rows.write_text("记录编号,户号,日期,事项\nR1,JG001,2024-02-30,志愿服务\n", encoding="utf-8")
+    bad = run("evaluate", JINGOU, "--records", str(bad_rows), "--period", "2024-Q1")
+    assert bad.exit_code == 2 and "bad.csv:2" in bad.output
+    unknown = run("explain", JINGOU, "JG999", "--records", RECORDS, "--households", HOUSEHOLDS,
+                  "--period", "2024-Q1")
+    assert unknown.exit_code == 2 and "E-EXPLAIN-HOUSEHOLD" in unknown.output
+    assert "Traceback" not in bad.output + unknown.output + missing.output
+
+
+def files_with(rules: Path):
+    return run("evaluate", str(rules), "--records", RECORDS, "--period", "2024")
+
+
+def test_demo(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = run("demo")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == "已将 60 户、1719 条记录导入 xiangyue-demo.db。"
+    assert "JG060" in result.output and (tmp_path / "xiangyue-demo.db").exists()
+    assert run("demo", "--period", "2024-Q2", "--lang", "en").exit_code == 0  # replaced
+    with sqlite3.connect(tmp_path / "xiangyue-demo.db") as conn:
+        assert conn.execute("SELECT period FROM runs").fetchall() == [("2024-Q2",)]
+        assert conn.execute("SELECT count(*) FROM records").fetchone()[0] == 1719
+
+
+def test_demo_never_replaces_another_database(tmp_path):
+    precious = tmp_path / "village.db"
+    with open_store(precious) as store:
+        import_households(store, HOUSEHOLDS, load_ruleset(JINGOU))
+    result = run("demo", "--db", str(precious))
+    assert result.exit_code == 2 and "E-DEMO-NOT-DEMO" in result.output
+    with sqlite3.connect(precious) as conn:
+        assert conn.execute("SELECT count(*) FROM households").fetchone()[0] == 4
