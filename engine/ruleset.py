@@ -32,7 +32,8 @@ from .errors import Diagnostic, Pos, RulesetError, XiangyueError
 from .functions import BOOLEAN, NUMBER, Function
 from .i18n import Msg, register
 from .parser import ExpressionError, parse_expression
-from .schema import check_against_schema
+from .schema import structural_errors
+from .source import YamlDoc
 from .templates import Effective, load_chain, merge
 
 register(
@@ -183,11 +184,36 @@ BUILTIN_CASE_FIELDS = (
 SELECTION_NAMES = {"total": NUMBER, "总分": NUMBER, "vetoed": BOOLEAN, "一票否决": BOOLEAN}
 
 
+_SHAPE_ERRORS = (KeyError, TypeError, AttributeError, ValueError, IndexError, ArithmeticError)
+
+
 class _Builder:
-    def __init__(self, eff: Effective):
+    def __init__(self, eff: Effective, broken: dict[str, list[tuple]] | None = None):
         self.eff = eff
         self.data = eff.data
         self.diags: list[Diagnostic] = []
+        # file -> paths (in that file) where the schema found a problem
+        self.broken = broken or {}
+
+    def is_broken(self, path: tuple) -> bool:
+        """Whether the schema found a problem in (or around) the part of the file at ``path``."""
+        if not self.broken:
+            return False
+        doc, p = self.eff.where(path)
+        for bad in self.broken.get(doc.file, ()):
+            k = min(len(bad), len(p))
+            if bad[:k] == p[:k]:  # one contains the other
+                return True
+        return False
+
+    def guarded(self, build_fn, default):
+        """Run one section's builder; after schema errors, a shape it cannot read is skipped."""
+        if not self.broken:
+            return build_fn()
+        try:
+            return build_fn()
+        except _SHAPE_ERRORS:
+            return default
 
     # ---- positions and diagnostics -------------------------------------------------------
     def diag(self, code: str, path: tuple, *, key: bool = False, severity: str = "error", **args) -> None:
@@ -242,6 +268,8 @@ class _Builder:
         return v
 
     def date(self, path: tuple) -> dt.date | None:
+        if self.is_broken(path):
+            return None
         value = self.eff_value(path)
         try:
             return dt.date.fromisoformat(str(value))
@@ -269,6 +297,8 @@ class _Builder:
         taken = {name: None for f in builtins for name in f.names()}
         builtin_ids = {f.id for f in builtins}
         for i, f in enumerate(items):
+            if self.is_broken((section, i)):
+                continue
             path = (section, i)
             if f["id"] in builtin_ids:
                 self.diag("E-FIELD-BUILTIN", path + ("id",), id=f["id"])
@@ -325,6 +355,8 @@ class _Builder:
         self.unique_ids("categories", "类别", "category", items)
         out = []
         for i, c in enumerate(items):
+            if self.is_broken(("categories", i)):
+                continue
             path = ("categories", i)
             out.append(m.Category(
                 id=str(c["id"]), name=str(c.get("name") or c["id"]), cap=self.limit(c, "cap", path),
@@ -343,6 +375,8 @@ class _Builder:
         cat_ids = [c.id for c in categories]
         out = []
         for i, r in enumerate(items):
+            if self.is_broken(("rules", i)):
+                continue
             path = ("rules", i)
             rid = str(r["id"])
             category = str(r.get("category", ""))
@@ -409,6 +443,8 @@ class _Builder:
         names_seen: dict[str, int] = {}
         out = []
         for i, item in enumerate(items):
+            if self.is_broken(("checklists", i)):
+                continue
             path = ("checklists", i)
             if item["name"] in names_seen:
                 self.diag("E-DUP-ID", path + ("name",), kind_zh="清单事项名称", kind_en="item name", id=item["name"],
@@ -489,6 +525,8 @@ class _Builder:
         self.unique_ids("selections", "评选", "selection", items)
         out = []
         for i, s in enumerate(items):
+            if self.is_broken(("selections", i)):
+                continue
             path = ("selections", i)
             criteria = []
             for j, _text in enumerate(s["criteria"]):
@@ -514,6 +552,8 @@ class _Builder:
         items = self.data.get("examples") or []
         out = []
         for i, ex in enumerate(items):
+            if self.is_broken(("examples", i)):
+                continue
             path = ("examples", i)
             name = str(ex["name"])
             period = ex.get("period")
@@ -622,25 +662,35 @@ def _sha256(docs) -> str:
     return h.hexdigest()
 
 
-def build(eff: Effective) -> m.Ruleset:
-    """Check and compile an effective rule file; raise :class:`RulesetError` with every error."""
-    b = _Builder(eff)
+def build(eff: Effective, problems: list[tuple[Diagnostic, YamlDoc, tuple]] = ()) -> m.Ruleset:
+    """Check and compile an effective rule file; raise :class:`RulesetError` with every error.
+
+    ``problems`` are the structural errors found by the schema: they are reported with the
+    rest, and the parts of the file they are in are not checked further.
+    """
+    broken: dict[str, list[tuple]] = {}
+    for _diag, doc, path in problems:
+        broken.setdefault(doc.file, []).append(path)
+    b = _Builder(eff, broken)
+    b.diags.extend(diag for diag, _doc, _path in problems)
     d = eff.data
-    meta = b.metadata()
+    meta = b.guarded(b.metadata, {"village": "", "name": "", "version": "", "effective_from": None,
+                                  "effective_until": None, "adopted": m.Adoption()})
     unit = d.get("unit", "household")
     builtin_record = BUILTIN_RECORD_FIELDS + ((PERSON_FIELD,) if unit == "person" else ())
-    fields = b.fields("fields", builtin_record)
-    household_fields = b.fields("household_fields", BUILTIN_HOUSEHOLD_FIELDS)
-    case_fields = b.fields("case_fields", BUILTIN_CASE_FIELDS)
+    fields = b.guarded(lambda: b.fields("fields", builtin_record), builtin_record)
+    household_fields = b.guarded(lambda: b.fields("household_fields", BUILTIN_HOUSEHOLD_FIELDS),
+                                 BUILTIN_HOUSEHOLD_FIELDS)
+    case_fields = b.guarded(lambda: b.fields("case_fields", BUILTIN_CASE_FIELDS), BUILTIN_CASE_FIELDS)
     record_scope = Scope.from_fields(fields)
     case_scope = Scope.from_fields(case_fields)
-    categories = b.categories()
-    rules = b.rules(record_scope, categories)
-    checklists = b.checklists(case_scope)
+    categories = b.guarded(b.categories, ())
+    rules = b.guarded(lambda: b.rules(record_scope, categories), ())
+    checklists = b.guarded(lambda: b.checklists(case_scope), ())
     rule_ids = {r.id for r in rules}
-    selections = b.selections(record_scope, rule_ids)
-    examples = b.examples(fields, household_fields, case_fields, rule_ids)
-    market = b.market()
+    selections = b.guarded(lambda: b.selections(record_scope, rule_ids), ())
+    examples = b.guarded(lambda: b.examples(fields, household_fields, case_fields, rule_ids), ())
+    market = b.guarded(b.market, m.Market())
     errors = [x for x in b.diags if x.severity == "error"]
     if errors:
         raise RulesetError(_with_lines(eff, b.diags))
@@ -707,14 +757,29 @@ def _with_lines(eff: Effective, diags: Iterable[Diagnostic]) -> list[Diagnostic]
     return sorted(out, key=Diagnostic.sort_key)
 
 
-def load_effective(path: str | os.PathLike, display_name: str | None = None) -> Effective:
-    """Load a rule file and its templates, check each file's structure, and merge them."""
+def load_checked(path: str | os.PathLike, display_name: str | None = None
+                 ) -> tuple[Effective, list[tuple[Diagnostic, YamlDoc, tuple]]]:
+    """Load a rule file and its templates, check each file's structure, and merge them.
+
+    Returns the effective file and the structural problems (with the file and path of each).
+    A file whose top level is not a mapping cannot be merged and raises at once.
+    """
     docs = load_chain(path, display_name)
-    problems = check_against_schema(docs)
+    problems: list[tuple[Diagnostic, YamlDoc, tuple]] = []
+    for doc in docs:
+        problems.extend((diag, doc, p) for diag, p in structural_errors(doc))
+    if any(diag.code == "E-SCHEMA-ROOT" for diag, _doc, _p in problems):
+        raise RulesetError([diag for diag, _doc, _p in problems])
     eff, merge_problems = merge(docs)
-    problems.extend(merge_problems)
+    problems.extend((diag, eff.main, ("remove",)) for diag in merge_problems)
+    return eff, problems
+
+
+def load_effective(path: str | os.PathLike, display_name: str | None = None) -> Effective:
+    """The effective (templates applied) rule file, raising if its structure is wrong."""
+    eff, problems = load_checked(path, display_name)
     if problems:
-        raise RulesetError(_with_lines(eff, problems))
+        raise RulesetError(_with_lines(eff, [diag for diag, _doc, _p in problems]))
     return eff
 
 
@@ -723,7 +788,8 @@ def load_ruleset(path: str | os.PathLike, display_name: str | None = None) -> m.
 
     Warnings of a valid file are on ``ruleset.warnings``.
     """
-    return build(load_effective(path, display_name))
+    eff, problems = load_checked(path, display_name)
+    return build(eff, problems)
 
 
 def validate_files(paths: Iterable[str]) -> dict[str, list[Diagnostic]]:

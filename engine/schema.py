@@ -152,14 +152,30 @@ def _best(error: ValidationError) -> ValidationError:
     return error
 
 
-def validate_document(doc: YamlDoc) -> list[Diagnostic]:
-    """Every structural problem of one rule file, positioned in that file."""
+def structural_errors(doc: YamlDoc) -> list[tuple[Diagnostic, tuple]]:
+    """Every structural problem of one rule file, positioned in that file, with its data path.
+
+    The path lets later stages skip the parts of the file whose shape cannot be trusted while
+    still checking the rest (so an author sees all mistakes in one run).
+    """
     data = doc.data
     if not isinstance(data, dict):
         p = doc.pos(())
-        return [Diagnostic("E-SCHEMA-ROOT", p.file, p.line, p.column)]
-    diags = [_to_diagnostic(doc, _best(e)) for e in _validator().iter_errors(data)]
-    return diags
+        return [(Diagnostic("E-SCHEMA-ROOT", p.file, p.line, p.column), ())]
+    out = []
+    for e in _validator().iter_errors(data):
+        best = _best(e)
+        path = tuple(best.absolute_path)
+        if best.validator == "additionalProperties" and isinstance(best.instance, dict):
+            allowed = (best.schema.get("properties") or {}).keys()
+            path += tuple(k for k in best.instance if k not in allowed)[:1]
+        out.append((_to_diagnostic(doc, best), path))
+    return out
+
+
+def validate_document(doc: YamlDoc) -> list[Diagnostic]:
+    """Every structural problem of one rule file, positioned in that file."""
+    return [d for d, _ in structural_errors(doc)]
 
 
 def _to_diagnostic(doc: YamlDoc, error: ValidationError) -> Diagnostic:

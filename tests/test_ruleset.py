@@ -148,7 +148,7 @@ def test_yaml_11_surprises_keep_the_text(tmp_path):
             points: 2
             once: no
         """)
-    assert errors(p) == [("E-SCHEMA-ENUM", 19, 11)]
+    assert errors(p) == [("E-DATE", 13, 19), ("E-SCHEMA-ENUM", 19, 11)]
     p2 = write(tmp_path, """\
         effective: {from: 2024-02-30}
         rules: []
