@@ -222,31 +222,45 @@ def _q(name: str) -> str:
 # -- errors -----------------------------------------------------------------------------------
 
 
-def _store_error(err: BaseException, path: str) -> StoreError:
-    text = str(err)
-    low = text.lower()
-    if "locked" in low or "busy" in low:
-        code = "E-STORE-BUSY"
-    elif "not a database" in low or "file is encrypted" in low:
-        code = "E-STORE-NOT-DB"
-    elif "malformed" in low or "corrupt" in low:
-        code = "E-STORE-CORRUPT"
-    elif "readonly" in low or "read-only" in low:
-        code = "E-STORE-READONLY"
-    elif "unable to open" in low:
-        code = "E-STORE-OPEN"
-    else:
-        code = "E-STORE-IO"
-    return StoreError(Diagnostic(code, file=path, args={"path": path, "reason": text}))
+_USER_FACING = (
+    (("locked", "busy"), "E-STORE-BUSY"),
+    (("not a database", "file is encrypted"), "E-STORE-NOT-DB"),
+    (("malformed", "corrupt"), "E-STORE-CORRUPT"),
+    (("readonly", "read-only"), "E-STORE-READONLY"),
+    (("unable to open",), "E-STORE-OPEN"),
+    (("disk i/o error", "disk is full", "database or disk is full"), "E-STORE-IO"),
+)
+
+
+def _classify(err: BaseException) -> str | None:
+    """The E-STORE code of an SQLite error a user can do something about; None for the
+    errors that mean a bug (bad SQL, constraint violations), which must not be hidden."""
+    if not isinstance(err, sqlite3.DatabaseError) or isinstance(
+            err, (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError)):
+        return None
+    low = str(err).lower()
+    for needles, code in _USER_FACING:
+        if any(n in low for n in needles):
+            return code
+    return None
+
+
+def _store_error(err: BaseException, path: str, code: str | None = None) -> StoreError:
+    code = code or _classify(err) or "E-STORE-IO"
+    return StoreError(Diagnostic(code, file=path, args={"path": path, "reason": str(err)}))
 
 
 @contextlib.contextmanager
 def _mapped(path: str) -> Iterator[None]:
-    """Turn sqlite3 errors into StoreError (user-facing, no traceback)."""
+    """Turn the SQLite errors a user can act on (busy, not a database, damaged, read-only,
+    disk) into StoreError; anything else is a bug and propagates unchanged."""
     try:
         yield
     except sqlite3.DatabaseError as err:  # OperationalError is a subclass
-        raise _store_error(err, path) from err
+        code = _classify(err)
+        if code is None:
+            raise
+        raise _store_error(err, path, code) from err
 
 
 # -- the store --------------------------------------------------------------------------------
@@ -423,13 +437,14 @@ def open_store(path: str | os.PathLike[str] = DEFAULT_DB, *, create: bool = True
     memory = name == ":memory:"
     if not memory:
         if p.is_dir():
-            raise _store_error(sqlite3.OperationalError("unable to open: is a directory"), name)
+            raise _store_error(sqlite3.OperationalError("is a directory / 是文件夹"), name,
+                               "E-STORE-OPEN")
         if not p.exists():
             if not create:
                 raise StoreError(Diagnostic("E-STORE-MISSING", file=name, args={"path": name}))
             if not p.parent.is_dir() and str(p.parent) not in ("", "."):
-                raise _store_error(
-                    sqlite3.OperationalError(f"unable to open: folder {p.parent} not found"), name)
+                raise _store_error(sqlite3.OperationalError(
+                    f"folder {p.parent} not found / 文件夹不存在"), name, "E-STORE-OPEN")
         else:
             try:
                 with p.open("rb") as fh:

@@ -234,3 +234,15 @@ def test_read_only_database_file(tmp_path):
 def test_path_objects_and_strings_both_work(tmp_path):
     with open_store(str(tmp_path / "a.db")) as a, open_store(Path(tmp_path / "b.db")) as b:
         assert a.count("records") == b.count("records") == 0
+
+
+def test_a_bug_in_sql_is_not_disguised_as_a_user_error(store):
+    with pytest.raises(sqlite3.OperationalError):
+        with store.transaction():
+            store.conn.execute("INSERT INTO households (household) VALUES ('001')")
+            store.conn.execute("SELECT no_such_column FROM households")
+    with pytest.raises(sqlite3.IntegrityError):
+        with store.transaction():
+            store.conn.execute("INSERT INTO households (household) VALUES ('001')")
+            store.conn.execute("INSERT INTO households (household) VALUES ('001')")
+    assert store.count("households") == 0
