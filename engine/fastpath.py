@@ -563,7 +563,8 @@ def _fast(plan: FastPlan, source: Any, period: Period,
     listed = in_p & ~(ok & any_match)
     issues = {"unmatched": [], "not_covered": [], "invalid": [], "unknown_households": []}
     if listed.any():
-        recs = cols.fetch(np.flatnonzero(listed))
+        at = np.flatnonzero(listed)
+        recs = cols.fetch(at[np.argsort(order[at], kind="stable")])  # in the source's order
         side = ref.evaluate(rs, recs, households, period, with_ledger=False)
         issues = {"unmatched": side.unmatched, "not_covered": side.not_covered,
                   "invalid": side.invalid, "unknown_households": side.unknown_households}

@@ -208,6 +208,11 @@ def _field_column(spec: FieldSpec, arr: Any, vocab: Vocab) -> Val:
 # The database
 
 
+_TEXT_NULL = "\ue000\ue001\u2400"  # no clerk types this
+_TEXT_NULL_SQL = "char(57344, 57345, 9216)"
+_INT_NULL = "-9223372036854775807"
+
+
 def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -230,7 +235,14 @@ def load_store(store: Any, fields: Sequence[FieldSpec], needed: set[str], person
     wanted = [f for f in sorted(needed) if f in specs and f not in ("record_id", "household", "date", "person")]
     cols = ["record_id", "household", "date"] + (["person"] if person else [])
     cols += [f for f in wanted if f in have]
-    select = ", ".join(_q(c) for c in cols)
+    # The driver infers a column's type from its first rows (an empty cell reads as INT64),
+    # so empty cells come back as a sentinel of the column's own type, then as nulls again.
+    def sel(c: str) -> str:
+        kind = "text" if c in ("record_id", "household", "date", "person") else specs[c].type
+        blank = _INT_NULL if kind in ("integer", "boolean") else _TEXT_NULL_SQL
+        return f"ifnull({_q(c)}, {blank}) AS {_q(c)}"
+
+    select = ", ".join(sel(c) for c in cols)
     lo, hi = store.conn.execute("SELECT min(rowid), max(rowid) FROM records").fetchone()
     if lo is None:
         lo, hi = 0, 0
@@ -248,6 +260,9 @@ def load_store(store: Any, fields: Sequence[FieldSpec], needed: set[str], person
             try:
                 cur = conn.cursor()
                 try:
+                    # two readers opening a WAL file at once may meet its recovery lock
+                    cur.execute("PRAGMA busy_timeout = 5000")
+                    cur.fetchall()
                     cur.execute(sql, (int(bounds[i]), int(bounds[i + 1]),
                                       start.isoformat(), end.isoformat()))
                     parts[i] = cur.fetch_arrow_table()
@@ -275,7 +290,18 @@ def load_store(store: Any, fields: Sequence[FieldSpec], needed: set[str], person
         table = pa.table({c: pa.array([], pa.string()) for c in cols})
 
     def col(name: str) -> Any:
-        return table.column(name).combine_chunks()
+        import pyarrow.compute as pc
+
+        arr = table.column(name).combine_chunks()
+        if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
+            blank = pc.equal(arr, _TEXT_NULL)
+        elif pa.types.is_integer(arr.type):
+            blank = pc.equal(arr, int(_INT_NULL))
+        else:
+            return arr
+        if pc.any(blank).as_py():
+            arr = pc.if_else(blank, pa.scalar(None, arr.type), arr)
+        return arr
 
     vocab = Vocab.empty()
     n = table.num_rows

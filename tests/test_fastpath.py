@@ -1,0 +1,265 @@
+"""The fast path (columnar) against the straightforward evaluator: same totals, vetoes, listed
+records and ledger, on generated rule files and records (every limit, at its boundaries) and on
+the reference village read from a database."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+np = pytest.importorskip("numpy")
+pytest.importorskip("pyarrow")
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from xiangyue.evaluate import evaluate  # noqa: E402
+from xiangyue.fastpath import (Unsupported, compile_plan, evaluate_totals,  # noqa: E402
+                               evaluate_with_engine)
+from xiangyue.periods import parse_period  # noqa: E402
+from xiangyue.ruleset import load_ruleset  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+JINGOU = ROOT / "rulesets" / "examples" / "jingou.yaml"
+DATA = Path(__file__).resolve().parent / "evaluate"
+D = Decimal
+
+
+def summary(ev):
+    return {
+        "results": [(r.household, r.person, r.total, r.vetoed, r.by_rule, r.by_category,
+                     r.vetoes) for r in ev.results],
+        "unmatched": ev.unmatched,
+        "not_covered": ev.not_covered,
+        "invalid": ev.invalid,
+        "unknown": ev.unknown_households,
+        "counts": (ev.record_count, ev.replayed),
+    }
+
+
+def assert_same(rs, records, period, households=None, ledger=True):
+    want = evaluate(rs, records, households, period, with_ledger=ledger)
+    got, choice = evaluate_with_engine(rs, records, period, households, engine="fast",
+                                       with_ledger=ledger)
+    assert choice.engine == "fast"
+    assert summary(got) == summary(want)
+    if ledger:
+        assert got.ledger == want.ledger
+        assert [e.reasons for e in got.ledger] == [e.reasons for e in want.ledger]
+
+
+# -- generated rule files ---------------------------------------------------------------------
+
+ACTIVITIES = ["甲", "乙", "丙", "丁"]
+AMOUNTS = ["1", "2", "3", "0.5", "1.5", "5", "-1", "-2", "-0.5", "-3"]
+LIMITS = ["1", "2", "3", "4", "5", "0.5", "2.5", "10"]
+PERS = ["month", "quarter", "year"]
+
+
+@st.composite
+def rule_files(draw):
+    lines = [
+        "xiangyue: 1", "village: 测试村", "name: 测试细则", 'version: "1"',
+        f"matching: {draw(st.sampled_from(['all', 'all', 'first']))}",
+    ]
+    if draw(st.booleans()):
+        lines += ["effective:", "  from: 2024-01-10", "  until: 2024-11-30"]
+    default = draw(st.sampled_from(["", "    default: 1"]))
+    lines += [
+        "fields:",
+        "  - id: activity", "    label: 事项", "    type: text",
+        "  - id: quantity", "    label: 数量", "    type: decimal",
+    ]
+    if default:
+        lines.append(default)
+    lines += ["  - id: grade", "    label: 等级", "    type: text", "    values: [优, 良, 差]"]
+    lines.append("categories:")
+    for cat in ("c1", "c2"):
+        lines.append(f"  - id: {cat}")
+        if draw(st.booleans()):
+            lines.append(f"    cap: {{max: {draw(st.sampled_from(LIMITS))}, per: {draw(st.sampled_from(PERS))}}}")
+        if draw(st.booleans()):
+            lines.append(f"    deduction_cap: {{max: {draw(st.sampled_from(LIMITS))}, "
+                         f"per: {draw(st.sampled_from(PERS))}}}")
+    lines.append("rules:")
+    for i in range(draw(st.integers(1, 4))):
+        act = draw(st.sampled_from(ACTIVITIES))
+        when = f'事项 == "{act}"'
+        extra = draw(st.sampled_from(["", "", " 且 数量 >= 2", " or 等级 == \"优\"",
+                                      ' and 数量 < 3', ' and not (等级 in ["差"])']))
+        when += extra
+        lines += [f"  - id: r{i}", f"    category: {draw(st.sampled_from(['c1', 'c2']))}",
+                  f"    when: '{when}'"]
+        kind = draw(st.sampled_from(["const", "qty", "lookup", "cond", "esc", "minmax"]))
+        if kind == "const":
+            lines.append(f"    points: {draw(st.sampled_from(AMOUNTS))}")
+        elif kind == "qty":
+            lines.append(f"    points: {draw(st.sampled_from(AMOUNTS))} × 数量")
+        elif kind == "lookup":
+            dflt = draw(st.sampled_from(["", ', 否则 → 0']))
+            lines.append(f'    points: \'按 等级 {{"优" → 5, "良" → 1.5, "差" → -3{dflt}}}\'')
+        elif kind == "cond":
+            lines.append("    points: '如果 数量 > 2 则 数量 - 1 否则 -1'")
+        elif kind == "minmax":
+            lines.append("    points: 'min(数量, 3) + max(round(数量 × 0.5), 1)'")
+        if kind == "esc":
+            steps = draw(st.lists(st.sampled_from(AMOUNTS), min_size=1, max_size=3))
+            lines.append(f"    escalation: {{steps: [{', '.join(steps)}], per: {draw(st.sampled_from(PERS))}}}")
+        elif draw(st.integers(0, 3)) == 0:
+            lines.append(f"    once: {draw(st.sampled_from(PERS))}")
+        if draw(st.integers(0, 3)) == 0:
+            lines.append(f"    highest_only: {draw(st.sampled_from(PERS))}")
+        if draw(st.booleans()):
+            lines.append(f"    cap: {{max: {draw(st.sampled_from(LIMITS))}, per: {draw(st.sampled_from(PERS))}}}")
+        if draw(st.booleans()):
+            lines.append(f"    deduction_cap: {{max: {draw(st.sampled_from(LIMITS))}, "
+                         f"per: {draw(st.sampled_from(PERS))}}}")
+        if draw(st.integers(0, 4)) == 0:
+            lines.append(f"    veto: {draw(st.sampled_from(PERS))}")
+    return "\n".join(lines) + "\n"
+
+
+DAYS = [dt.date(2024, 1, 1) + dt.timedelta(days=d) for d in
+        (0, 1, 9, 10, 30, 31, 45, 59, 60, 89, 90, 91, 120, 180, 300, 334, 335, 365)]
+
+
+@st.composite
+def record_sets(draw):
+    n = draw(st.integers(0, 40))
+    recs = []
+    for i in range(n):
+        recs.append({
+            "record_id": draw(st.sampled_from([f"{i:03d}", f"{i}", f"x{i % 3}"])),
+            "household": draw(st.sampled_from(["H1", "H2", "H3", "H1"])),
+            "date": draw(st.sampled_from(DAYS)),
+            "activity": draw(st.sampled_from(ACTIVITIES + ["戊"])),
+            "quantity": draw(st.sampled_from([D("1"), D("2"), D("0.5"), D("1.5"), D("3"),
+                                              D("4.0"), None])),
+            "grade": draw(st.sampled_from(["优", "良", "差", None])),
+        })
+    return recs
+
+
+_CACHE: dict[str, object] = {}
+
+
+def _ruleset(text: str):
+    rs = _CACHE.get(text)
+    if rs is None:
+        with tempfile.TemporaryDirectory() as d:
+            p = Path(d) / "rules.yaml"
+            p.write_text(text, encoding="utf-8")
+            rs = _CACHE[text] = load_ruleset(p)
+    return rs
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rule_files(), record_sets(),
+       st.sampled_from(["2024", "2024-Q1", "2024-Q2", "2024-02", "2024-03", "2024-12"]),
+       st.sampled_from([None, ["H1", "H2"]]))
+def test_fast_path_agrees_with_the_reference(text, records, period, register):
+    rs = _ruleset(text)
+    households = None if register is None else [{"household": h} for h in register]
+    assert_same(rs, records, parse_period(period), households)
+
+
+# -- limits at their boundaries, worked by hand --------------------------------------------------
+
+
+def rec(rid, hh, day, activity, quantity="1", grade=None):
+    return {"record_id": rid, "household": hh, "date": dt.date.fromisoformat(day),
+            "activity": activity, "quantity": D(quantity), "grade": grade,
+            "level": None, "recorded_by": None, "note": None}
+
+
+def test_jingou_caps_at_the_boundary():
+    rs = load_ruleset(JINGOU)
+    records = [
+        # volunteer: 2 × 2.5 = 5, twice = 10 (exactly the cap), then 0
+        rec("a1", "H1", "2024-03-01", "志愿服务", "2.5"),
+        rec("a2", "H1", "2024-03-02", "志愿服务", "2.5"),
+        rec("a3", "H1", "2024-03-03", "志愿服务", "0.5"),
+        # sorting: 0.5 × 3 = 1.5 exactly, cap 5 crossed by the fourth
+        *[rec(f"s{i}", "H2", "2024-03-04", "垃圾分类", "3") for i in range(4)],
+        # litter: at most 20 deducted: the fifth takes nothing
+        *[rec(f"l{i}", "H3", "2024-04-0" + str(i + 1), "乱扔垃圾") for i in range(5)],
+        rec("f1", "H3", "2024-02-01", "违反禁渔"),
+        rec("c1", "H2", "2024-03-05", "庭院检查", grade="差"),
+        rec("c2", "H2", "2024-03-06", "庭院检查", grade="优"),
+    ]
+    period = parse_period("2024-Q1")
+    ev = evaluate_totals(rs, records, period, engine="fast")
+    by = {r.household: r for r in ev.results}
+    assert by["H1"].by_rule["volunteer"] == D("10")
+    assert "volunteer_long" not in by["H1"].by_rule  # no record has 4 hours
+    assert by["H2"].by_rule["sorting"] == D("5")
+    assert by["H2"].by_rule["courtyard"] == D("-3")  # once: the first check counts
+    assert by["H3"].vetoed
+    q2 = evaluate_totals(rs, records, parse_period("2024-Q2"), engine="fast")
+    assert {r.household: r for r in q2.results}["H3"].by_rule["litter"] == D("-20")
+    assert_same(rs, records, period)
+    assert_same(rs, records, parse_period("2024-Q2"))
+    assert_same(rs, records, parse_period("2024"))
+
+
+def test_points_are_exact_decimals():
+    rs = load_ruleset(JINGOU)
+    records = [rec("r1", "H1", "2024-05-01", "垃圾分类", "3")]
+    ev = evaluate_totals(rs, records, parse_period("2024-05"), engine="fast")
+    assert ev.results[0].total == D("1.5")
+    assert str(ev.results[0].total) == "1.5"
+
+
+def test_unsupported_rule_files_fall_back_to_the_reference():
+    text = JINGOU.read_text(encoding="utf-8").replace("points: 2 × 数量", "points: 数量 / 3")
+    rs = _ruleset(text)
+    with pytest.raises(Unsupported):
+        compile_plan(rs)
+    records = [rec("r1", "H1", "2024-05-01", "志愿服务", "1")]
+    ev, choice = evaluate_with_engine(rs, records, parse_period("2024-05"))
+    assert choice.engine == "reference"
+    assert "division" in choice.reason
+    assert ev.results[0].by_rule["volunteer"] == evaluate(
+        rs, records, None, parse_period("2024-05")).results[0].by_rule["volunteer"]
+
+
+def test_too_many_decimal_places_fall_back():
+    rs = load_ruleset(JINGOU)
+    records = [rec("r1", "H1", "2024-05-01", "垃圾分类", "0.0000000001")]
+    with pytest.raises(Unsupported):
+        evaluate_totals(rs, records, parse_period("2024-05"), engine="fast")
+    ev, choice = evaluate_with_engine(rs, records, parse_period("2024-05"))
+    assert choice.engine == "reference"
+    assert ev.results[0].total == D("5E-11")
+
+
+# -- from the village database -----------------------------------------------------------------
+
+
+def test_database_source_agrees(tmp_path):
+    pytest.importorskip("adbc_driver_sqlite")
+    from xiangyue.ingest import import_households, import_records
+    from xiangyue.store import open_store
+
+    rs = load_ruleset(JINGOU)
+    store = open_store(tmp_path / "v.db")
+    try:
+        import_households(store, DATA / "households.csv", rs)
+        import_records(store, DATA / "records.csv", rs)
+        households = store.households()
+        for p in ("2024", "2024-Q1", "2024-03", "2024-Q2"):
+            period = parse_period(p)
+            records = list(store.iter_records(rs.fields, dt.date(2024, 1, 1), period.end))
+            want = evaluate(rs, records, households, period, presorted=True)
+            got, choice = evaluate_with_engine(rs, store, period, households, engine="fast",
+                                               with_ledger=True)
+            assert choice.engine == "fast"
+            assert summary(got) == summary(want)
+            assert got.ledger == want.ledger
+            assert [e.record for e in got.ledger] == [e.record for e in want.ledger]
+    finally:
+        store.close()
