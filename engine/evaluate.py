@@ -228,10 +228,10 @@ class _Plan:
 
     __slots__ = (
         "rule", "id", "name", "category", "when", "points", "escalation", "once", "highest",
-        "cap", "dcap", "ccap", "cdcap", "veto", "position",
+        "cap", "dcap", "ccap", "cdcap", "veto", "position", "guard",
     )
 
-    def __init__(self, rule: Rule, category: Category | None):
+    def __init__(self, rule: Rule, category: Category | None, ruleset: Ruleset):
         self.rule = rule
         self.id = rule.id
         self.name = rule.name
@@ -247,6 +247,49 @@ class _Plan:
         self.cdcap = category.deduction_cap if category else None
         self.veto = rule.veto
         self.position = f"{rule.pos.file}:{rule.pos.line}" if rule.pos.line else rule.pos.file
+        self.guard = _guard(rule.when_expr, ruleset)
+
+
+def _guard(expr: Any, ruleset: Ruleset) -> tuple[str, str] | None:
+    """``(field id, text)`` when ``when`` can only hold for records whose field equals that
+    text: ``事项 == "志愿服务"``, or such a test on the left of ``且`` (which short-circuits, so
+    a record failing it is never evaluated further). Used to skip rules that cannot apply."""
+    from .nodes import Binary, Name, Text
+
+    while isinstance(expr, Binary) and expr.op == "and":
+        expr = expr.left
+    if isinstance(expr, Binary) and expr.op == "==":
+        name, text = expr.left, expr.right
+        if isinstance(name, Text) and isinstance(text, Name):
+            name, text = text, name
+        if isinstance(name, Name) and isinstance(text, Text):
+            spec = ruleset.field(name.name)
+            if spec is not None and spec.type == "text":
+                return spec.id, text.value
+    return None
+
+
+class _Candidates:
+    """The rules worth asking about a record, in file order: those without a guard, and
+    those whose guard the record meets (cached per combination of guarded values)."""
+
+    def __init__(self, plans: list[_Plan]):
+        self.plans = plans
+        self.fields = tuple(sorted({p.guard[0] for p in plans if p.guard is not None}))
+        self.cache: dict[Any, list[_Plan]] = {}
+
+    def __call__(self, rec: Mapping[str, Any]) -> list[_Plan]:
+        fields = self.fields
+        if not fields:
+            return self.plans
+        key = rec.get(fields[0]) if len(fields) == 1 else tuple(rec.get(f) for f in fields)
+        found = self.cache.get(key)
+        if found is None:
+            found = [p for p in self.plans
+                     if p.guard is None or rec.get(p.guard[0]) == p.guard[1]]
+            if len(self.cache) < 4096:
+                self.cache[key] = found
+        return found
 
 
 def _as_decimal(value: Any) -> Decimal:
@@ -364,7 +407,8 @@ def evaluate(
                 register[hid] = h
 
     categories = {c.id: c for c in ruleset.categories}
-    plans = [_Plan(r, categories.get(r.category)) for r in ruleset.rules]
+    plans = [_Plan(r, categories.get(r.category), ruleset) for r in ruleset.rules]
+    candidates = _Candidates(plans)
     covers = ruleset.covers
 
     # Running state for the replayed year, keyed by (unit, rule index or category, period key).
@@ -431,7 +475,7 @@ def evaluate(
         matched: list[tuple[_Plan, Decimal | None]] = []
         plan = None
         try:
-            for plan in plans:
+            for plan in candidates(rec):
                 if plan.when(rec):
                     raw = _as_decimal(plan.points(rec)) if plan.points is not None else None
                     matched.append((plan, raw))

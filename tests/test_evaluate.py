@@ -481,3 +481,24 @@ def test_invalid_grade_from_a_rule_file_is_reported_not_crashing():
     # Whole record dropped: C1 is not even counted by 'inspected', and C2 is the month's first.
     assert [(e.record_id, e.rule, e.awarded) for e in ev.ledger] == [
         ("C2", "inspected", 1), ("C2", "courtyard", 5)]
+
+
+def _without_guards(rs):
+    """The same rules with their ``when`` trees hidden: the engine must ask every rule."""
+    from dataclasses import replace
+
+    from xiangyue.nodes import Bool
+
+    return replace(rs, rules=tuple(replace(r, when_expr=Bool(True)) for r in rs.rules))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(record_strategy, max_size=60).map(_unique),
+       st.sampled_from(["2024-Q1", "2024-Q2", "2024-04"]))
+def test_skipping_rules_by_their_guard_changes_nothing(records, period):
+    rs = load_ruleset(JINGOU)
+    fast, slow = run(records, period=period, rs=rs), run(records, period=period,
+                                                          rs=_without_guards(rs))
+    assert [r.to_json() for r in fast.results] == [r.to_json() for r in slow.results]
+    assert [e.to_json() for e in fast.ledger] == [e.to_json() for e in slow.ledger]
+    assert [i.record_id for i in fast.invalid] == [i.record_id for i in slow.invalid]
