@@ -21,7 +21,7 @@ import hashlib
 import os
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 from .errors import Diagnostic, InputError
 from .i18n import Msg, register
@@ -387,12 +387,4 @@ class _Import:
         for h, where in unknown.items():
             self._add("W-IMPORT-UNKNOWN-HOUSEHOLD", where[0], column, severity="warning",
                       household=h, count=len(where), first=where[0])
-
-
-def _key_getter(keys: Iterable[str]) -> Any:
-    ks = tuple(keys)
-    if len(ks) == 1:
-        k = ks[0]
-        return lambda row: (row.get(k),)
-    return lambda row: tuple(row.get(k) for k in ks)
 

@@ -33,7 +33,7 @@ from .i18n import Msg, register
 from .model import FieldSpec
 
 __all__ = [
-    "Store", "open_store", "to_db", "from_db", "row_to_db", "columns_to_db", "sql_type",
+    "Store", "open_store", "to_db", "from_db", "columns_to_db", "sql_type",
     "RECORD_META", "DEFAULT_DB", "SCHEMA_VERSION", "KEYS",
 ]
 
@@ -125,18 +125,6 @@ def from_db(kind: str, value: Any) -> Any:
     """A stored value back to its typed form (None stays None)."""
     fn = _FROM_DB[kind]
     return value if value is None or fn is None else fn(value)
-
-
-def row_to_db(fields: Sequence[FieldSpec]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
-    """A function turning one typed row into a tuple of stored values, in ``fields`` order."""
-    convs = [(f.id, _TO_DB[f.type]) for f in fields]
-
-    def convert(row: dict[str, Any]) -> tuple[Any, ...]:
-        return tuple(
-            v if (v := row[i]) is None or fn is None else fn(v) for i, fn in convs
-        )
-
-    return convert
 
 
 def columns_to_db(fields: Sequence[FieldSpec], rows: Sequence[dict[str, Any]]) -> list[list[Any]]:

@@ -405,16 +405,18 @@ class _Converter:
                 return v
             if kind == "text":
                 return self._text("是" if v else "否")
-            raise _Bad(_TYPE_CODE[kind], text=str(v).lower())
+            raise _Bad(_TYPE_CODE[kind], name=self.name, text=str(v).lower())
         if isinstance(v, (int, float, Decimal)):
             if isinstance(v, float) and not math.isfinite(v):
-                raise _Bad(_TYPE_CODE.get(kind, "E-TABLE-DECIMAL"), text=repr(v))
+                raise _Bad(_TYPE_CODE[kind], name=self.name, text=repr(v))
             if isinstance(v, Decimal) and not v.is_finite():
-                raise _Bad(_TYPE_CODE.get(kind, "E-TABLE-DECIMAL"), text=str(v))
+                raise _Bad(_TYPE_CODE[kind], name=self.name, text=str(v))
             text = _float_text(v) if isinstance(v, float) else (
                 str(v) if isinstance(v, int) else format(v, "f"))
             if kind == "date":
                 raise _Bad("E-TABLE-DATE", text=text)
+            if kind == "integer" and not isinstance(v, int) and v == int(v):
+                text = str(int(v))  # 3.0 from a spreadsheet or JSON is the whole number 3
             if kind == "boolean" and text in ("0", "1"):
                 return text == "1"
             return self._parse(text)

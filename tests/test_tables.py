@@ -365,3 +365,17 @@ def test_every_table_code_has_both_languages_and_hints_fill():
     for code, msg in table_codes.items():
         assert msg.zh and msg.en and msg.zh != msg.en, code
         assert any("\u4e00" <= ch <= "\u9fff" for ch in msg.zh), code
+
+
+def test_typed_cells_of_the_wrong_kind(tmp_path):
+    fields = (FieldSpec("n", "integer", "人数"), FieldSpec("d", "date", "日期"),
+              FieldSpec("t", "text", "说明"), FieldSpec("b", "boolean", "是否"))
+    p = write(tmp_path, "t.jsonl", "\n".join([
+        '{"人数": true, "日期": 20240301, "说明": ["a"], "是否": 2}',
+        '{"人数": 3.0, "日期": "2024-03-01", "说明": true, "是否": 1}',
+    ]) + "\n")
+    r = read_table(p, fields)
+    assert found(r) == [("E-TABLE-BOOLEAN", 1, "是否"), ("E-TABLE-DATE", 1, "日期"),
+                        ("E-TABLE-INTEGER", 1, "人数"), ("E-TABLE-TEXT", 1, "说明")]
+    assert r.diagnostics[3].message("en") == "'说明' should be text, not [\"a\"]"
+    assert r.rows == [{"n": 3, "d": dt.date(2024, 3, 1), "t": "是", "b": True}]
