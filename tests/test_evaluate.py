@@ -502,3 +502,54 @@ def test_skipping_rules_by_their_guard_changes_nothing(records, period):
     assert [r.to_json() for r in fast.results] == [r.to_json() for r in slow.results]
     assert [e.to_json() for e in fast.ledger] == [e.to_json() for e in slow.ledger]
     assert [i.record_id for i in fast.invalid] == [i.record_id for i in slow.invalid]
+
+
+# -- escalation, tiers, base points, first match, persons: sample rule files ------------------
+
+EXAMPLES = Path(__file__).parent.parent / "rulesets" / "examples"
+
+
+def test_escalation_tiers_base_and_first_match_from_a_rule_file():
+    def totals(period):
+        ev = from_files(period, rules=EXAMPLES / "escalation.yaml",
+                        records="escalation_records.csv", households="escalation_households.csv")
+        return {r.household: r.total for r in ev.results}, ev
+
+    q1, _ = totals("2024-Q1")
+    # base 60 a year, dated 1 January: in Q1 only.
+    # A01: dumping -8, then -15 (escalation per year). A02: county honour 10. A03: nothing.
+    assert q1 == {"A01": 60 - 8 - 15, "A02": 60 + 10, "A03": 60}
+    q2, ev = totals("2024-Q2")
+    # A01: 3rd and 4th dumping, -20 each (last step repeats). A02: 省级 20 - 10 already = 10,
+    # then 市级 15 < 20: 0. A03 (matching: first): 16 hours is 长时公益 10 only; 3 hours of
+    # 义务巡河 is 公益劳动 round(0.75 × 3, 1) = 2.3.
+    assert q2 == {"A01": -40, "A02": 10, "A03": Decimal("12.3")}
+    assert [e.rule for e in ev.ledger if e.household == "A03"] == ["long_service", "service"]
+    assert [e.raw for e in ev.ledger if e.household == "A01"] == [-20, -20]
+
+
+def test_person_unit_from_a_rule_file():
+    ev = from_files("2024-03", rules=EXAMPLES / "person.yaml", records="person_records.csv",
+                    households=None)
+    # 张三: 4 × 2 = 8, at most 6 a month. 李四: 2 + 1.5 × 3 = 6.5. 王五: -3.
+    assert [(r.household, r.person, r.total) for r in ev.results] == [
+        ("H1", "张三", 6), ("H1", "李四", Decimal("6.5")), ("H2", "王五", -3)]
+
+
+# -- JSON numbers ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, printed", [
+    ("12", "12"), ("12.50", "12.5"), ("1E+2", "100"), ("-0.5", "-0.5"), ("0.1", "0.1"),
+    ("0.30000000000000000001", "0.30000000000000000001"), ("-3.000", "-3"),
+    ("123456789012345678.25", "123456789012345678.25"),
+])
+def test_decimals_print_as_exact_json_numbers(text, printed):
+    out = dumps({"v": D(text)}, indent=None)
+    assert out == '{"v": ' + printed + "}"
+    assert loads(out)["v"] == D(text)
+
+
+def test_json_keeps_chinese_and_refuses_nan():
+    assert dumps(["志愿服务", dt.date(2024, 3, 1)], indent=None) == '["志愿服务", "2024-03-01"]'
+    with pytest.raises(ValueError):
+        dumps(D("NaN"))

@@ -72,7 +72,7 @@ def _write(obj: Any, out: list[str], indent: int | None, depth: int, sort_keys: 
         first = True
         for key, value in items:
             if not first:
-                out.append(",")
+                out.append("," if indent is not None else ", ")
             first = False
             out.append(nl + pad)
             out.append(_encode_str(_key(key)))
@@ -88,7 +88,7 @@ def _write(obj: Any, out: list[str], indent: int | None, depth: int, sort_keys: 
         first = True
         for value in obj:
             if not first:
-                out.append(",")
+                out.append("," if indent is not None else ", ")
             first = False
             out.append(nl + pad)
             _write(value, out, indent, depth + 1, sort_keys)
