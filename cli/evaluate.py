@@ -36,9 +36,10 @@ def _source_options(f):
     "Score every household for a period (limits counted in their own months, quarters and "
     "years) and store the run in the database's ledger.\n\n"
     "Examples / 示例:\n\n"
-    "    xiangyue evaluate rulesets/examples/jingou.yaml --period 2024-Q1\n\n"
-    "    xiangyue evaluate jingou.yaml --records records.csv --households households.csv "
-    "--period 2024-03 --format json",
+    "\b\n"
+    "    xiangyue evaluate rulesets/examples/jingou.yaml --period 2024-Q1\n"
+    "    xiangyue evaluate jingou.yaml --records records.csv \\\n"
+    "        --households households.csv --period 2024-03 --format json",
     epilog=EXIT_CODES_HELP,
 )
 @click.argument("ruleset", type=click.Path(dir_okay=False))
@@ -53,7 +54,7 @@ def evaluate(ruleset: str, db_path: str, records_path: str | None, households_pa
              period: str, fmt: str, lang: str | None, save: bool) -> None:
     lang = resolve_lang(lang)
     ev, _ = evaluate_period(ruleset, period, db_path=db_path, records_path=records_path,
-                            households_path=households_path, save=save, with_ledger=save)
+                            households_path=households_path, save=save, with_ledger=False)
     if fmt == "json":
         click.echo(render_json(ev, lang))
     elif fmt == "csv":
