@@ -49,7 +49,7 @@ from typing import Any, Iterable, Iterator, Mapping
 from .errors import Diagnostic, XiangyueError
 from .i18n import Msg, register
 from .model import Category, Rule, Ruleset
-from .periods import Period, month_period, period_key
+from .periods import Period, period_key
 
 register(
     {
