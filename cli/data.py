@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from typing import Any, Callable
 
 import click
 
-from xiangyue.errors import RulesetError, format_diagnostic
+from xiangyue.errors import InputError, RulesetError, format_diagnostic
 from xiangyue.i18n import text
 from xiangyue.ingest import ImportResult, import_cases, import_households, import_records
 from xiangyue.ruleset import load_ruleset
+from xiangyue.workspace import reference_ruleset, remember_ruleset, resolve_ruleset_path
 from xiangyue.store import open_store
 
 from .options import db_option, format_option, handles_user_errors, lang_option, print_json, resolve_lang
@@ -52,10 +55,10 @@ def _summary(result: ImportResult, lang: str) -> str:
 def _import_command(kind: str, importer: Callable[..., ImportResult], help_text: str) -> click.Command:
     @click.command("import", help=help_text)
     @click.argument("file", type=click.Path(dir_okay=False))
-    @click.option("--ruleset", "-r", "ruleset", envvar="XIANGYUE_RULESET", required=True,
-                  type=click.Path(dir_okay=False),
-                  help="The village's rule file (declares the columns); or set XIANGYUE_RULESET. "
-                  "规则文件（声明各列）。")
+    @click.option("--ruleset", "-r", "ruleset", default=None, type=click.Path(dir_okay=False),
+                  help="The village's rule file (declares the columns). Default: XIANGYUE_RULESET, "
+                  "else the rule file this database was last used with, else the reference village's "
+                  "columns. 规则文件（声明各列）；默认用数据库记住的规则文件，否则按参考村的列。")
     @db_option
     @click.option("--encoding", default=None, metavar="ENC",
                   help="CSV encoding, e.g. gbk (default: detect UTF-8 / GBK). CSV 编码，默认自动识别。")
@@ -69,13 +72,26 @@ def _import_command(kind: str, importer: Callable[..., ImportResult], help_text:
     def command(file: str, ruleset: str, db_path: str, encoding: str | None, sheet: str | None,
                 replace: bool, fmt: str, lang: str | None) -> None:
         lang = resolve_lang(lang)
-        try:
-            rs = load_ruleset(ruleset)
-        except RulesetError as err:
-            err.exit_code = 2  # for an import, a bad rule file means the input cannot be used
-            raise
+        with contextlib.ExitStack() as stack:
+            try:
+                path = resolve_ruleset_path(ruleset, db_path)
+            except InputError as err:
+                if err.diagnostics[0].code != "E-RULESET-NONE":
+                    raise
+                path = str(stack.enter_context(reference_ruleset()))
+                click.echo(text("未指定规则文件，按参考村（金钩村）规则文件的列检查。",
+                                "No rule file given: checking the columns of the reference village (金钩村).",
+                                lang), err=True)
+            try:
+                rs = load_ruleset(path)
+            except RulesetError as err:
+                err.exit_code = 2  # for an import, a bad rule file means the input cannot be used
+                raise
         with open_store(db_path) as store:
             result = importer(store, file, rs, replace=replace, encoding=encoding, sheet=sheet)
+            if ruleset:
+                with store.transaction():
+                    remember_ruleset(store.conn, ruleset)
         if fmt == "json":
             print_json({"imported": result.to_json(lang)})
             return

@@ -48,11 +48,27 @@ def test_rule_file_from_the_environment(db):
     assert "新增 2" in r.stdout
 
 
-def test_rule_file_is_required(db):
-    r = run("records", "import", str(DATA / "records_zh.csv"), "--db", db,
-            env={"XIANGYUE_RULESET": ""})
-    assert r.exit_code == 2
-    assert "--ruleset" in r.output
+def test_without_a_rule_file_the_reference_village_columns_are_checked(db, tmp_path):
+    r = run("records", "import", str(DATA / "records_zh.csv"), "--db", db, env={"XIANGYUE_RULESET": ""})
+    assert r.exit_code == 0, r.output
+    assert "按参考村（金钩村）规则文件的列检查" in r.stderr
+    bad = tmp_path / "bad.csv"
+    bad.write_text("记录编号,户号,日期,事项,颜色\nR1,JG001,2024-03-01,志愿服务,红\n", encoding="utf-8")
+    r = run("records", "import", str(bad), "--db", db, env={"XIANGYUE_RULESET": ""})
+    assert r.exit_code == 2 and "E-TABLE-UNKNOWN-COLUMN" in r.stderr
+
+
+def test_the_database_remembers_the_rule_file(db, tmp_path):
+    rules = tmp_path / "rules.yaml"
+    rules.write_text((DATA / "jingou.yaml").read_text(encoding="utf-8").replace(
+        "values: [优, 良, 差]", "values: [优, 良, 差, 特优]"), encoding="utf-8")
+    r = run("records", "import", str(DATA / "records_zh.csv"), "--db", db, "-r", str(rules))
+    assert r.exit_code == 0, r.output
+    good = tmp_path / "good.csv"
+    good.write_text("记录编号,户号,日期,事项,等级\nR900,JG001,2024-03-01,庭院检查,特优\n", encoding="utf-8")
+    r = run("records", "import", str(good), "--db", db, env={"XIANGYUE_RULESET": ""})
+    assert r.exit_code == 0, r.output  # 特优 is allowed by the remembered rule file only
+    assert "参考村" not in r.stderr
 
 
 def test_errors_are_listed_with_file_row_column_and_nothing_is_written(db, tmp_path):
