@@ -110,8 +110,14 @@ def _extends_list(doc: YamlDoc) -> list[tuple[str, tuple]]:
     return []
 
 
-def load_chain(path: str | os.PathLike, display_name: str | None = None) -> list[YamlDoc]:
-    """Load a file and every template it extends: outermost template first, ``path`` last."""
+def load_chain(path: str | os.PathLike, display_name: str | None = None, *,
+               base_dir: str | os.PathLike | None = None) -> list[YamlDoc]:
+    """Load a file and every template it extends: outermost template first, ``path`` last.
+
+    ``base_dir``: the folder the *first* file's ``extends`` paths are relative to, when that is
+    not the file's own folder (a ``git diff`` driver reads the old version from a temporary
+    file; its templates are found beside the file's place in the repository).
+    """
     chain: list[YamlDoc] = []
     seen: list[str] = []
 
@@ -126,8 +132,9 @@ def load_chain(path: str | os.PathLike, display_name: str | None = None) -> list
                                           args={"max": MAX_CHAIN}))
         doc = load_yaml(p, display_name=name)
         seen.append(real)
+        folder = Path(base_dir) if (base_dir is not None and depth == 0) else p.parent
         for target, tpath in _extends_list(doc):
-            tp = (p.parent / target) if not os.path.isabs(target) else Path(target)
+            tp = (folder / target) if not os.path.isabs(target) else Path(target)
             at = doc.pos(tpath)
             if not tp.is_file():
                 raise RulesetError(Diagnostic("E-TEMPLATE-MISSING", at.file, at.line, at.column,
