@@ -47,6 +47,9 @@ __all__ = ["ENGINES", "EngineChoice", "FastPlan", "Unsupported", "compile_plan",
 
 ENGINES = ("auto", "fast", "reference")
 
+#: Seconds spent in each phase of the last fast evaluation (for the benchmark's profile).
+LAST_PROFILE: dict[str, float] = {}
+
 
 @dataclass(frozen=True)
 class EngineChoice:
@@ -270,13 +273,8 @@ def _sort_order(cols: Columns, unit: np.ndarray) -> np.ndarray:
 def _units(cols: Columns, person: bool) -> tuple[np.ndarray, list[Any], np.ndarray]:
     """(unit code per record (-1 none), unit keys, household code per unit)."""
     words = cols.vocab.words
-    if not person:
-        hh = cols.household
-        codes = np.unique(hh[hh >= 0])
-        lut = np.full(len(words) + 1, -1, dtype=np.int64)
-        lut[codes] = np.arange(len(codes))
-        unit = np.where(hh >= 0, lut[hh], -1)
-        return unit, [words[c] for c in codes.tolist()], codes
+    if not person:  # the household's code in the vocabulary is the unit
+        return cols.household, words, np.arange(len(words))
     pc_ = cols.person
     width = len(words) + 2
     pair = cols.household.astype(np.int64) * width + (pc_.astype(np.int64) + 1)
@@ -293,7 +291,17 @@ def _units(cols: Columns, person: bool) -> tuple[np.ndarray, list[Any], np.ndarr
 
 def _fast(plan: FastPlan, source: Any, period: Period,
           households: list[Mapping[str, Any]] | None, with_ledger: bool) -> ref.Evaluation:
+    import time
+
     rs = plan.ruleset
+    LAST_PROFILE.clear()
+    clock = [time.perf_counter()]
+
+    def lap(name: str) -> None:
+        now = time.perf_counter()
+        LAST_PROFILE[name] = LAST_PROFILE.get(name, 0.0) + now - clock[0]
+        clock[0] = now
+
     year_start = dt.date(period.start.year, 1, 1)
     if _is_store(source):
         needed = plan.needed
@@ -303,6 +311,7 @@ def _fast(plan: FastPlan, source: Any, period: Period,
     else:
         cols = load_records(source, rs.fields, plan.needed, plan.person, year_start, period.end)
 
+    lap("read")
     unit, unit_keys, unit_hh = _units(cols, plan.person)
     order = _sort_order(cols, unit)
     cols = cols.take(order)
@@ -311,6 +320,7 @@ def _fast(plan: FastPlan, source: Any, period: Period,
     day = cols.day
     words = cols.vocab.words
 
+    lap("sort")
     # -- which records count -----------------------------------------------------------
     in_p = day >= (period.start - EPOCH).days
     covered = np.ones(n, dtype=bool)
@@ -368,6 +378,7 @@ def _fast(plan: FastPlan, source: Any, period: Period,
         any_match |= m
     scored = ok & any_match
 
+    lap("rules")
     # -- one scale for every amount -----------------------------------------------------
     scale = 0
     for rule, pv in zip(rs.rules, points):
@@ -461,6 +472,7 @@ def _fast(plan: FastPlan, source: Any, period: Period,
         if with_ledger:
             ledger_info[rr.index] = info
 
+    lap("rule limits")
     # -- category limits, over the rules' awards in record order ----------------------
     nrules = len(rs.rules)
     for cat in rs.categories:
@@ -495,6 +507,7 @@ def _fast(plan: FastPlan, source: Any, period: Period,
                     ledger_info[rr.index][name] = (hit, u_before, limit)
                 rr.value = newv
 
+    lap("category limits")
     # -- sums for the reported period ------------------------------------------------------
     dec_cache: dict[int, Decimal] = {}
 
@@ -504,12 +517,9 @@ def _fast(plan: FastPlan, source: Any, period: Period,
             d = dec_cache[v] = scaled_to_decimal(v, scale)
         return d
 
-    nunits = len(unit_keys)
-    totals = np.zeros(nunits, dtype=np.int64)
-    has_total = np.zeros(nunits, dtype=bool)
-    by_rule: list[tuple[str, np.ndarray, np.ndarray]] = []
-    cat_of = {r.id: r.category for r in rs.rules}
-    for rule, rr in zip(rs.rules, rows):
+    # (unit, rule, sum) for every rule a unit has entries of in the period
+    parts_u, parts_k, parts_v = [], [], []
+    for rr in rows:
         if not len(rr.idx):
             continue
         sel = in_p[rr.idx]
@@ -517,32 +527,51 @@ def _fast(plan: FastPlan, source: Any, period: Period,
             continue
         u = unit[rr.idx][sel]
         v = rr.value[sel]
-        s = np.empty(len(u), dtype=bool)
-        s[0] = True
-        np.not_equal(u[1:], u[:-1], out=s[1:])
-        first = np.flatnonzero(s)
-        sums = np.add.reduceat(v, first)
-        us = u[first]
-        np.add.at(totals, us, sums)
-        has_total[us] = True
-        by_rule.append((rule.id, us, sums))
-
+        first = np.flatnonzero(_starts(u, u))
+        parts_u.append(u[first])
+        parts_v.append(np.add.reduceat(v, first))
+        parts_k.append(np.full(len(first), rr.index, dtype=np.int64))
     sums_out: dict[Any, list] = {}
-    for uc in np.flatnonzero(has_total).tolist():
-        sums_out[unit_keys[uc]] = [dec(int(totals[uc])), {}, {}]
-    cat_sums: dict[tuple[int, str], int] = {}
-    for rule_id, us, sm in by_rule:
-        cat = cat_of[rule_id]
-        for uc, v in zip(us.tolist(), sm.tolist()):
-            entry = sums_out[unit_keys[uc]]
-            entry[1][rule_id] = dec(v)
-            k = (uc, cat)
-            cat_sums[k] = cat_sums.get(k, 0) + v
-    for (uc, cat), v in cat_sums.items():
-        sums_out[unit_keys[uc]][2][cat] = dec(v)
+    if parts_u:
+        U, K, V = np.concatenate(parts_u), np.concatenate(parts_k), np.concatenate(parts_v)
+        o = np.argsort(U, kind="stable")  # by unit, then rule in file order
+        U, K, V = U[o], K[o], V[o]
+        cat_index = {c: i for i, c in enumerate(dict.fromkeys(r.category for r in rs.rules))}
+        cat_names = np.array(list(cat_index), dtype=object)
+        Kc = np.array([cat_index[r.category] for r in rs.rules], dtype=np.int64)[K]
+        ckey = U * len(cat_names) + Kc
+        co = np.argsort(ckey, kind="stable")
+        cfirst = np.flatnonzero(_starts(ckey[co], ckey[co]))
+        CU = U[co][cfirst]
+        CC = Kc[co][cfirst]
+        CV = np.add.reduceat(V[co], cfirst)
+        ufirst = np.flatnonzero(_starts(U, U))
+        TU = U[ufirst]
+        TV = np.add.reduceat(V, ufirst)
+
+        def decimals(values: np.ndarray) -> list[Decimal]:
+            uniq, inv = np.unique(values, return_inverse=True)
+            objs = np.array([dec(x) for x in uniq.tolist()] + [None], dtype=object)[:-1]
+            return objs[inv.ravel()].tolist()
+
+        rule_names = np.array([r.id for r in rs.rules] + [None], dtype=object)[:-1]
+        ids = rule_names[K].tolist()
+        vals = decimals(V)
+        cids = cat_names[CC].tolist()
+        cvals = decimals(CV)
+        tvals = decimals(TV)
+        ubounds = np.append(ufirst, len(U)).tolist()
+        cstarts = np.flatnonzero(_starts(CU, CU))
+        cbounds = np.append(cstarts, len(CU)).tolist()
+        for j, uc in enumerate(TU.tolist()):
+            a, b = ubounds[j], ubounds[j + 1]
+            ca, cb = cbounds[j], cbounds[j + 1]
+            sums_out[unit_keys[uc]] = [tvals[j], dict(zip(ids[a:b], vals[a:b])),
+                                       dict(zip(cids[ca:cb], cvals[ca:cb]))]
 
     seen_units = dict.fromkeys(unit_keys[c] for c in np.unique(unit[scored]).tolist())
 
+    lap("sums")
     # -- vetoes ----------------------------------------------------------------------------
     vetoes: dict[Any, list[dict[str, Any]]] = {}
     veto_rows = [(rule, rr) for rule, rr in zip(rs.rules, rows) if rule.veto and len(rr.idx)]
@@ -550,15 +579,22 @@ def _fast(plan: FastPlan, source: Any, period: Period,
         allrec = np.concatenate([rr.idx for _, rr in veto_rows])
         allrule = np.concatenate([np.full(len(rr.idx), j) for j, (_, rr) in enumerate(veto_rows)])
         o = np.lexsort((allrule, allrec))
-        rids = cols.record_id.take(__import__("pyarrow").array(allrec[o])).to_pylist()
-        for rec_i, j, rid in zip(allrec[o].tolist(), allrule[o].tolist(), rids):
+        recs_o = allrec[o]
+        rids = cols.record_id.take(__import__("pyarrow").array(recs_o)).to_pylist()
+        keys: dict[tuple[str, int], tuple[str, str]] = {}
+        for rec_i, j, rid, d, uc in zip(recs_o.tolist(), allrule[o].tolist(), rids,
+                                        day[recs_o].tolist(), unit[recs_o].tolist()):
             rule = veto_rows[j][0]
-            d = EPOCH + dt.timedelta(days=int(day[rec_i]))
-            vetoes.setdefault(unit_keys[int(unit[rec_i])], []).append(
+            k = keys.get((rule.veto, d))
+            if k is None:
+                iso = (EPOCH + dt.timedelta(days=d)).isoformat()
+                k = keys[(rule.veto, d)] = (iso, _period_key(rule.veto,
+                                                             int(periods[rule.veto][rec_i])))
+            vetoes.setdefault(unit_keys[uc], []).append(
                 {"rule": rule.id, "rule_name": rule.name, "record_id": rid,
-                 "date": d.isoformat(), "per": rule.veto,
-                 "period": _period_key(rule.veto, int(periods[rule.veto][rec_i]))})
+                 "date": k[0], "per": rule.veto, "period": k[1]})
 
+    lap("vetoes")
     # -- the records a report lists --------------------------------------------------------
     listed = in_p & ~(ok & any_match)
     issues = {"unmatched": [], "not_covered": [], "invalid": [], "unknown_households": []}
@@ -569,6 +605,7 @@ def _fast(plan: FastPlan, source: Any, period: Period,
         issues = {"unmatched": side.unmatched, "not_covered": side.not_covered,
                   "invalid": side.invalid, "unknown_households": side.unknown_households}
 
+    lap("listed records")
     ledger: list[ref.LedgerEntry] | None = None
     if with_ledger:
         from .fastpath_ledger import build_ledger, materialize
@@ -580,7 +617,9 @@ def _fast(plan: FastPlan, source: Any, period: Period,
             records = cols.fetch
         ledger = build_ledger(rs, cols, unit, unit_keys, rows, ledger_info, in_p, periods,
                               dec, scale, plan.person, records, order)
+    lap("ledger")
     results = ref._results(rs, period, register, seen_units, sums_out, vetoes, ledger)
+    lap("results")
     return ref.Evaluation(
         period=period,
         ruleset=rs,

@@ -243,7 +243,8 @@ def load_store(store: Any, fields: Sequence[FieldSpec], needed: set[str], person
         return f"ifnull({_q(c)}, {blank}) AS {_q(c)}"
 
     select = ", ".join(sel(c) for c in cols)
-    lo, hi = store.conn.execute("SELECT min(rowid), max(rowid) FROM records").fetchone()
+    lo, hi = store.conn.execute(  # two sub-queries: each is one index probe
+        "SELECT (SELECT min(rowid) FROM records), (SELECT max(rowid) FROM records)").fetchone()
     if lo is None:
         lo, hi = 0, 0
     lo -= 1
