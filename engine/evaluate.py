@@ -11,7 +11,7 @@ The semantics are those of the reference page (``jingou.md``, "What the limits m
 * Limits are counted in their own calendar periods whatever period is reported. Every limit
   period (month, quarter, year) nests inside a calendar year, so reporting a period P replays
   the records from 1 January of P's year up to P's last day; only records dated in P are
-  summed and listed. Records after P are never needed.
+  summed and listed. Records after P matter only for the veto (below).
 
 Decisions on points the reference page leaves open (documented in the report too):
 
@@ -29,11 +29,12 @@ Decisions on points the reference page leaves open (documented in the report too
   the other.
 * **once** keeps the first record of the period, whatever it was awarded (a 差 courtyard
   check first in the month makes a later 优 in that month count 0).
-* **Veto** ("一票否决"): a household is vetoed for a reported period P when a record a
-  ``veto`` rule applied to, dated on or before P's last day, falls in a veto period (of the
-  rule's kind) that overlaps P. So a fishing offence in February vetoes the household in
-  every report of 2024 from then on (whole year), but a March report cannot know of an
-  offence in July.
+* **Veto** ("一票否决"): "a household with a vetoed record in a year is marked vetoed for that
+  whole year": a household is vetoed for a reported period P when a record a ``veto`` rule
+  applies to falls in a veto period (of the rule's kind) that overlaps P — also when that
+  record is dated after P (a fishing offence in July vetoes the household in a Q1 report made
+  at the end of the year). So the records are read up to the end of the last veto period that
+  overlaps P, and those after P are only tested against the veto rules.
 * **Base points** (``base``) are a ledger entry dated on the first day of each ``per`` period;
   a report sums those dated inside it (``per: year`` base shows in a report of Q1 or of the
   year, not of Q2). With ``unit: person`` each person seen in the records gets base points.
@@ -49,7 +50,7 @@ from typing import Any, Iterable, Iterator, Mapping
 from .errors import Diagnostic, XiangyueError
 from .i18n import Msg, register
 from .model import Category, Rule, Ruleset
-from .periods import Period, period_key
+from .periods import Period, period_key, period_of
 
 register(
     {
@@ -361,6 +362,44 @@ def _ordered(records: Iterable[Mapping[str, Any]], first: dt.date, last: dt.date
     yield from kept
 
 
+def replay_window(ruleset: Ruleset, period: Period) -> tuple[dt.date, dt.date]:
+    """The dates of the records needed to report ``period``: from 1 January of its year (limits
+    are counted in their own periods) to the end of the last veto period overlapping it."""
+    end = period.end
+    for rule in ruleset.rules:
+        if rule.veto is not None:
+            end = max(end, period_of(period.end, rule.veto).end)
+    return dt.date(period.start.year, 1, 1), end
+
+
+def _late_veto(rec: Mapping[str, Any], candidates: "_Candidates", first_only: bool,
+               register: dict[str, Mapping[str, Any]] | None, person_unit: bool, covers: Any,
+               vetoes: dict[Any, list[dict[str, Any]]], key_cache: dict) -> None:
+    """A record after the reported period counts only for the veto of its household."""
+    day = rec["date"]
+    hh = rec.get("household")
+    if not covers(day) or hh is None or (register is not None and hh not in register):
+        return
+    unit: Any = hh
+    if person_unit:
+        person = rec.get("person")
+        if person is None or person == "":
+            return
+        unit = (hh, person)
+    try:
+        for plan in candidates(rec):
+            if plan.when(rec):
+                if plan.veto is not None:
+                    keys = _period_keys(key_cache, day)
+                    vetoes.setdefault(unit, []).append(
+                        {"rule": plan.id, "rule_name": plan.name, "record_id": rec.get("record_id"),
+                         "date": day.isoformat(), "per": plan.veto, "period": keys[plan.veto]})
+                if first_only:
+                    return
+    except (XiangyueError, ArithmeticError, TypeError, ValueError):
+        return  # an invalid record is reported when its own period is reported
+
+
 def _issue(kind: str, rec: Mapping[str, Any], **extra: Any) -> RecordIssue:
     return RecordIssue(
         kind=kind,
@@ -433,9 +472,17 @@ def evaluate(
     record_count = 0
     replayed = 0
 
-    for rec in _ordered(records, year_start, p_end, presorted):
+    _, horizon = replay_window(ruleset, period)
+    veto_plans = any(p.veto is not None for p in plans)
+
+    for rec in _ordered(records, year_start, horizon, presorted):
         replayed += 1
         day = rec["date"]
+        if day > p_end:
+            if veto_plans:
+                _late_veto(rec, candidates, first_only, register, person_unit, covers, vetoes,
+                           key_cache)
+            continue
         in_p = day >= p_start
         if in_p:
             record_count += 1
@@ -755,7 +802,7 @@ def stored_records(store: Any, ruleset: Ruleset, period: Period) -> Iterator[dic
     order, each with ``_file``/``_row`` (where it was imported from)."""
     from .model import FieldSpec
 
-    start, end = dt.date(period.start.year, 1, 1), period.end
+    start, end = replay_window(ruleset, period)
 
     fields = list(ruleset.fields) + [FieldSpec("source_file", "text"),
                                      FieldSpec("source_row", "integer")]
