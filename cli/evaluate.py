@@ -8,6 +8,7 @@ from xiangyue.demo import DEFAULT_DEMO_DB, run_demo
 from xiangyue.evaluate import evaluate_period
 from xiangyue.explain import explain_period, story_text
 from xiangyue.report.jsonout import dumps
+from xiangyue.workspace import resolve_ruleset_path
 from xiangyue.report.points import render_csv, render_json, render_table
 
 from .options import (
@@ -65,20 +66,27 @@ def evaluate(ruleset: str, db_path: str, records_path: str | None, households_pa
 
 @click.command(
     help="讲清一户在一个期间的每一分：逐条记录、适用规则、应得与实得、封顶、一票否决、合计。\n\n"
-    "Explain one household's points for a period, record by record.\n\n"
-    "Example / 示例:\n\n    xiangyue explain rulesets/examples/jingou.yaml JG001 --period 2024-Q1",
+    "Explain one household's points for a period, record by record. The rule file may be left "
+    "out: then the one named by --ruleset, XIANGYUE_RULESET or remembered by the database is used.\n\n"
+    "Examples / 示例:\n\n    xiangyue explain JG001 --period 2024-Q1\n\n"
+    "    xiangyue explain rulesets/examples/jingou.yaml JG001 --period 2024-Q1 --lang en",
     epilog=EXIT_CODES_HELP,
 )
-@click.argument("ruleset", type=click.Path(dir_okay=False))
-@click.argument("household")
+@click.argument("args", nargs=-1, required=True, metavar="[RULESET] HOUSEHOLD")
+@click.option("--ruleset", "-r", "ruleset_opt", type=click.Path(dir_okay=False), default=None,
+              help="The rule file (instead of the first argument). 规则文件。")
 @_source_options
 @period_option()
 @format_option("text", "json")
 @lang_option
 @handles_user_errors
-def explain(ruleset: str, household: str, db_path: str, records_path: str | None,
+def explain(args: tuple[str, ...], ruleset_opt: str | None, db_path: str, records_path: str | None,
             households_path: str | None, period: str, fmt: str, lang: str | None) -> None:
     lang = resolve_lang(lang)
+    if len(args) > 2:
+        raise click.UsageError("give at most a rule file and a household / 最多给出规则文件和户号")
+    household = args[-1]
+    ruleset = args[0] if len(args) == 2 else resolve_ruleset_path(ruleset_opt, db_path)
     story = explain_period(ruleset, household, period, db_path=db_path,
                            records_path=records_path, households_path=households_path)
     if fmt == "json":

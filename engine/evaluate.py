@@ -855,6 +855,11 @@ def evaluate_period(ruleset_path: str, period_text: str, *, db_path: str | None 
             from .ledger import save_run
 
             run_id = save_run(store, ev)
+        if store is not None:
+            from .workspace import remember_ruleset
+
+            with store.transaction():
+                remember_ruleset(store.conn, ruleset_path)
         return ev, run_id
     finally:
         inputs.close()

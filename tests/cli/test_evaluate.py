@@ -156,3 +156,25 @@ def test_demo_never_replaces_another_database(tmp_path):
     assert result.exit_code == 2 and "E-DEMO-NOT-DEMO" in result.output
     with sqlite3.connect(precious) as conn:
         assert conn.execute("SELECT count(*) FROM households").fetchone()[0] == 4
+
+
+def test_explain_without_a_rule_file_uses_the_one_the_database_remembers(tmp_path):
+    from xiangyue.cli.main import main as cli_main
+
+    runner = CliRunner()
+    db = str(tmp_path / "v.db")
+    root = Path(__file__).parent.parent.parent
+    rules = str(root / "rulesets" / "examples" / "jingou.yaml")
+    demo = root / "rulesets" / "demo"
+    assert runner.invoke(cli_main, ["households", "import", str(demo / "households.csv"), "--db", db]).exit_code == 0
+    assert runner.invoke(cli_main, ["records", "import", str(demo / "records.csv"), "--db", db]).exit_code == 0
+    # before any evaluation the database knows no rule file
+    r = runner.invoke(cli_main, ["explain", "JG001", "--period", "2024-Q1", "--db", db],
+                      env={"XIANGYUE_RULESET": ""})
+    assert r.exit_code == 2 and "E-RULESET-NONE" in r.output
+    assert runner.invoke(cli_main, ["evaluate", rules, "--period", "2024-Q1", "--db", db]).exit_code == 0
+    named = runner.invoke(cli_main, ["explain", rules, "JG001", "--period", "2024-Q1", "--db", db])
+    remembered = runner.invoke(cli_main, ["explain", "JG001", "--period", "2024-Q1", "--db", db],
+                               env={"XIANGYUE_RULESET": ""})
+    assert remembered.exit_code == 0 and remembered.output == named.output
+    assert "2024 年第 1 季度合计" in remembered.output
