@@ -582,7 +582,8 @@ class _Differ:
                 self._category_aspects(o[cid], c)
 
     def _category_aspects(self, a: m.Category, b: m.Category) -> None:
-        if a.name != b.name:
+        implicit = a.name == a.id and b.name == b.id  # no name written: the id renamed it
+        if a.name != b.name and not implicit:
             self.add("changed", "categories", f"categories.{b.id}.name",
                      f"类别 {b.id}：名称由“{a.name}”改为“{b.name}”",
                      f"category {b.id}: name changed from '{a.name}' to '{b.name}'", a.name, b.name,

@@ -56,7 +56,7 @@ class Impact:
 
     period: Period
     households: list[HouseholdImpact]
-    boards: dict[str, Any] | None  # None when no board can be computed for the period
+    boards: dict[str, Any] | None  # red/black: old, new, entered, left (see board_changes)
     old_eval: Evaluation | None = field(default=None, repr=False)
     new_eval: Evaluation | None = field(default=None, repr=False)
 
@@ -105,20 +105,15 @@ def compare_evaluations(old: Evaluation, new: Evaluation) -> list[HouseholdImpac
     return rows
 
 
-def _boards(old: Evaluation, new: Evaluation) -> dict[str, Any] | None:
-    """Who enters and leaves each board, from :mod:`xiangyue.boards` (None if the period is
-    not one boards are posted for, or the boards module is not available)."""
-    try:
-        from . import boards
-    except ImportError:
-        return None
-    compute = getattr(boards, "board_from_evaluation", None) or getattr(boards, "compute_boards", None)
-    if compute is None:
-        return None
-    before, after = compute(old), compute(new)
-    if before is None or after is None:
-        return None
-    return board_changes(before, after)
+def _boards(old: Evaluation, new: Evaluation) -> dict[str, Any]:
+    """Who enters and leaves each board (the boards of :mod:`xiangyue.boards`)."""
+    from .boards import compute_boards
+
+    def listed(ev: Evaluation) -> dict[str, list[str]]:
+        b = compute_boards(ev)
+        return {"red": [e.household for e in b.red], "black": [e.household for e in b.black]}
+
+    return board_changes(listed(old), listed(new))
 
 
 def board_changes(before: dict[str, list[str]], after: dict[str, list[str]]) -> dict[str, Any]:

@@ -418,14 +418,12 @@ def _story(ev: Evaluation, household: str, lang: str) -> list[str]:
     return story_text(story_of(ev, household), lang).rstrip("\n").split("\n")
 
 
-def _boards_of(ev: Evaluation) -> dict[str, list[str]] | None:
-    """The households on each board, from :mod:`xiangyue.boards` (None if unavailable)."""
-    try:
-        from . import boards
-    except ImportError:
-        return None
-    compute = getattr(boards, "board_from_evaluation", None) or getattr(boards, "compute_boards", None)
-    return compute(ev) if compute is not None else None
+def _boards_of(ev: Evaluation) -> dict[str, list[str]]:
+    """The households on each board, in board order (the boards of :mod:`xiangyue.boards`)."""
+    from .boards import compute_boards
+
+    b = compute_boards(ev)
+    return {"red": [e.household for e in b.red], "black": [e.household for e in b.black]}
 
 
 def run_example(rs: m.Ruleset, ex: _Prepared, lang: str = "zh") -> ExampleResult:
@@ -463,12 +461,10 @@ def run_example(rs: m.Ruleset, ex: _Prepared, lang: str = "zh") -> ExampleResult
         boards = _boards_of(ev)
         for side, want_b in expect["board"].items():
             want_list = [str(h) for h in want_b]
-            got_list = None if boards is None else list(boards.get(side, []))
+            got_list = boards[side]
             if got_list != want_list:
-                explain = [] if boards is None else [
-                    f"{r.household}: {r.total}" + (" 一票否决" if r.vetoed else "") for r in ev.results]
-                if boards is None:
-                    explain = ["红黑榜模块（xiangyue.boards）不可用 / the boards module is not available"]
+                vetoed = " 一票否决" if lang != "en" else " vetoed"
+                explain = [f"{r.household}: {r.total}" + (vetoed if r.vetoed else "") for r in ev.results]
                 failures.append(Failure(f"board.{side}", want_list, got_list, explain))
     if "cases" in expect:
         failures.extend(_case_failures(rs, ex, lang))

@@ -108,10 +108,9 @@ def _summary_line(impact: Impact, lang: str) -> str:
 
 
 def _board_lines(impact: Impact, lang: str) -> list[str]:
-    if impact.boards is None:
-        return [_t(f"红黑榜：{impact.period.key} 不是公示期间，未计算",
-                   f"Boards: not computed for {impact.period.key}", lang)]
     out = []
+    if impact.boards is None:
+        return out
     for board, zh, en in (("red", "红榜", "Red board"), ("black", "黑榜", "Black board")):
         b = impact.boards[board]
         if not b["entered"] and not b["left"]:
@@ -155,7 +154,7 @@ def render_markdown(diff: Diff, impact: Impact | None = None, lang: str = "zh") 
         out.append(f"## {_t(zh, en, lang)}")
         out.append("")
         for c in changes:
-            out.append(f"- **{_kind_word(c.kind, lang)}** {c.message(lang)}")
+            out.append(f"- {c.message(lang)}")
         out.append("")
     if impact is not None:
         out.append(_t(f"## 影响（{impact.period.key}）", f"## Impact ({impact.period.key})", lang))
@@ -171,11 +170,6 @@ def render_markdown(diff: Diff, impact: Impact | None = None, lang: str = "zh") 
         out.extend(f"- {line}" for line in _board_lines(impact, lang))
         out.append("")
     return "\n".join(out).rstrip("\n") + "\n"
-
-
-def _kind_word(kind: str, lang: str) -> str:
-    return {"added": _t("新增", "added", lang), "removed": _t("删除", "removed", lang),
-            "changed": _t("修改", "changed", lang), "renamed": _t("改编号", "renamed", lang)}[kind]
 
 
 def render(diff: Diff, fmt: str, impact: Impact | None = None, lang: str = "zh") -> str:
