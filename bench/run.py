@@ -94,11 +94,11 @@ def measure(task: str, kind: str, n: int, workdir: Path) -> dict:
             out["ledger_entries"] = len(ev.ledger)
         store.close()
     elif task.startswith("reference"):
-        from xiangyue.evaluate import evaluate
+        from xiangyue.evaluate import evaluate, replay_window
 
         store = open_store(db_path, create=False)
         t = time.perf_counter()
-        records = store.iter_records(rs.fields, dt.date(period.start.year, 1, 1), period.end)
+        records = store.iter_records(rs.fields, *replay_window(rs, period))
         ev = evaluate(rs, records, None, period, with_ledger=task == "reference ledger",
                       presorted=True)
         out["seconds"] = time.perf_counter() - t

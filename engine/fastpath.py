@@ -159,8 +159,7 @@ def evaluate_totals(
 def _reference(ruleset: Ruleset, source: Any, period: Period,
                households: list[Mapping[str, Any]] | None, with_ledger: bool) -> ref.Evaluation:
     if _is_store(source):
-        year_start = dt.date(period.start.year, 1, 1)
-        records = source.iter_records(ruleset.fields, year_start, period.end)
+        records = source.iter_records(ruleset.fields, *ref.replay_window(ruleset, period))
         return ref.evaluate(ruleset, records, households, period, with_ledger=with_ledger,
                             presorted=True)
     return ref.evaluate(ruleset, source, households, period, with_ledger=with_ledger)
@@ -302,19 +301,21 @@ def _fast(plan: FastPlan, source: Any, period: Period,
         LAST_PROFILE[name] = LAST_PROFILE.get(name, 0.0) + now - clock[0]
         clock[0] = now
 
-    year_start = dt.date(period.start.year, 1, 1)
+    # records after the period, up to the end of the last veto period overlapping it, count
+    # for the veto only (see xiangyue.evaluate)
+    year_start, horizon = ref.replay_window(rs, period)
     if _is_store(source):
         needed = plan.needed
         if with_ledger:  # ledger entries carry the whole record
             needed = needed | {f.id for f in rs.fields}
-        cols = load_store(source, rs.fields, needed, plan.person, year_start, period.end)
+        cols = load_store(source, rs.fields, needed, plan.person, year_start, horizon)
     else:
-        cols = load_records(source, rs.fields, plan.needed, plan.person, year_start, period.end)
+        cols = load_records(source, rs.fields, plan.needed, plan.person, year_start, horizon)
 
     lap("read")
     unit, unit_keys, unit_hh = _units(cols, plan.person)
     order = _sort_order(cols, unit)
-    cols = cols.take(order)
+    cols.permute(order)
     unit = unit[order]
     n = cols.n
     day = cols.day
@@ -322,7 +323,8 @@ def _fast(plan: FastPlan, source: Any, period: Period,
 
     lap("sort")
     # -- which records count -----------------------------------------------------------
-    in_p = day >= (period.start - EPOCH).days
+    late = day > (period.end - EPOCH).days
+    in_p = (day >= (period.start - EPOCH).days) & ~late
     covered = np.ones(n, dtype=bool)
     if rs.effective_from:
         covered &= day >= (rs.effective_from - EPOCH).days
@@ -351,12 +353,28 @@ def _fast(plan: FastPlan, source: Any, period: Period,
     first_only = rs.matching == "first"
     rec_err = np.zeros(n, dtype=bool)
     reached = np.ones(n, dtype=bool)
-    matches: list[np.ndarray] = []
-    points: list[Val | None] = []
+    any_match = np.zeros(n, dtype=bool)
+    # per rule: the records it applies to (before invalid records are set aside) and their
+    # points at the expression's own scale; the full columns are dropped rule by rule
+    cands: list[tuple[np.ndarray, np.ndarray | int, int]] = []
+    position = {r.id: i for i, r in enumerate(rs.rules)}
+    has_late = bool(late.any())
+    late_alive = usable_unit & late if has_late else None
+    late_vetoes: list[tuple[int, np.ndarray]] = []
     for rule in rs.rules:
         w = ev(rule.when_expr)
         truth = table.truthy(w)
         err = w.err
+        if late_alive is not None:
+            # a late record: its rules' conditions in file order, until one fails to compute
+            hit = late_alive & truth
+            if err is not None:
+                hit &= ~err
+                late_alive &= ~err
+            if rule.veto is not None:
+                late_vetoes.append((position[rule.id], np.flatnonzero(hit)))
+            if first_only:
+                late_alive &= ~truth
         pv: Val | None = None
         if rule.points_expr is not None:
             pv = ev(rule.points_expr)
@@ -368,22 +386,24 @@ def _fast(plan: FastPlan, source: Any, period: Period,
         if err is not None:
             rec_err |= reached & err
         m = reached & truth
-        matches.append(m)
-        points.append(pv)
-        if first_only:
-            reached = reached & ~truth
-    ok = usable_unit & ~rec_err
-    any_match = np.zeros(n, dtype=bool)
-    for m in matches:
         any_match |= m
+        cand = np.flatnonzero(m)
+        if pv is None:
+            cands.append((cand, 0, 0))
+        else:
+            cands.append((cand, pv.data if pv.const else pv.data[cand], pv.scale))
+        del w, pv, m, err
+        if first_only:
+            reached &= ~truth
+    ok = usable_unit & ~rec_err & ~late
     scored = ok & any_match
-
     lap("rules")
+
     # -- one scale for every amount -----------------------------------------------------
     scale = 0
-    for rule, pv in zip(rs.rules, points):
-        if pv is not None:
-            scale = max(scale, pv.scale)
+    for rule, (_, _, s_) in zip(rs.rules, cands):
+        if rule.points_expr is not None:
+            scale = max(scale, s_)
         if rule.escalation is not None:
             for s in rule.escalation.steps:
                 scale = max(scale, decimal_to_scaled(s)[1])
@@ -402,16 +422,19 @@ def _fast(plan: FastPlan, source: Any, period: Period,
     periods = _period_arrays(day)
     rows: list[_RuleRows] = []
     total_bound = 0
-    for i, (rule, m, pv) in enumerate(zip(rs.rules, matches, points)):
-        idx = np.flatnonzero(m & ok)
+    for i, (rule, (cand, raw_c, s_)) in enumerate(zip(rs.rules, cands)):
+        keep = ok[cand]
+        idx = cand[keep]
         if rule.escalation is not None:
             raw = np.zeros(len(idx), dtype=np.int64)
         else:
-            full = rescale(pv, scale)  # type: ignore[arg-type]
-            raw = np.full(len(idx), full.data, dtype=np.int64) if full.const else full.data[idx]
+            full = rescale(Val("num", raw_c if np.isscalar(raw_c) else raw_c[keep], s_,
+                               const=bool(np.isscalar(raw_c))), scale)
+            raw = np.full(len(idx), full.data, dtype=np.int64) if full.const else full.data
         if len(raw):
             total_bound += int(np.abs(raw).max()) * len(raw)
         rows.append(_RuleRows(i, idx, raw, raw, raw > 0, raw < 0))
+    del cands
     if total_bound >= INT_LIMIT:
         raise Unsupported("sums too large for exact 64-bit arithmetic")
 
@@ -574,17 +597,18 @@ def _fast(plan: FastPlan, source: Any, period: Period,
     lap("sums")
     # -- vetoes ----------------------------------------------------------------------------
     vetoes: dict[Any, list[dict[str, Any]]] = {}
-    veto_rows = [(rule, rr) for rule, rr in zip(rs.rules, rows) if rule.veto and len(rr.idx)]
+    veto_rows = [(rule, rr.idx) for rule, rr in zip(rs.rules, rows) if rule.veto and len(rr.idx)]
+    veto_rows += [(rs.rules[k], idx) for k, idx in late_vetoes if len(idx)]
     if veto_rows:
-        allrec = np.concatenate([rr.idx for _, rr in veto_rows])
-        allrule = np.concatenate([np.full(len(rr.idx), j) for j, (_, rr) in enumerate(veto_rows)])
+        allrec = np.concatenate([idx for _, idx in veto_rows])
+        allrule = np.concatenate([np.full(len(idx), position[rule.id]) for rule, idx in veto_rows])
         o = np.lexsort((allrule, allrec))
         recs_o = allrec[o]
         rids = cols.record_id.take(__import__("pyarrow").array(recs_o)).to_pylist()
         keys: dict[tuple[str, int], tuple[str, str]] = {}
         for rec_i, j, rid, d, uc in zip(recs_o.tolist(), allrule[o].tolist(), rids,
                                         day[recs_o].tolist(), unit[recs_o].tolist()):
-            rule = veto_rows[j][0]
+            rule = rs.rules[j]
             k = keys.get((rule.veto, d))
             if k is None:
                 iso = (EPOCH + dt.timedelta(days=d)).isoformat()

@@ -41,6 +41,32 @@ class Columns:
     vocab: Vocab
     fetch: Callable[[np.ndarray], list[dict[str, Any]]]  # row positions -> typed dicts
 
+    def permute(self, order: np.ndarray) -> None:
+        """Put the rows in ``order``, in place (one column at a time: memory stays flat)."""
+        import pyarrow as pa
+
+        for k, v in self.fields.items():
+            v.data = v.data[order]
+            if v.null is not None:
+                v.null = v.null[order]
+        self.household = self.household[order]
+        if self.person is not None:
+            self.person = self.person[order]
+        self.day = self.day[order]
+        self.record_id = self.record_id.take(pa.array(order))
+        if "household" in self.fields:
+            self.fields["household"] = Val("text", self.household, 0, None)
+        if "date" in self.fields:
+            self.fields["date"] = Val("date", self.day, 0, None)
+        if "person" in self.fields and self.person is not None:
+            self.fields["person"].data = self.person
+        parent = self.fetch
+
+        def fetch(idx: np.ndarray) -> list[dict[str, Any]]:
+            return parent(order[idx])
+
+        self.fetch = fetch
+
     def take(self, order: np.ndarray) -> "Columns":
         import pyarrow as pa
 
@@ -208,6 +234,7 @@ def _field_column(spec: FieldSpec, arr: Any, vocab: Vocab) -> Val:
 # The database
 
 
+_BATCH_ROWS = "adbc.sqlite.query.batch_rows"
 _TEXT_NULL = "\ue000\ue001\u2400"  # no clerk types this
 _TEXT_NULL_SQL = "char(57344, 57345, 9216)"
 _INT_NULL = "-9223372036854775807"
@@ -218,7 +245,8 @@ def _q(name: str) -> str:
 
 
 def load_store(store: Any, fields: Sequence[FieldSpec], needed: set[str], person: bool,
-               start: dt.date, end: dt.date, threads: int = 2) -> Columns:
+               start: dt.date, end: dt.date, threads: int = 2,
+               batch_rows: int = 131072) -> Columns:
     """The records dated ``start``..``end`` from the village database, as columns."""
     import pyarrow as pa
 
@@ -252,8 +280,45 @@ def load_store(store: Any, fields: Sequence[FieldSpec], needed: set[str], person
     sql = (f"SELECT {select} FROM records WHERE rowid > ? AND rowid <= ? "
            f"AND +date >= ? AND +date <= ?")
     bounds = np.linspace(lo, hi, threads + 1).astype(np.int64)
-    parts: list[Any] = [None] * threads
+    parts: list[list[dict[str, Any]]] = [[] for _ in range(threads)]
     errors: list[BaseException] = []
+    lock = threading.Lock()
+    vocab = Vocab.empty()
+
+    def blanks(arr: Any) -> Any:
+        """The sentinel cells back to nulls."""
+        import pyarrow.compute as pc
+
+        if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
+            blank = pc.equal(arr, _TEXT_NULL)
+        elif pa.types.is_integer(arr.type):
+            blank = pc.equal(arr, int(_INT_NULL))
+        else:
+            return arr
+        if pc.any(blank).as_py():
+            arr = pc.if_else(blank, pa.scalar(None, arr.type), arr)
+        return arr
+
+    def convert(batch: Any) -> dict[str, Any]:
+        """One batch of rows as compact arrays; the texts are dropped."""
+        col = {name: blanks(batch.column(name)) for name in batch.schema.names}
+        part: dict[str, Any] = {"n": batch.num_rows}
+        d = _date_column(col["date"], None)
+        if d.null is not None:
+            raise Unsupported("records without a date")
+        part["day"] = d.data
+        rid = col["record_id"]
+        if not (pa.types.is_string(rid.type) or pa.types.is_large_string(rid.type)):
+            raise Unsupported("record ids not stored as text")
+        part["record_id"] = rid
+        with lock:
+            part["household"] = _text_codes(col["household"], vocab)
+            if person:
+                part["person"] = _text_codes(col["person"], vocab)
+            for fid in wanted:
+                arr = col[fid] if fid in have else pa.array([None] * batch.num_rows, pa.null())
+                part[fid] = _field_column(specs[fid], arr, vocab)
+        return part
 
     def read(i: int) -> None:
         try:
@@ -264,9 +329,12 @@ def load_store(store: Any, fields: Sequence[FieldSpec], needed: set[str], person
                     # two readers opening a WAL file at once may meet its recovery lock
                     cur.execute("PRAGMA busy_timeout = 5000")
                     cur.fetchall()
+                    cur.adbc_statement.set_options(**{_BATCH_ROWS: str(batch_rows)})
                     cur.execute(sql, (int(bounds[i]), int(bounds[i + 1]),
                                       start.isoformat(), end.isoformat()))
-                    parts[i] = cur.fetch_arrow_table()
+                    for batch in cur.fetch_record_batch():
+                        if batch.num_rows:
+                            parts[i].append(convert(batch))
                 finally:
                     cur.close()
             finally:
@@ -280,66 +348,71 @@ def load_store(store: Any, fields: Sequence[FieldSpec], needed: set[str], person
     for w in workers:
         w.join()
     if errors:
+        if isinstance(errors[0], Unsupported):
+            raise errors[0]
         raise Unsupported(f"reading the database through Arrow failed: {errors[0]}")
-    tables = [t for t in parts if t is not None and t.num_rows]
-    if tables:
-        try:
-            table = pa.concat_tables(tables, promote_options="permissive")
-        except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
-            raise Unsupported(f"columns of mixed types: {err}") from None
-    else:
-        table = pa.table({c: pa.array([], pa.string()) for c in cols})
+    flat = [p for ps in parts for p in ps]
+    n = sum(p["n"] for p in flat)
 
-    def col(name: str) -> Any:
-        import pyarrow.compute as pc
+    def cat(key: str, dtype: Any) -> np.ndarray:
+        if not flat:
+            return np.zeros(0, dtype=dtype)
+        out = np.concatenate([p.pop(key) for p in flat])
+        return out.astype(dtype, copy=False)
 
-        arr = table.column(name).combine_chunks()
-        if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
-            blank = pc.equal(arr, _TEXT_NULL)
-        elif pa.types.is_integer(arr.type):
-            blank = pc.equal(arr, int(_INT_NULL))
-        else:
-            return arr
-        if pc.any(blank).as_py():
-            arr = pc.if_else(blank, pa.scalar(None, arr.type), arr)
-        return arr
-
-    vocab = Vocab.empty()
-    n = table.num_rows
-    day = _date_column(col("date"), None)
-    if day.null is not None:
-        raise Unsupported("records without a date")
+    day = cat("day", np.int32)
+    household = cat("household", np.int32)
+    person_codes = cat("person", np.int32) if person else None
+    rid = pa.chunked_array([p.pop("record_id") for p in flat], type=pa.string()) \
+        if flat else pa.chunked_array([], type=pa.string())
     columns: dict[str, Val] = {}
     for fid in wanted:
-        spec = specs[fid]
-        if fid in have:
-            columns[fid] = _field_column(spec, col(fid), vocab)
-        else:  # a field no import has filled yet: every record has the default
-            columns[fid] = _field_column(spec, pa.array([None] * n, pa.null()), vocab)
-    household = _text_codes(col("household"), vocab)
-    rid = col("record_id")
-    if not (pa.types.is_string(rid.type) or pa.types.is_large_string(rid.type)):
-        raise Unsupported("record ids not stored as text")
-    for builtin, arr in (("record_id", rid), ("household", None), ("date", None)):
+        vals = [p.pop(fid) for p in flat]
+        columns[fid] = _concat_vals(vals, specs[fid], vocab)
+    for builtin in ("record_id", "household", "date"):
         if builtin in needed:
             if builtin == "household":
                 columns[builtin] = Val("text", household, 0, None)
             elif builtin == "date":
-                columns[builtin] = day
+                columns[builtin] = Val("date", day, 0, None)
             else:
-                columns[builtin] = _field_column(FieldSpec("record_id", "text"), arr, vocab)
-    person_codes = None
-    if person:
-        person_codes = _text_codes(col("person"), vocab)
-        if "person" in needed:
-            columns["person"] = Val("text", person_codes, 0,
-                                    (person_codes < 0) if (person_codes < 0).any() else None)
+                columns[builtin] = _field_column(FieldSpec("record_id", "text"),
+                                                 rid.combine_chunks(), vocab)
+    if person and "person" in needed:
+        columns["person"] = Val("text", person_codes, 0,
+                                (person_codes < 0) if (person_codes < 0).any() else None)
 
     def fetch(idx: np.ndarray) -> list[dict[str, Any]]:
         ids = rid.take(pa.array(np.asarray(idx, dtype=np.int64))).to_pylist()
         return fetch_records(store, fields, ids)
 
-    return Columns(n, rid, household, person_codes, day.data, columns, vocab, fetch)
+    return Columns(n, rid, household, person_codes, day, columns, vocab, fetch)
+
+
+def _concat_vals(vals: list[Val], spec: FieldSpec, vocab: Vocab) -> Val:
+    """One column from the columns of each batch (decimals brought to one scale)."""
+    kind = {"text": "text", "decimal": "num", "integer": "num", "boolean": "bool",
+            "date": "date"}[spec.type]
+    if not vals:
+        dtype = {"text": np.int32, "num": np.int64, "bool": bool, "date": np.int32}[kind]
+        return Val(kind, np.zeros(0, dtype=dtype), 0, None)
+    scale = max(v.scale for v in vals)
+    datas = []
+    for v in vals:
+        data = v.data
+        if v.scale < scale:
+            f = 10 ** (scale - v.scale)
+            if len(data) and int(np.abs(data).max()) >= (1 << 62) // f:
+                raise Unsupported("a decimal value too large for 64 bits")
+            data = data * f
+        datas.append(data)
+    data = np.concatenate(datas)
+    if any(v.null is not None for v in vals):
+        null = np.concatenate([v.null if v.null is not None else np.zeros(len(v.data), bool)
+                               for v in vals])
+    else:
+        null = None
+    return Val(kind, data, scale, null)
 
 
 def fetch_records(store: Any, fields: Sequence[FieldSpec], ids: list[str]) -> list[dict[str, Any]]:
