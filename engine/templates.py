@@ -18,6 +18,7 @@ point into the file where the mistake is.
 
 from __future__ import annotations
 
+import difflib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -165,17 +166,19 @@ def merge(docs: list[YamlDoc]) -> tuple[Effective, list[Diagnostic]]:
         src = doc.data if isinstance(doc.data, dict) else {}
         removes = src.get("remove") if isinstance(src.get("remove"), dict) else {}
         for section, ids in removes.items():
-            if section not in data or not isinstance(ids, list):
+            if not isinstance(ids, list):
                 continue
-            present = {item.get("id"): i for i, item in enumerate(data[section]) if isinstance(item, dict)}
+            # an id the templates do not have is a mistake even when they lack the whole section
+            inherited = data.get(section) if isinstance(data.get(section), list) else []
+            present = {item.get("id"): i for i, item in enumerate(inherited) if isinstance(item, dict)}
             for j, rid in enumerate(ids):
                 if rid not in present:
                     at = doc.pos(("remove", section, j))
-                    import difflib
-
                     close = difflib.get_close_matches(str(rid), [str(k) for k in present], n=3)
                     diags.append(Diagnostic("E-TEMPLATE-REMOVE", at.file, at.line, at.column,
                                             args={"id": rid, "section": section, "suggest": ", ".join(close) or "-"}))
+            if section not in data:
+                continue
             keep = [i for i, item in enumerate(data[section])
                     if not (isinstance(item, dict) and item.get("id") in ids)]
             _reindex(data, origins, section, keep)
