@@ -270,6 +270,7 @@ def _typed_rows(rows: list[dict[str, Any]], fields: tuple[m.FieldSpec, ...], sec
     out: list[dict[str, Any]] = []
     for j, row in enumerate(rows):
         typed: dict[str, Any] = {}
+        given: set[str] = set()
         ok = True
         for col, value in row.items():
             spec = match_header(col, fields)
@@ -281,6 +282,7 @@ def _typed_rows(rows: list[dict[str, Any]], fields: tuple[m.FieldSpec, ...], sec
                                               "suggest_en": en}))
                 ok = False
                 continue
+            given.add(spec.id)
             try:
                 typed[spec.id] = convs[spec.id].value(value)
             except _Bad as err:
@@ -293,7 +295,7 @@ def _typed_rows(rows: list[dict[str, Any]], fields: tuple[m.FieldSpec, ...], sec
         if number_key is not None and typed.get(number_key) is None:
             typed[number_key] = f"R{j + 1}"
         for f in fields:
-            if f.id in typed:
+            if f.id in given or f.id in typed:
                 continue
             try:
                 typed[f.id] = convs[f.id].value(None)
