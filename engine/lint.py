@@ -367,6 +367,11 @@ def _rule_monthly_deduction(r: m.Rule, rs: m.Ruleset) -> Decimal | None:
     return None
 
 
+def _may_take(r: m.Rule, rs: m.Ruleset) -> bool:
+    lo = record_range(r, rs)[0]
+    return lo is None or lo < 0
+
+
 def _monthly_deduction(rs: m.Ruleset, policy: Policy, limit: Decimal) -> list[Diagnostic]:
     clause = policy.clause("max_monthly_deduction")
     out: list[Diagnostic] = []
@@ -397,8 +402,7 @@ def _monthly_deduction(rs: m.Ruleset, policy: Policy, limit: Decimal) -> list[Di
                     parts_en.append(f"{r.id} {_num(amounts[r.id])}")
         total += worth
     if not out and total > limit:
-        at = next((r.pos for r in rs.rules if (_rule_monthly_deduction(r, rs) or 0) > 0),
-                  Pos(rs.file, 1, 1))
+        at = next((r.pos for r in rs.rules if _may_take(r, rs)), Pos(rs.file, 1, 1))
         out.append(_at("L-MONTHLY-DEDUCTION", at, value=_num(total), max=_num(limit),
                        detail_zh="、".join(parts_zh), detail_en=", ".join(parts_en), policy=clause))
     return out
