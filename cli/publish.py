@@ -1,0 +1,114 @@
+"""``xiangyue publish``: freeze a period's boards in the database and write the notice."""
+
+from __future__ import annotations
+
+import click
+
+from xiangyue.errors import Diagnostic, InputError
+from xiangyue.i18n import text
+from xiangyue.publish import get_publication, list_publications, publish, write_notice_files
+from xiangyue.report.boards import render_table
+from xiangyue.report.jsonout import dumps
+from xiangyue.report.terminal import color_enabled, table
+from xiangyue.store import open_store
+
+from .options import db_option, format_option, handles_user_errors, lang_option, resolve_lang
+
+HELP = """公示红黑榜：把某期的红榜、黑榜和网格排名存档（版本化），并生成可打印的 A4 公示和乡镇报表。
+
+Publish a period's boards: evaluate the period from the village database, store the boards
+(with every household's total, the rule file's sha256 and the run's ledger hash) as version 1
+of the period, and write the printable A4 notice (HTML, Chinese, with signature lines) and the
+township workbook (XLSX: 红榜, 黑榜, 网格排名, 明细) into --output-dir.
+
+A published board never changes silently: publishing again when nothing changed writes
+nothing and says so; when the boards changed (a correction) it publishes version 2, and every
+version stays on record. --list shows the publications; --show PERIOD shows one (the latest,
+or --version N), and with --output-dir writes its notice again.
+
+\b
+Examples / 示例:
+  xiangyue publish jingou.yaml --period 2024-Q1 --by 张文书 --output-dir 公示
+  xiangyue publish --list
+  xiangyue publish --show 2024-Q1 --version 1 --output-dir 公示
+
+\b
+Exit codes / 退出码:
+  0  published, unchanged, or shown / 已发布、无变化或已显示
+  2  the input could not be used (rule file, database, period) / 输入无法使用
+"""
+
+
+@click.command("publish", help=HELP)
+@click.argument("ruleset", type=click.Path(dir_okay=False), required=False)
+@click.option("--period", default=None, help="Period to publish, e.g. 2024-Q1. 期间。")
+@click.option("--by", "by", default=None, help="Who publishes (name). 发布人。")
+@click.option("--output-dir", "output_dir", type=click.Path(file_okay=False), default=None,
+              help="Write the notice (.html) and workbook (.xlsx) here. 公示文件输出目录。")
+@click.option("--list", "list_", is_flag=True, help="List publications. 列出已发布的版本。")
+@click.option("--show", "show", default=None, metavar="PERIOD",
+              help="Show a published period. 显示某期已发布的榜单。")
+@click.option("--version", "version", type=int, default=None,
+              help="With --show: this version (default the latest). 版本号。")
+@db_option
+@format_option("text", "json")
+@lang_option
+@handles_user_errors
+def publish_cmd(ruleset: str | None, period: str | None, by: str | None, output_dir: str | None,
+                list_: bool, show: str | None, version: int | None, db_path: str, fmt: str,
+                lang: str | None) -> None:
+    lang = resolve_lang(lang)
+    if list_:
+        with open_store(db_path, create=False) as store:
+            pubs = list_publications(store, period)
+        if fmt == "json":
+            click.echo(dumps([p.to_json(with_boards=False) for p in pubs]))
+            return
+        head = (["period", "version", "published at", "by", "rule file", "red", "black"]
+                if lang == "en" else ["期间", "版本", "发布时间", "发布人", "规则文件版本", "红榜", "黑榜"])
+        click.echo(table(head, [[p.period, str(p.version), p.published_at, p.published_by or "",
+                                 p.ruleset_version or "", str(len(p.boards.get("red") or [])),
+                                 str(len(p.boards.get("black") or []))] for p in pubs],
+                         right={1, 5, 6}, color=color_enabled()))
+        return
+    if show is not None:
+        with open_store(db_path, create=False) as store:
+            pub = get_publication(store, show, version)
+        files = write_notice_files(pub, output_dir, lang=lang) if output_dir else []
+        if fmt == "json":
+            click.echo(dumps({**pub.to_json(), "files": files}))
+            return
+        click.echo(text(f"第 {pub.version} 版，{pub.published_at} 由 {pub.published_by or '（未署名）'} 发布",
+                        f"version {pub.version}, published {pub.published_at} by "
+                        f"{pub.published_by or '(unnamed)'}", lang))
+        click.echo(render_table(pub.boards, lang, color=color_enabled()), nl=False)
+        for f in files:
+            click.echo(text(f"已写入 {f}", f"wrote {f}", lang))
+        return
+    if ruleset is None or period is None:
+        raise InputError(Diagnostic("E-PUBLISH-ARGS", file="publish"))
+    result = publish(ruleset, period, db_path=db_path, by=by, output_dir=output_dir, lang=lang)
+    pub = result.publication
+    if fmt == "json":
+        click.echo(dumps(result.to_json()))
+        return
+    if result.status == "unchanged":
+        click.echo(text(
+            f"{pub.period} 的榜单与已发布的第 {pub.version} 版相同，未发布新版本，未写入任何内容",
+            f"the {pub.period} boards equal published version {pub.version}; nothing new was "
+            "published or written", lang))
+        return
+    if result.previous is not None:
+        click.echo(text(f"{pub.period} 的榜单有变化：已发布第 {pub.version} 版（更正），"
+                        f"第 {result.previous.version} 版仍存档",
+                        f"the {pub.period} boards changed: published version {pub.version} "
+                        f"(correction); version {result.previous.version} stays on record", lang))
+    else:
+        click.echo(text(f"已发布 {pub.period} 红黑榜第 1 版", f"published the {pub.period} boards, "
+                        "version 1", lang))
+    click.echo(render_table(pub.boards, lang, color=color_enabled()), nl=False)
+    for f in result.files:
+        click.echo(text(f"已写入 {f}", f"wrote {f}", lang))
+
+
+commands = [publish_cmd]

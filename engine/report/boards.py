@@ -1,0 +1,255 @@
+"""Renderers of the boards (:class:`xiangyue.boards.Boards`): terminal table, JSON, CSV, XLSX,
+HTML (the A4 notice of :mod:`.notice`).
+
+All of them read the boards' JSON form (``Boards.to_json(details=True)``), the same data a
+publication stores, so a stored publication renders exactly as it did when published.
+
+The JSON shape (keys may be added, never renamed)::
+
+    {"period": "2024-Q1", "village": ..., "ruleset": {...}, "sizes": {"red": 5, "black": 5},
+     "red":   [{"rank": 1, "household": "JG049", "head": ..., "grid": ..., "total": 74.5,
+               "vetoed": false}],
+     "black": [{"rank": 1, "household": "JG007", ..., "total": -13.25, "vetoed": true},
+               {"rank": null, ..., "vetoed": true}],
+     "grids": [{"rank": 1, "grid": "第3网格", "average": 41.2, "households": 12,
+                "total": 494.4}],
+     "no_grid": [...], "households": [...every household's total...]}
+
+``average`` is rounded half-up to 2 decimals; ``total / households`` is the exact value the
+ranking used. Numbers print exactly (:mod:`.jsonout`).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from decimal import Decimal
+from typing import Any, Mapping
+
+from ..errors import Diagnostic, InputError
+from ..i18n import Msg, register
+from .jsonout import decimal_text, dumps
+from .notice import period_title, render_notice
+from .terminal import table
+
+__all__ = ["FORMATS", "render", "emit", "write_output", "render_table", "render_json", "render_csv", "render_xlsx",
+           "BINARY_FORMATS"]
+
+register({
+    "E-OUTPUT-NEEDED": Msg(
+        zh="{fmt} 格式需要用 --output 指定输出文件", en="the {fmt} format needs --output FILE",
+        hint_zh="例如 --output 红黑榜.{fmt}", hint_en="e.g. --output boards.{fmt}"),
+    "E-OUTPUT-FILE": Msg(
+        zh="无法写入文件 {path}：{reason}", en="cannot write file {path}: {reason}",
+        hint_zh="检查文件夹是否存在、文件是否被其他程序（如 Excel）打开",
+        hint_en="check that the folder exists and the file is not open in another program"),
+})
+
+FORMATS = ("table", "json", "csv", "xlsx", "html")
+BINARY_FORMATS = {"xlsx"}
+
+_H = {
+    "rank": ("名次", "rank"), "household": ("户号", "household"), "head": ("户主", "head"),
+    "grid": ("网格", "grid"), "total": ("积分", "total"), "remark": ("备注", "remark"),
+    "veto": ("一票否决", "vetoed"), "average": ("户均积分", "average"),
+    "households": ("户数", "households"), "sum": ("合计", "sum"),
+    "red": ("红榜", "Red board"), "black": ("黑榜", "Black board"),
+    "grids": ("网格排名", "Grid ranking"), "details": ("明细", "Details"),
+    "none": ("（本期无）", "(none)"), "board": ("榜单", "board"),
+    "no_grid": ("未分网格：", "no grid: "),
+}
+
+
+def _h(key: str, lang: str) -> str:
+    zh, en = _H[key]
+    return en if lang == "en" else zh
+
+
+def _num(value: Any) -> str:
+    if value is None:
+        return ""
+    return decimal_text(value if isinstance(value, Decimal) else Decimal(str(value)))
+
+
+def _avg(value: Any) -> str:
+    """A grid average as shown: always 2 decimals (the JSON value is already rounded)."""
+    return format(_dec(value).quantize(Decimal("0.01")), "f")
+
+
+def _dec(value: Any) -> Decimal | None:
+    if value is None:
+        return None
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def render(data: Mapping[str, Any], fmt: str, lang: str = "zh", *, color: bool = False,
+           date: dt.date | None = None, version: int | None = None) -> str | bytes:
+    if fmt == "json":
+        return render_json(data)
+    if fmt == "csv":
+        return render_csv(data, lang)
+    if fmt == "xlsx":
+        return render_xlsx(data, lang)
+    if fmt == "html":
+        return render_notice(data, lang=lang, date=date, version=version)
+    return render_table(data, lang, color=color)
+
+
+def render_json(data: Mapping[str, Any]) -> str:
+    return dumps(dict(data)) + "\n"
+
+
+def _board_rows(entries, lang: str, black: bool) -> list[list[str]]:
+    rows = []
+    for e in entries:
+        row = [str(e["rank"]) if e.get("rank") is not None else "—", str(e.get("household")),
+               str(e.get("head") or ""), str(e.get("grid") or ""), _num(e.get("total"))]
+        if black:
+            row.append(_h("veto", lang) if e.get("vetoed") else "")
+        rows.append(row)
+    return rows
+
+
+def render_table(data: Mapping[str, Any], lang: str = "zh", *, color: bool = False) -> str:
+    """The three boards as aligned text (red board in red, vetoed marks in bold red)."""
+    title = f"{data.get('village') or ''} {period_title(str(data['period']), lang)}"
+    out = [title.strip(), ""]
+    head = [_h("rank", lang), _h("household", lang), _h("head", lang), _h("grid", lang),
+            _h("total", lang)]
+    for key, black in (("red", False), ("black", True)):
+        entries = data.get(key) or []
+        out.append(_style_title(_h(key, lang), "red" if key == "red" else "bold", color))
+        if not entries:
+            out.append("  " + _h("none", lang))
+        else:
+            styles = [(("red",) if not black else (("red", "bold") if e.get("vetoed") else ()))
+                      for e in entries]
+            out.append(table(head + ([_h("remark", lang)] if black else []),
+                             _board_rows(entries, lang, black), right={0, 4},
+                             row_styles=styles, color=color, indent="  "))
+        out.append("")
+    out.append(_style_title(_h("grids", lang), "bold", color))
+    grids = data.get("grids") or []
+    if not grids:
+        out.append("  " + _h("none", lang))
+    else:
+        out.append(table([_h("rank", lang), _h("grid", lang), _h("average", lang),
+                          _h("households", lang), _h("sum", lang)],
+                         [[str(g["rank"]), str(g["grid"]), _avg(g["average"]),
+                           str(g["households"]), _num(g.get("total"))] for g in grids],
+                         right={0, 2, 3, 4}, indent="  ", color=color))
+    if data.get("no_grid"):
+        out.append("  " + _h("no_grid", lang) + "、".join(map(str, data["no_grid"])))
+    return "\n".join(out) + "\n"
+
+
+def _style_title(text: str, colour: str, color: bool) -> str:
+    from .terminal import style
+
+    return style(text, *((colour, "bold") if colour != "bold" else ("bold",)), enabled=color)
+
+
+def render_csv(data: Mapping[str, Any], lang: str = "zh") -> str:
+    """One row per board line: board (red/black/grid), rank, household or grid, head, grid,
+    total (for grids: the rounded average), vetoed, households (grids)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["board", "rank", "household", "head", "grid", "total", "vetoed", "households"]
+               if lang == "en" else
+               ["榜单", "名次", "户号", "户主", "网格", "积分", "一票否决", "户数"])
+    for key in ("red", "black"):
+        for e in data.get(key) or []:
+            w.writerow([key if lang == "en" else _h(key, lang),
+                        "" if e.get("rank") is None else e["rank"], e.get("household"),
+                        e.get("head") or "", e.get("grid") or "", _num(e.get("total")),
+                        "1" if e.get("vetoed") else "0", ""])
+    for g in data.get("grids") or []:
+        w.writerow(["grid" if lang == "en" else "网格排名", g["rank"], "", "", g["grid"],
+                    _num(g["average"]), "", g["households"]])
+    return buf.getvalue()
+
+
+def render_xlsx(data: Mapping[str, Any], lang: str = "zh") -> bytes:
+    """A workbook for the township: sheets 红榜, 黑榜, 网格排名, 明细 (every household's
+    total). Numbers are written as numbers (exact decimals)."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+
+    wb = Workbook()
+    bold = Font(bold=True)
+    fills = {"red": PatternFill("solid", fgColor="F4CCCC"), "black": PatternFill("solid",
+                                                                              fgColor="D9D9D9")}
+
+    def sheet(title: str, header: list[str], rows: list[list[Any]], fill=None, widths=None):
+        ws = wb.create_sheet(title)
+        ws.append(header)
+        for cell in ws[1]:
+            cell.font = bold
+            cell.alignment = Alignment(horizontal="center")
+            if fill is not None:
+                cell.fill = fill
+        for r in rows:
+            ws.append(r)
+        for i, wdt in enumerate(widths or [], start=1):
+            ws.column_dimensions[chr(64 + i)].width = wdt
+        ws.freeze_panes = "A2"
+        return ws
+
+    wb.remove(wb.active)
+    head = [_h("rank", lang), _h("household", lang), _h("head", lang), _h("grid", lang),
+            _h("total", lang)]
+    sheet(_h("red", lang) if lang == "en" else "红榜", head,
+          [[e.get("rank"), e.get("household"), e.get("head"), e.get("grid"), _dec(e.get("total"))]
+           for e in data.get("red") or []], fills["red"], [8, 12, 12, 14, 10])
+    sheet(_h("black", lang) if lang == "en" else "黑榜", head + [_h("remark", lang)],
+          [[e.get("rank"), e.get("household"), e.get("head"), e.get("grid"), _dec(e.get("total")),
+            _h("veto", lang) if e.get("vetoed") else None]
+           for e in data.get("black") or []], fills["black"], [8, 12, 12, 14, 10, 12])
+    sheet(_h("grids", lang) if lang == "en" else "网格排名",
+          [_h("rank", lang), _h("grid", lang), _h("average", lang), _h("households", lang),
+           _h("sum", lang)],
+          [[g["rank"], g["grid"], _dec(g["average"]), g["households"], _dec(g.get("total"))]
+           for g in data.get("grids") or []], None, [8, 16, 12, 8, 12])
+    sheet(_h("details", lang) if lang == "en" else "明细",
+          [_h("household", lang), _h("head", lang), _h("grid", lang), _h("total", lang),
+           _h("veto", lang)],
+          [[h.get("household"), h.get("head"), h.get("grid"), _dec(h.get("total")),
+            (_h("veto", lang) if h.get("vetoed") else None)]
+           for h in data.get("households") or []], None, [12, 12, 14, 10, 12])
+    info = wb.create_sheet("说明" if lang != "en" else "About")
+    rs = data.get("ruleset") or {}
+    for k, v in (("村", data.get("village")), ("期间", data.get("period")),
+                 ("规则文件", rs.get("name")), ("版本", rs.get("version")),
+                 ("sha256", rs.get("sha256"))):
+        info.append([k, v])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def write_output(data: str | bytes, path: str) -> None:
+    """Write a rendered report; CSV gets a UTF-8 BOM so Excel shows the Chinese correctly."""
+    try:
+        if isinstance(data, bytes):
+            with open(path, "wb") as fh:
+                fh.write(data)
+        else:
+            with open(path, "w", encoding="utf-8-sig" if path.lower().endswith(".csv")
+                      else "utf-8", newline="") as fh:
+                fh.write(data)
+    except OSError as err:
+        raise InputError(Diagnostic("E-OUTPUT-FILE", file=path, args={
+            "path": path, "reason": err.strerror or str(err)})) from None
+
+
+def emit(data: str | bytes, fmt: str, output: str | None) -> None:
+    """Write to ``output``, or print (a binary format needs ``output``)."""
+    import click
+
+    if output:
+        write_output(data, output)
+    elif fmt in BINARY_FORMATS or isinstance(data, bytes):
+        raise InputError(Diagnostic("E-OUTPUT-NEEDED", file="--format", args={"fmt": fmt}))
+    else:
+        click.echo(data, nl=False)

@@ -1,0 +1,211 @@
+"""The printable notice (公示): the period's red and black boards and grid ranking on one A4
+page, in Chinese, to print and post at the village service centre.
+
+The page is self-contained (inline CSS, an inline SVG bar chart, no scripts, no web fonts,
+no external files), sized with ``@page { size: A4 }``. It renders from the boards' JSON form
+(:meth:`xiangyue.boards.Boards.to_json`), the same data a publication stores, so a notice
+printed again from a stored publication is the one first posted.
+
+``scripts/render_notice.sh`` renders a notice to PNG in headless Chromium, to check it by eye.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+from decimal import Decimal
+from importlib import resources
+from string import Template
+from typing import Any, Mapping, Sequence
+
+from .jsonout import decimal_text
+
+__all__ = ["render_notice", "period_title", "render_chart"]
+
+_CN_QUARTER = {"1": "一", "2": "二", "3": "三", "4": "四"}
+
+_T = {
+    "heading": ("积分红黑榜", "Red and Black Boards"),
+    "red": ("红榜", "Red board"),
+    "black": ("黑榜", "Black board"),
+    "grids": ("网格积分排名（户均积分）", "Grid ranking (average points per household)"),
+    "rank": ("名次", "Rank"),
+    "household": ("户号", "Household"),
+    "head": ("户主", "Head"),
+    "grid": ("网格", "Grid"),
+    "total": ("积分", "Points"),
+    "remark": ("备注", "Remark"),
+    "veto": ("一票否决", "vetoed"),
+    "none_red": ("本期无", "none this period"),
+    "none_black": ("本期无", "none this period"),
+    "none_grids": ("户籍名册中没有网格信息", "the register names no grids"),
+    "no_grid": ("未分网格的农户（不参加网格排名）：", "households with no grid (not ranked): "),
+    "households_unit": ("户", "hh"),
+    "rules": (
+        "说明：红榜按本期积分从高到低排列，黑榜列出本期积分为负的农户（从低到高）及当年被一票否决的"
+        "农户；名次并列时按竞争排名（如 1、2、2、4），第 {red} 名（黑榜第 {black} 名）并列者全部列出；"
+        "一票否决的农户不上红榜。网格排名按网格内全部农户（含无积分记录的农户，按 0 分计）的户均积分排列，"
+        "户均积分四舍五入保留两位小数。对公示内容有异议的，请于公示之日起 7 日内向村考评小组反映。",
+        "Red board: highest totals of the period first; black board: negative totals, lowest first, "
+        "and every household vetoed this year. Ties share a rank (1, 2, 2, 4); all households tied "
+        "at rank {red} (black: {black}) are listed; vetoed households are never on the red board. "
+        "Grids are ranked by the average total of all their households (no records counts 0), "
+        "shown rounded half-up to 2 decimals."),
+    "leader": ("考评小组组长（签字）：", "Scoring team leader:"),
+    "party": ("党员代表（签字）：", "Party member:"),
+    "rep": ("村民代表（签字）：", "Villagers' representative:"),
+    "stamp": ("{village}村民委员会（盖章）", "{village} villagers' committee (seal)"),
+    "correction": ("更正公示（第 {version} 版，替代此前发布的第 {previous} 版）",
+                   "Correction (version {version}, replaces version {previous})"),
+}
+
+
+def _t(key: str, lang: str, **args: Any) -> str:
+    zh, en = _T[key]
+    text = en if lang == "en" else zh
+    return text.format(**args) if args else text
+
+
+def period_title(key: str, lang: str = "zh") -> str:
+    """``2024-Q1`` → 2024年第一季度, ``2024-03`` → 2024年3月, ``2024`` → 2024年度."""
+    if m := re.fullmatch(r"(\d{4})-Q([1-4])", key):
+        return f"Q{m[2]} {m[1]}" if lang == "en" else f"{m[1]}年第{_CN_QUARTER[m[2]]}季度"
+    if m := re.fullmatch(r"(\d{4})-(\d{2})", key):
+        if lang == "en":
+            return dt.date(int(m[1]), int(m[2]), 1).strftime("%B %Y")
+        return f"{m[1]}年{int(m[2])}月"
+    if re.fullmatch(r"\d{4}", key):
+        return key if lang == "en" else f"{key}年度"
+    return key
+
+
+def _date_text(day: dt.date, lang: str) -> str:
+    return day.isoformat() if lang == "en" else f"{day.year}年{day.month}月{day.day}日"
+
+
+def _num(value: Any) -> str:
+    if value is None:
+        return ""
+    return decimal_text(value if isinstance(value, Decimal) else Decimal(str(value)))
+
+
+def _esc(value: Any) -> str:
+    return html.escape("" if value is None else str(value))
+
+
+def _board_table(entries: Sequence[Mapping[str, Any]], lang: str, black: bool) -> str:
+    head = [_t("rank", lang), _t("household", lang), _t("head", lang), _t("grid", lang),
+            _t("total", lang)] + ([_t("remark", lang)] if black else [])
+    rows = []
+    for e in entries:
+        cells = [
+            f"<td>{_esc(e.get('rank') if e.get('rank') is not None else '—')}</td>",
+            f"<td>{_esc(e.get('household'))}</td>",
+            f"<td>{_esc(e.get('head'))}</td>",
+            f"<td>{_esc(e.get('grid'))}</td>",
+            f"<td class=\"num\">{_esc(_num(e.get('total')))}</td>",
+        ]
+        if black:
+            cells.append(f"<td class=\"veto\">{_t('veto', lang)}</td>" if e.get("vetoed")
+                         else "<td></td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    if not rows:
+        rows.append(f"<tr><td class=\"none\" colspan=\"{len(head)}\">"
+                    f"{_t('none_black' if black else 'none_red', lang)}</td></tr>")
+    return ("<table><thead><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr></thead>"
+            "<tbody>" + "".join(rows) + "</tbody></table>")
+
+
+def render_chart(grids: Sequence[Mapping[str, Any]], lang: str = "zh") -> str:
+    """A horizontal bar chart (inline SVG) of the grid ranking: rank and grid on the left, a
+    bar for the average (negative averages to the left of the zero line), the average and
+    the number of households on the right."""
+    if not grids:
+        return f"<p class=\"note\">{_t('none_grids', lang)}</p>"
+    width, row, top = 700, 20, 4
+    label_w, value_w = 150, 110
+    plot_x0, plot_x1 = label_w, width - value_w
+    values = [Decimal(str(g["average"])) for g in grids]
+    lo, hi = min([Decimal(0)] + values), max([Decimal(0)] + values)
+    span = (hi - lo) or Decimal(1)
+    plot_w = plot_x1 - plot_x0
+
+    def x(v: Decimal) -> float:
+        return plot_x0 + float((v - lo) / span) * plot_w
+
+    zero = x(Decimal(0))
+    height = top + row * len(grids) + 4
+    parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
+             f'xmlns="http://www.w3.org/2000/svg" aria-label="{_esc(_t("grids", lang))}">']
+    unit = _t("households_unit", lang)
+    for i, (g, v) in enumerate(zip(grids, values)):
+        y = top + i * row
+        mid = y + row / 2
+        parts.append(f'<text x="{label_w - 6}" y="{mid + 4.5:.1f}" font-size="12" '
+                     f'text-anchor="end">{_esc(g.get("rank"))}. {_esc(g.get("grid"))}</text>')
+        x0, x1 = sorted((zero, x(v)))
+        colour = "#c00000" if v >= 0 else "#333333"
+        if i % 2 == 0:
+            parts.append(f'<rect x="{plot_x0}" y="{y}" width="{plot_w}" height="{row}" '
+                         f'fill="#f6f6f6"/>')
+        parts.append(f'<rect x="{x0:.1f}" y="{y + 3}" width="{max(x1 - x0, 0.8):.1f}" '
+                     f'height="{row - 6}" fill="{colour}"/>')
+        parts.append(f'<text x="{plot_x1 + 6}" y="{mid + 4.5:.1f}" font-size="12">'
+                     f'{_esc(format(v.quantize(Decimal("0.01")), "f"))}  <tspan fill="#666">({_esc(g.get("households"))} {unit})'
+                     f'</tspan></text>')
+    parts.append(f'<line x1="{zero:.1f}" y1="{top - 2}" x2="{zero:.1f}" y2="{height - 2}" '
+                 f'stroke="#000" stroke-width="0.8"/>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def render_notice(data: Mapping[str, Any], *, lang: str = "zh", date: dt.date | None = None,
+                  version: int | None = None) -> str:
+    """The A4 notice for the boards ``data`` (:meth:`Boards.to_json`), dated ``date`` (default
+    today); ``version`` > 1 marks it as a correction of the previous version."""
+    day = date or dt.date.today()
+    rs = data.get("ruleset") or {}
+    village = data.get("village") or ""
+    period = period_title(str(data.get("period")), lang)
+    sizes = data.get("sizes") or {}
+    org = " ".join(str(p) for p in (rs.get("county"), rs.get("town"), village) if p)
+    heading = f"{village} {period} {_t('heading', lang)}".strip()
+    subtitle = f"{rs.get('name') or ''}（{rs.get('version')} 版）" if lang != "en" else \
+        f"{rs.get('name') or ''} (version {rs.get('version')})"
+    correction = ""
+    if version and version > 1:
+        correction = (f'<div class="correction">'
+                      f'{_esc(_t("correction", lang, version=version, previous=version - 1))}</div>')
+    no_grid = ""
+    if data.get("no_grid"):
+        no_grid = (f'<p class="note">{_t("no_grid", lang)}'
+                   f'{_esc("、".join(map(str, data["no_grid"])))}</p>')
+    meta_bits = [f"sha256 {str(rs.get('sha256') or '')[:12]}"]
+    if version:
+        meta_bits.insert(0, f"v{version}")
+    meta_bits.append("xiangyue")
+    template = Template(resources.files("xiangyue.report").joinpath("templates/notice.html")
+                        .read_text(encoding="utf-8"))
+    return template.substitute(
+        lang="en" if lang == "en" else "zh-CN",
+        title=_esc(f"{village} {period} {_t('heading', lang)}"),
+        org=_esc(org),
+        heading=_esc(heading),
+        subtitle=_esc(subtitle),
+        correction=correction,
+        red_title=_t("red", lang),
+        black_title=_t("black", lang),
+        red_table=_board_table(data.get("red") or [], lang, black=False),
+        black_table=_board_table(data.get("black") or [], lang, black=True),
+        grid_title=_t("grids", lang),
+        grid_chart=render_chart(data.get("grids") or [], lang),
+        no_grid=no_grid,
+        rules_text=_esc(_t("rules", lang, red=sizes.get("red", 5), black=sizes.get("black", 5))),
+        sign_leader=_t("leader", lang),
+        sign_party=_t("party", lang),
+        sign_rep=_t("rep", lang),
+        stamp=_esc(_t("stamp", lang, village=village)),
+        date_line=_esc(_date_text(day, lang)),
+        meta=_esc(" · ".join(meta_bits)),
+    )
