@@ -49,7 +49,7 @@ Exit codes / 退出码:
 
 
 @click.command("diff", help=HELP)
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, required=True)  # plain text: git passes "." for a new file's mode
 @click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="text", show_default=True,
               help="Output format (markdown: the review memo). 输出格式。")
 @click.option("--replay", "do_replay", is_flag=True,
