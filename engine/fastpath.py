@@ -290,6 +290,22 @@ def _units(cols: Columns, person: bool) -> tuple[np.ndarray, list[Any], np.ndarr
 
 def _fast(plan: FastPlan, source: Any, period: Period,
           households: list[Mapping[str, Any]] | None, with_ledger: bool) -> ref.Evaluation:
+    import gc
+
+    # a ledger is millions of small objects: the cyclic collector would rescan them again
+    # and again while they are built (none of them forms a cycle)
+    was_enabled = gc.isenabled()
+    if with_ledger:
+        gc.disable()
+    try:
+        return _fast_run(plan, source, period, households, with_ledger)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _fast_run(plan: FastPlan, source: Any, period: Period,
+              households: list[Mapping[str, Any]] | None, with_ledger: bool) -> ref.Evaluation:
     import time
 
     rs = plan.ruleset
@@ -306,8 +322,9 @@ def _fast(plan: FastPlan, source: Any, period: Period,
     year_start, horizon = ref.replay_window(rs, period)
     if _is_store(source):
         needed = plan.needed
-        if with_ledger:  # ledger entries carry the whole record
-            needed = needed | {f.id for f in rs.fields}
+        if with_ledger:  # ledger entries carry the whole record (ids and dates come anyway)
+            needed = needed | ({f.id for f in rs.fields} - {"record_id", "household", "date",
+                                                             "person"})
         cols = load_store(source, rs.fields, needed, plan.person, year_start, horizon)
     else:
         cols = load_records(source, rs.fields, plan.needed, plan.person, year_start, horizon)

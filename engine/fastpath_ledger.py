@@ -122,7 +122,13 @@ def build_ledger(rs: Ruleset, cols: Columns, unit: np.ndarray, unit_keys: list[A
     urec, first = np.unique(rec, return_index=True)
     order_recs = rec[np.sort(first)]
     dicts = records(order_recs)
-    by_rec = dict(zip(order_recs.tolist(), dicts))
+    slot = np.zeros(cols.n, dtype=np.int64)
+    slot[order_recs] = np.arange(len(order_recs))
+    rec_slot = slot[rec].tolist()
+    rec_ids = [d.get("record_id") for d in dicts]
+    rec_days = [d["date"] for d in dicts]
+    rec_files = [d.get("_file") for d in dicts]
+    rec_rows = [d.get("_row") for d in dicts]
 
     scale_f = 10**scale
     positions = [f"{r.pos.file}:{r.pos.line}" if r.pos.line else r.pos.file for r in rules]
@@ -170,7 +176,6 @@ def build_ledger(rs: Ruleset, cols: Columns, unit: np.ndarray, unit_keys: list[A
                 # the reference order: cap then category_cap for gains; deduction ones for losses
                 reasons_of[(rr.index, j)] = tuple(out)
 
-    unit_list = unit.tolist()
     entries: list[LedgerEntry] = []
     append = entries.append
     empty: tuple = ()
@@ -178,13 +183,16 @@ def build_ledger(rs: Ruleset, cols: Columns, unit: np.ndarray, unit_keys: list[A
     rnames = [r.name for r in rules]
     rcats = [r.category for r in rules]
     has_reasons = bool(reasons_of)
-    for r, k, j, raw, val in zip(rec.tolist(), rix.tolist(), jj.tolist(), raw_all.tolist(),
-                                 val_all.tolist()):
-        recd = by_rec[r]
-        uk = unit_keys[unit_list[r]]
+    def decimals(values: np.ndarray) -> list[Decimal]:
+        uniq, inv = np.unique(values, return_inverse=True)
+        objs = np.array([dec(x) for x in uniq.tolist()] + [None], dtype=object)[:-1]
+        return objs[inv.ravel()].tolist()
+
+    units = [unit_keys[u] for u in unit[rec].tolist()]
+    for r, sl, uk, k, j, raw, val in zip(rec.tolist(), rec_slot, units, rix.tolist(),
+                                         jj.tolist(), decimals(raw_all), decimals(val_all)):
         hh, pers = (uk if person else (uk, None))
-        append(LedgerEntry(recd.get("record_id"), hh, recd["date"], ids[k], rnames[k],
-                           rcats[k], dec(raw), dec(val),
+        append(LedgerEntry(rec_ids[sl], hh, rec_days[sl], ids[k], rnames[k], rcats[k], raw, val,
                            reasons_of.get((k, j), empty) if has_reasons else empty,
-                           positions[k], recd.get("_file"), recd.get("_row"), pers, recd))
+                           positions[k], rec_files[sl], rec_rows[sl], pers, dicts[sl]))
     return entries
