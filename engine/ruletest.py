@@ -82,11 +82,6 @@ register(
             hint_zh="写成 2024-03、2024-Q1 或 2024",
             hint_en="write 2024-03, 2024-Q1 or 2024",
         ),
-        "E-TEST-NO-RULESET": Msg(
-            zh="测试文件缺少 ruleset（要测试的规则文件）",
-            en="the test file names no ruleset (the rule file it tests)",
-            hint_zh="例如 ruleset: jingou.yaml", hint_en="e.g. ruleset: jingou.yaml",
-        ),
         "E-TEST-NOT-OBJECT": Msg(
             zh="测试文件的最外层应是“键: 值”的映射",
             en="the top level of a test file must be a mapping of keys to values",
