@@ -166,7 +166,7 @@ def render_csv(data: Mapping[str, Any], lang: str = "zh") -> str:
                         "1" if e.get("vetoed") else "0", ""])
     for g in data.get("grids") or []:
         w.writerow(["grid" if lang == "en" else "网格排名", g["rank"], "", "", g["grid"],
-                    _num(g["average"]), "", g["households"]])
+                    _avg(g["average"]), "", g["households"]])
     return buf.getvalue()
 
 
