@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from xiangyue.diff import canonical_text, diff_rulesets, load_pair
+from xiangyue.diff import canonical_text, diff_rulesets, load_one, load_pair
 from xiangyue.errors import XiangyueError, format_diagnostic
 from xiangyue.replay import replay
 from xiangyue.report.diff import FORMATS, render
@@ -105,7 +105,7 @@ def _git_driver(args: tuple[str, ...], fmt: str, lang: str) -> None:
         what = ("新文件", "new file") if old_file == os.devnull else ("已删除", "deleted")
         click.echo(f"{what[1] if lang == 'en' else what[0]}: {shown}")
         try:
-            rs = load_ruleset(side, shown) if side == shown else _load_at(side, shown)
+            rs = load_one(side, shown, os.path.dirname(shown) or ".")
             click.echo(canonical_text(rs, lang), nl=False)
         except XiangyueError as err:
             for d in err.diagnostics:
@@ -120,12 +120,6 @@ def _git_driver(args: tuple[str, ...], fmt: str, lang: str) -> None:
             click.echo(format_diagnostic(d, lang))
         return
     click.echo(render(diff_rulesets(old, new), fmt, None, lang), nl=False)
-
-
-def _load_at(file: str, repo_path: str):
-    from xiangyue.diff import _load
-
-    return _load(file, repo_path, os.path.dirname(repo_path) or ".")
 
 
 SHOW_HELP = """打印模板合并后的实际规则，规范格式（按编号排序、表达式统一写法），便于比较；可作为 git

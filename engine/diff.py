@@ -31,7 +31,7 @@ from . import nodes as n
 from .errors import Diagnostic, Pos, XiangyueError
 from .printer import to_source
 
-__all__ = ["Change", "Diff", "diff_rulesets", "diff_files", "load_pair", "canonical_text",
+__all__ = ["Change", "Diff", "diff_rulesets", "diff_files", "load_pair", "load_one", "canonical_text",
            "SECTIONS"]
 
 #: Sections in the order a report lists them; ``metadata`` last.
@@ -169,7 +169,7 @@ def load_pair(old_path: str, new_path: str, *, old_name: str | None = None,
     diags: list[Diagnostic] = []
     for path, name in ((old_path, old_name), (new_path, new_name)):
         try:
-            out.append(_load(path, name, base_dir))
+            out.append(load_one(path, name, base_dir))
         except XiangyueError as err:
             diags.extend(err.diagnostics)
     if diags:
@@ -177,7 +177,9 @@ def load_pair(old_path: str, new_path: str, *, old_name: str | None = None,
     return out[0], out[1]
 
 
-def _load(path: str, name: str | None, base_dir: str | None) -> m.Ruleset:
+def load_one(path: str, name: str | None = None, base_dir: str | None = None) -> m.Ruleset:
+    """:func:`xiangyue.ruleset.load_ruleset`, with ``extends`` optionally resolved from
+    ``base_dir`` (see :func:`load_pair`)."""
     from .errors import RulesetError
     from .ruleset import _with_lines, build
     from .schema import check_against_schema
