@@ -45,6 +45,16 @@ BUILTIN_HOUSEHOLD_IDS = {"household", "head", "grid"}
 BUILTIN_CASE_IDS = {"case_id", "item", "title", "amount", "step", "date", "attended", "eligible",
                     "approved"}
 SELECTION_NAMES = {"总分": "total", "一票否决": "vetoed"}
+SELECTION_FUNCTIONS = {"计数": "count", "得分": "points"}  # selection criteria's own functions
+_ZH_FUNCTIONS = {v: k for k, v in SELECTION_FUNCTIONS.items()}
+
+
+def _function_name(name: str) -> str:
+    """A function's canonical (ASCII) name, whichever of its names the author wrote."""
+    from .functions import lookup
+
+    f = lookup(name)
+    return f.name if f is not None else SELECTION_FUNCTIONS.get(name, name)
 
 
 # --------------------------------------------------------------------------------------------
@@ -149,7 +159,8 @@ class _Shown:
         tree = self.expr if canonical else self.shown
         if lang == "en":
             return to_source(tree, "en")
-        return to_source(_rename(tree, dict(self.labels).get), "zh")
+        zh = {**dict(self.labels), **{v: k for k, v in SELECTION_NAMES.items()}}
+        return to_source(_rename(tree, zh.get, _ZH_FUNCTIONS.get), "zh")
 
 
 # --------------------------------------------------------------------------------------------
@@ -209,8 +220,10 @@ def diff_files(old_path: str, new_path: str, **kwargs: Any) -> Diff:
 # Expressions
 
 
-def _rename(expr: n.Expr, resolve: Callable[[str], str | None]) -> n.Expr:
-    """The tree with each name replaced by ``resolve(name)`` (kept when None)."""
+def _rename(expr: n.Expr, resolve: Callable[[str], str | None],
+            functions: Callable[[str], str | None] = _function_name) -> n.Expr:
+    """The tree with each name replaced by ``resolve(name)`` (kept when None) and each
+    function name by ``functions(name)`` (default: its canonical name)."""
     def go(e: n.Expr) -> n.Expr:
         if isinstance(e, n.Name):
             return n.Name(resolve(e.name) or e.name)
@@ -226,7 +239,7 @@ def _rename(expr: n.Expr, resolve: Callable[[str], str | None]) -> n.Expr:
             return n.Lookup(go(e.key), tuple((go(k), go(v)) for k, v in e.table),
                             go(e.default) if e.default is not None else None)
         if isinstance(e, n.Call):
-            return n.Call(e.func, tuple(go(a) for a in e.args))
+            return n.Call(functions(e.func) or e.func, tuple(go(a) for a in e.args))
         return e
 
     return go(expr)

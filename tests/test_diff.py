@@ -345,3 +345,26 @@ def test_equivalent_files_say_so():
     assert d.equivalent
     assert "两个版本等价：没有变化" in render(d, "text")
     assert "The two versions are equivalent" in render(d, "text", lang="en")
+
+
+def test_selections_stars_and_market_of_the_reference_file(tmp_path):
+    jingou = REVIEW.parent.parent / "rulesets" / "examples" / "jingou.yaml"
+    text = jingou.read_text(encoding="utf-8")
+    same = tmp_path / "same.yaml"
+    same.write_text(text.replace("      - 计数(事项 == \"庭院检查\" 且 等级 == \"优\") >= 9\n      - 总分 >= 60",
+                                 "      - total >= 60\n      - count(activity == \"庭院检查\" and grade == \"优\") >= 9"),
+                    encoding="utf-8")
+    assert diff_files(str(jingou), str(same)).equivalent
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(text.replace("      - 总分 >= 60", "      - 总分 >= 70")
+                       .replace("{id: soap, name: 肥皂, price: 5}", "{id: soap, name: 肥皂, price: 6}")
+                       .replace("{stars: 3, min: 60, name: 三星文明户}", "{stars: 3, min: 70, name: 三星文明户}"),
+                       encoding="utf-8")
+    d = diff_files(str(jingou), str(changed))
+    words = {c.path: c.message("zh") for c in d.changes}
+    assert set(words) == {"selections.beautiful_courtyard.criteria", "stars", "market.goods.soap"}
+    assert words["market.goods.soap"] == "积分超市：“肥皂”由 5 分改为“肥皂” 6 分"
+    assert words["stars"] == "星级标准由 1星≥20、2星≥40、3星≥60 改为 1星≥20、2星≥40、3星≥70"
+    assert words["selections.beautiful_courtyard.criteria"] == (
+        "评选 美丽庭院：评选条件由 计数(事项 == \"庭院检查\" 且 等级 == \"优\") ≥ 9、总分 ≥ 60 改为 "
+        "计数(事项 == \"庭院检查\" 且 等级 == \"优\") ≥ 9、总分 ≥ 70")
