@@ -2,5 +2,19 @@
 
 from .errors import Diagnostic, InputError, Pos, RulesetError, StoreError, XiangyueError
 
-__all__ = ["Diagnostic", "InputError", "Pos", "RulesetError", "StoreError", "XiangyueError"]
+__all__ = ["Diagnostic", "InputError", "Pos", "RulesetError", "StoreError", "Village", "XiangyueError",
+           "load_ruleset"]
+
+
+def __getattr__(name: str):
+    # the API object and the loader are imported on first use: `import xiangyue` stays cheap
+    if name == "Village":
+        from .village import Village
+
+        return Village
+    if name == "load_ruleset":
+        from .ruleset import load_ruleset
+
+        return load_ruleset
+    raise AttributeError(name)
 __version__ = "0.1.0"

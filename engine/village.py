@@ -1,0 +1,152 @@
+"""The Python API in one object: a village's rule file and its database.
+
+Everything the ``xiangyue`` command does is a call a Python user can make too::
+
+    from xiangyue import Village
+
+    village = Village("xiangyue.db", "rulesets/examples/jingou.yaml")
+    village.import_households("households.csv")
+    village.import_records("records.csv")
+    ev = village.evaluate("2024-Q1")               # totals, ledger; stored in the database
+    print(village.explain("JG001", "2024-Q1").text())
+    boards = village.boards("2024-Q1")
+    report = village.check("2024-06-30")
+
+Without a rule file, the one the database remembers is used (see :mod:`xiangyue.workspace`).
+Each method opens the database for the duration of the call, so a ``Village`` can be kept
+around while other programs (or clerks) write to the same file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+from .model import Ruleset
+from .periods import Period, parse_period
+from .ruleset import load_ruleset
+from .store import Store, open_store
+from .workspace import remember_ruleset, resolve_ruleset_path
+
+
+class Village:
+    """A village database (one SQLite file) and the rule file applied to it."""
+
+    def __init__(self, db: str | os.PathLike = "xiangyue.db", ruleset: str | os.PathLike | Ruleset | None = None):
+        self.db_path = os.fspath(db)
+        self._ruleset = ruleset if isinstance(ruleset, Ruleset) else None
+        self._ruleset_path = None if isinstance(ruleset, Ruleset) else (os.fspath(ruleset) if ruleset else None)
+
+    # -- the rule file ------------------------------------------------------------------------
+    @property
+    def ruleset(self) -> Ruleset:
+        """The checked rule file (loaded once; raises RulesetError listing every problem)."""
+        if self._ruleset is None:
+            self._ruleset_path = resolve_ruleset_path(self._ruleset_path, self.db_path)
+            self._ruleset = load_ruleset(self._ruleset_path)
+        return self._ruleset
+
+    @contextmanager
+    def store(self) -> Iterator[Store]:
+        with open_store(self.db_path) as store:
+            yield store
+
+    def _remember(self, store: Store) -> None:
+        if self._ruleset_path:
+            with store.transaction():
+                remember_ruleset(store.conn, self._ruleset_path)
+
+    # -- imports ------------------------------------------------------------------------------
+    def import_households(self, path: str | os.PathLike, **options: Any):
+        from .ingest import import_households
+
+        with self.store() as store:
+            result = import_households(store, path, self.ruleset, **options)
+            self._remember(store)
+            return result
+
+    def import_records(self, path: str | os.PathLike, **options: Any):
+        from .ingest import import_records
+
+        with self.store() as store:
+            result = import_records(store, path, self.ruleset, **options)
+            self._remember(store)
+            return result
+
+    def import_cases(self, path: str | os.PathLike, **options: Any):
+        from .ingest import import_cases
+
+        with self.store() as store:
+            result = import_cases(store, path, self.ruleset, **options)
+            self._remember(store)
+            return result
+
+    # -- points -------------------------------------------------------------------------------
+    def evaluate(self, period: str | Period, *, with_ledger: bool = True, save: bool = True):
+        """Score every household of the register for ``period``; store the run (``save``)."""
+        from .evaluate import evaluate, stored_records
+        from .ledger import save_run
+
+        p = parse_period(period) if isinstance(period, str) else period
+        rs = self.ruleset
+        with self.store() as store:
+            ev = evaluate(rs, stored_records(store, rs, p), store.households(rs.household_fields) or None, p,
+                          with_ledger=with_ledger or save, presorted=True)
+            if save:
+                save_run(store, ev)
+            self._remember(store)
+        return ev
+
+    def explain(self, household: str, period: str | Period):
+        """One household's points for ``period``, record by record (``.text(lang)``, ``.to_json()``)."""
+        from .explain import story_of
+
+        return _Told(story_of(self.evaluate(period, save=False), household))
+
+    def boards(self, period: str | Period):
+        """红黑榜 and the grid ranking for ``period``."""
+        from .boards import compute_boards
+
+        return compute_boards(self.evaluate(period, save=False), self.ruleset.boards)
+
+    # -- checklists ---------------------------------------------------------------------------
+    def check(self, as_of: str | dt.date | None = None):
+        """Compliance of every case in the database as of a date (default today)."""
+        from .checklists import check_store, parse_as_of
+
+        day = as_of if isinstance(as_of, dt.date) else parse_as_of(as_of)
+        return check_store(self.ruleset, self.db_path, day)
+
+    # -- the points supermarket -----------------------------------------------------------------
+    def balance(self, household: str | None = None, day: dt.date | None = None):
+        from .market import balances
+
+        with self.store() as store:
+            found = balances(store, self.ruleset, day=day, household=household)
+        return found[0] if household is not None else found
+
+    def redeem(self, household: str, item: str, *, qty: int = 1, day: dt.date | None = None):
+        from .market import redeem
+
+        with self.store() as store:
+            return redeem(store, self.ruleset, household, item, qty=qty, day=day)
+
+
+class _Told:
+    """A household's story with its renderers attached."""
+
+    def __init__(self, story: Any):
+        self.story = story
+
+    def text(self, lang: str = "zh") -> str:
+        from .explain import story_text
+
+        return story_text(self.story, lang)
+
+    def to_json(self, lang: str = "zh") -> dict[str, Any]:
+        return self.story.to_json(lang)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.story, name)
