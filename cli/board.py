@@ -64,7 +64,7 @@ def board(ruleset: str, db_path: str, records_path: str | None, households_path:
     if fmt in BINARY_FORMATS and not output:
         raise InputError(Diagnostic("E-OUTPUT-NEEDED", file="--format", args={"fmt": fmt}))
     boards, _ = board_for_period(ruleset, period, db_path=db_path, records_path=records_path,
-                                 households_path=households_path)
+                                 households_path=households_path, show_progress=True)
     data = boards.to_json(details=fmt in ("json", "xlsx"))
     emit(render(data, fmt, lang, color=not output and color_enabled()), fmt, output)
 
@@ -101,7 +101,7 @@ def stars(ruleset: str, db_path: str, records_path: str | None, households_path:
           period: str, fmt: str, output: str | None, lang: str | None) -> None:
     lang = resolve_lang(lang)
     result = stars_for_period(ruleset, period, db_path=db_path, records_path=records_path,
-                              households_path=households_path)
+                              households_path=households_path, show_progress=True)
     emit(render_stars(result, fmt, lang, color=not output and color_enabled()), fmt, output)
 
 

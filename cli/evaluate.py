@@ -117,6 +117,10 @@ def demo(db_path: str, period: str, lang: str | None) -> None:
     else:
         click.echo(f"已将 {households} 户、{records} 条记录导入 {db_path}。")
     click.echo(render_table(run.evaluation, lang), nl=False)
+    from xiangyue.boards import compute_boards  # the period's 红黑榜 (engine/boards.py)
+    from xiangyue.report.boards import render_table as render_boards
+
+    click.echo("\n" + render_boards(compute_boards(run.evaluation).to_json(), lang), nl=False)
 
 
 commands = [evaluate, explain, demo]

@@ -50,7 +50,7 @@ def select(ruleset: str, name: str, db_path: str, records_path: str | None,
            lang: str | None) -> None:
     lang = resolve_lang(lang)
     result = select_for_period(ruleset, name, period, db_path=db_path, records_path=records_path,
-                               households_path=households_path)
+                               households_path=households_path, show_progress=True)
     emit(render_selection(result, fmt, lang, color=not output and color_enabled()), fmt, output)
 
 

@@ -212,10 +212,11 @@ def _natural(text: str) -> tuple:
 
 
 def board_for_period(ruleset_path: str, period_text: str, *, db_path: str | None = None,
-                     records_path: str | None = None, households_path: str | None = None
-                     ) -> tuple[Boards, Evaluation]:
+                     records_path: str | None = None, households_path: str | None = None,
+                     show_progress: bool = False) -> tuple[Boards, Evaluation]:
     """The ``xiangyue board`` job: load the rule file, read records (a file, or the database),
-    evaluate the period (totals only) and compute its boards."""
+    evaluate the period (totals only) and compute its boards. ``show_progress``: a progress
+    bar on a terminal (stderr) while records are read, if that takes over a second."""
     from .evaluate import evaluate, load_rules, open_inputs
     from .periods import parse_period
 
@@ -224,8 +225,16 @@ def board_for_period(ruleset_path: str, period_text: str, *, db_path: str | None
     inputs = open_inputs(ruleset, period, db_path=db_path, records_path=records_path,
                          households_path=households_path)
     try:
-        ev = evaluate(ruleset, inputs.records, inputs.households, period, with_ledger=False,
+        records = inputs.records
+        if show_progress:
+            from .report.terminal import progress
+
+            records = progress(records, label="读取记录 records")
+        ev = evaluate(ruleset, records, inputs.households, period, with_ledger=False,
                       presorted=inputs.presorted)
+        close = getattr(records, "close", None)
+        if show_progress and close is not None:
+            close()  # the bar is cleared even when evaluate stops reading early
     finally:
         inputs.close()
     return compute_boards(ev), ev

@@ -431,15 +431,18 @@ def find_selection(ruleset: Ruleset, name: str) -> Selection:
 
 
 def _evaluate_with_records(ruleset_path: str, period: Period, *, db_path: str | None,
-                           records_path: str | None, households_path: str | None
+                           records_path: str | None, households_path: str | None,
+                           show_progress: bool = False
                            ) -> tuple[Ruleset, Evaluation, list[Mapping[str, Any]]]:
     from .evaluate import load_rules, open_inputs
+    from .report.terminal import progress
 
     ruleset = load_rules(ruleset_path)
     inputs = open_inputs(ruleset, period, db_path=db_path, records_path=records_path,
                          households_path=households_path)
     try:
-        records = list(inputs.records)
+        records = list(progress(inputs.records, label="读取记录 records")
+                       if show_progress else inputs.records)
         ev = evaluate(ruleset, records, inputs.households, period, with_ledger=False,
                       presorted=inputs.presorted)
     finally:
@@ -449,8 +452,9 @@ def _evaluate_with_records(ruleset_path: str, period: Period, *, db_path: str | 
 
 def select_for_period(ruleset_path: str, name: str, period_text: str, *,
                       db_path: str | None = None, records_path: str | None = None,
-                      households_path: str | None = None) -> SelectionResult:
-    """The ``xiangyue select`` job."""
+                      households_path: str | None = None,
+                      show_progress: bool = False) -> SelectionResult:
+    """The ``xiangyue select`` job (``show_progress``: a bar on a terminal for long reads)."""
     from .evaluate import load_rules
 
     period = parse_period(period_text)
@@ -464,7 +468,7 @@ def select_for_period(ruleset_path: str, name: str, period_text: str, *,
     compile_selection(ruleset, selection)  # criteria problems before any record is read
     ruleset, ev, records = _evaluate_with_records(
         ruleset_path, period, db_path=db_path, records_path=records_path,
-        households_path=households_path)
+        households_path=households_path, show_progress=show_progress)
     return run_selection(ruleset, selection, ev, records)
 
 
@@ -508,8 +512,8 @@ def rate_stars(ruleset: Ruleset, ev: Evaluation) -> StarsResult:
 
 
 def stars_for_period(ruleset_path: str, period_text: str, *, db_path: str | None = None,
-                     records_path: str | None = None, households_path: str | None = None
-                     ) -> StarsResult:
+                     records_path: str | None = None, households_path: str | None = None,
+                     show_progress: bool = False) -> StarsResult:
     from .evaluate import load_rules
 
     period = parse_period(period_text)
@@ -518,7 +522,8 @@ def stars_for_period(ruleset_path: str, period_text: str, *, db_path: str | None
         raise InputError(Diagnostic("E-STARS-NONE", file=ruleset.file))
     ruleset, ev, _ = _evaluate_with_records(ruleset_path, period, db_path=db_path,
                                             records_path=records_path,
-                                            households_path=households_path)
+                                            households_path=households_path,
+                                            show_progress=show_progress)
     return rate_stars(ruleset, ev)
 
 
