@@ -9,14 +9,13 @@ expression; the rule-file loader moves them into the YAML file.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
 from . import nodes as n
 from .errors import Diagnostic
 from .functions import ANY, BOOLEAN, DATE, NUMBER, TEXT, Function, lookup, param_type
-from .i18n import Msg, register
+from .i18n import Msg, did_you_mean, register
 from .model import FieldSpec
 
 TYPE_NAMES = {
@@ -135,13 +134,6 @@ def _diag(code: str, node, severity: str = "error", **args) -> Diagnostic:
     return Diagnostic(code, line=span.line, column=span.column, args=args, severity=severity, span=width)
 
 
-def _suggest(word: str, options: Sequence[str]) -> tuple[str, str]:
-    close = difflib.get_close_matches(word, list(options), n=3, cutoff=0.5)
-    if close:
-        zh = "是不是：" + "、".join(close) + "？"
-        en = "did you mean: " + ", ".join(close) + "?"
-        return zh, en
-    return "", ""
 
 
 class _Checker:
@@ -170,7 +162,7 @@ class _Checker:
         b = self.scope.bindings.get(node.name)
         if b is not None:
             return b.type
-        zh, en = _suggest(node.name, self.scope.known_names())
+        zh, en = did_you_mean(node.name, self.scope.known_names())
         # A bare word that is an allowed value of some field was meant as text.
         for other in {id(x): x for x in self.scope.bindings.values()}.values():
             if other.values and node.name in other.values:
@@ -253,7 +245,7 @@ class _Checker:
             return
         for other in others:
             if isinstance(other, n.Text) and other.value not in b.values:
-                zh, en = _suggest(other.value, b.values)
+                zh, en = did_you_mean(other.value, b.values)
                 self.diags.append(_diag("E-EXPR-VALUE", other, field=maybe_field.name, value=other.value,
                                         allowed="、".join(b.values), suggest_zh=zh, suggest_en=en))
 

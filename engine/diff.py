@@ -192,7 +192,7 @@ def load_one(path: str, name: str | None = None, base_dir: str | None = None) ->
     """:func:`xiangyue.ruleset.load_ruleset`, with ``extends`` optionally resolved from
     ``base_dir`` (see :func:`load_pair`)."""
     from .errors import RulesetError
-    from .ruleset import _with_lines, build
+    from .ruleset import with_source_lines, build
     from .schema import check_against_schema
     from .templates import load_chain, merge
 
@@ -206,7 +206,7 @@ def load_one(path: str, name: str | None = None, base_dir: str | None = None) ->
     eff, merge_problems = merge(docs)
     problems.extend(merge_problems)
     if problems:
-        raise RulesetError(_with_lines(eff, problems))
+        raise RulesetError(with_source_lines(eff, problems))
     return build(eff)
 
 

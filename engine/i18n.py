@@ -96,3 +96,14 @@ def label(key: str, lang: str = "zh", **args: Any) -> str:
 def text(zh: str, en: str, lang: str) -> str:
     """Pick one of two ready texts."""
     return en if lang == "en" else zh
+
+
+def did_you_mean(word: str, options, *, n: int = 3, cutoff: float = 0.5,
+                 otherwise: tuple[str, str] = ("", "")) -> tuple[str, str]:
+    """A "did you mean" hint in both languages (``otherwise`` when nothing is close)."""
+    import difflib
+
+    close = difflib.get_close_matches(str(word), [str(o) for o in options], n=n, cutoff=cutoff)
+    if not close:
+        return otherwise
+    return "是不是：" + "、".join(close) + "？", "did you mean: " + ", ".join(close) + "?"

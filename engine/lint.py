@@ -267,7 +267,7 @@ def load_policy(path: str | os.PathLike) -> Policy:
     each at its line and column."""
     import jsonschema
 
-    from .schema import _best, _to_diagnostic  # the rule files' position mapping, reused
+    from .schema import best_error, error_diagnostic
 
     try:
         doc = load_yaml(path)
@@ -277,7 +277,7 @@ def load_policy(path: str | os.PathLike) -> Policy:
         p = doc.pos(())
         raise XiangyueError(Diagnostic("E-POLICY-NOT-OBJECT", p.file, p.line, p.column), exit_code=2)
     validator = jsonschema.Draft202012Validator(policy_schema())
-    diags = [_to_diagnostic(doc, _best(e)) for e in validator.iter_errors(doc.data)]
+    diags = [error_diagnostic(doc, best_error(e)) for e in validator.iter_errors(doc.data)]
     if diags:
         raise XiangyueError(diags, exit_code=2)
     return Policy(doc.file, doc.data, doc)

@@ -17,7 +17,6 @@ file without errors is compiled and returned.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import hashlib
 import os
 from decimal import Decimal
@@ -30,7 +29,7 @@ from .checker import Binding, Scope, check_expression
 from .compiler import compile_condition, compile_expression, constant_value
 from .errors import Diagnostic, Pos, RulesetError, XiangyueError
 from .functions import BOOLEAN, NUMBER, Function
-from .i18n import Msg, register
+from .i18n import Msg, did_you_mean, register
 from .parser import ExpressionError, parse_expression
 from .schema import structural_errors
 from .source import YamlDoc
@@ -381,10 +380,10 @@ class _Builder:
             rid = str(r["id"])
             category = str(r.get("category", ""))
             if "category" in r and category not in cat_ids:
-                close = difflib.get_close_matches(category, cat_ids, n=3, cutoff=0.3)
+                zh, en = did_you_mean(category, cat_ids, cutoff=0.3,
+                                      otherwise=("在 categories 中加上它", "add it under categories"))
                 self.diag("E-RULE-CATEGORY", path + ("category",), rule=rid, category=category,
-                          suggest_zh=("是不是：" + "、".join(close) + "？") if close else "在 categories 中加上它",
-                          suggest_en=("did you mean: " + ", ".join(close) + "?") if close else "add it under categories")
+                          suggest_zh=zh, suggest_en=en)
             when_expr = None
             if "when" not in r:
                 self.diag("E-RULE-NO-WHEN", path + ("id",), rule=rid)
@@ -509,11 +508,11 @@ class _Builder:
         d = s[key]
         after = d["after"]
         if after not in names:
-            close = difflib.get_close_matches(after, names, n=3, cutoff=0.3)
+            zh, en = did_you_mean(after, names, cutoff=0.3,
+                                  otherwise=("可用的步骤：" + "、".join(names), "steps: " + ", ".join(names)))
             self.diag("E-STEP-AFTER", spath + (key, "after"), step=name, after=after,
                       problem_zh="程序中没有这个步骤", problem_en="the procedure has no such step",
-                      suggest_zh=("是不是：" + "、".join(close) + "？") if close else "可用的步骤：" + "、".join(names),
-                      suggest_en=("did you mean: " + ", ".join(close) + "?") if close else "steps: " + ", ".join(names))
+                      suggest_zh=zh, suggest_en=en)
         elif names.index(after) >= k:
             self.diag("E-STEP-AFTER", spath + (key, "after"), step=name, after=after,
                       problem_zh="它不在本步骤之前", problem_en="it does not come before this step",
@@ -568,11 +567,9 @@ class _Builder:
                 for j, row in enumerate(ex.get(section) or []):
                     for col in row:
                         if col not in known:
-                            close = difflib.get_close_matches(col, sorted(known), n=3, cutoff=0.4)
+                            zh, en = did_you_mean(col, sorted(known), cutoff=0.4)
                             self.diag("E-EXAMPLE-COLUMN", path + (section, j, col), key=True, example=name,
-                                      column=col,
-                                      suggest_zh=("是不是：" + "、".join(close) + "？") if close else "",
-                                      suggest_en=("did you mean: " + ", ".join(close) + "?") if close else "")
+                                      column=col, suggest_zh=zh, suggest_en=en)
             expect = ex["expect"]
             by_rule = expect.get("by_rule") if isinstance(expect, dict) else None
             if isinstance(by_rule, dict):
@@ -693,7 +690,7 @@ def build(eff: Effective, problems: list[tuple[Diagnostic, YamlDoc, tuple]] = ()
     market = b.guarded(b.market, m.Market())
     errors = [x for x in b.diags if x.severity == "error"]
     if errors:
-        raise RulesetError(_with_lines(eff, b.diags))
+        raise RulesetError(with_source_lines(eff, b.diags))
     # compile: only a file without errors gets here
     rules = tuple(
         _replace(r, when_fn=compile_condition(r.when_expr, record_scope),
@@ -735,7 +732,7 @@ def build(eff: Effective, problems: list[tuple[Diagnostic, YamlDoc, tuple]] = ()
         examples=examples,
         extends=tuple(doc.file for doc in eff.docs[:-1]),
         raw=d,
-        warnings=tuple(_with_lines(eff, b.diags)),
+        warnings=tuple(with_source_lines(eff, b.diags)),
     )
     return ruleset
 
@@ -746,7 +743,7 @@ def _replace(obj, **changes):
     return replace(obj, **changes)
 
 
-def _with_lines(eff: Effective, diags: Iterable[Diagnostic]) -> list[Diagnostic]:
+def with_source_lines(eff: Effective, diags: Iterable[Diagnostic]) -> list[Diagnostic]:
     from dataclasses import replace
 
     out = []
@@ -779,7 +776,7 @@ def load_effective(path: str | os.PathLike, display_name: str | None = None) -> 
     """The effective (templates applied) rule file, raising if its structure is wrong."""
     eff, problems = load_checked(path, display_name)
     if problems:
-        raise RulesetError(_with_lines(eff, [diag for diag, _doc, _p in problems]))
+        raise RulesetError(with_source_lines(eff, [diag for diag, _doc, _p in problems]))
     return eff
 
 

@@ -234,7 +234,7 @@ def _test_file_source(path: str) -> _Source:
     import jsonschema
 
     from .ruleset import load_ruleset
-    from .schema import _best, _to_diagnostic  # the rule files' position mapping, reused
+    from .schema import best_error, error_diagnostic
     from .source import load_yaml
 
     doc = load_yaml(path)
@@ -242,7 +242,7 @@ def _test_file_source(path: str) -> _Source:
         p = doc.pos(())
         raise XiangyueError(Diagnostic("E-TEST-NOT-OBJECT", p.file, p.line, p.column), exit_code=2)
     validator = jsonschema.Draft202012Validator(_test_file_schema())
-    diags = [_to_diagnostic(doc, _best(e)) for e in validator.iter_errors(doc.data)]
+    diags = [error_diagnostic(doc, best_error(e)) for e in validator.iter_errors(doc.data)]
     if diags:
         raise XiangyueError(diags, exit_code=2)
     target = doc.data["ruleset"]
@@ -259,9 +259,9 @@ def _test_file_source(path: str) -> _Source:
 def _typed_rows(rows: list[dict[str, Any]], fields: tuple[m.FieldSpec, ...], section: str,
                 index: int, name: str, src: _Source, diags: list[Diagnostic],
                 number_key: str | None = None) -> list[dict[str, Any]]:
-    from .tables import _Bad, _Converter, _suggest, match_header
+    from .tables import CellError, CellConverter, suggest_column, match_header
 
-    convs = {f.id: _Converter(f) for f in fields}
+    convs = {f.id: CellConverter(f) for f in fields}
     out: list[dict[str, Any]] = []
     for j, row in enumerate(rows):
         typed: dict[str, Any] = {}
@@ -270,7 +270,7 @@ def _typed_rows(rows: list[dict[str, Any]], fields: tuple[m.FieldSpec, ...], sec
         for col, value in row.items():
             spec = match_header(col, fields)
             if spec is None:
-                zh, en = _suggest(col, fields)
+                zh, en = suggest_column(col, fields)
                 p = src.key_pos((index, section, j, col))
                 diags.append(Diagnostic("E-TEST-COLUMN", p.file, p.line, p.column,
                                         args={"example": name, "column": col, "suggest_zh": zh,
@@ -280,7 +280,7 @@ def _typed_rows(rows: list[dict[str, Any]], fields: tuple[m.FieldSpec, ...], sec
             given.add(spec.id)
             try:
                 typed[spec.id] = convs[spec.id].value(value)
-            except _Bad as err:
+            except CellError as err:
                 p = src.pos((index, section, j, col))
                 d = Diagnostic(err.code, args=err.args_)
                 diags.append(Diagnostic("E-TEST-CELL", p.file, p.line, p.column,
@@ -294,7 +294,7 @@ def _typed_rows(rows: list[dict[str, Any]], fields: tuple[m.FieldSpec, ...], sec
                 continue
             try:
                 typed[f.id] = convs[f.id].value(None)
-            except _Bad as err:
+            except CellError as err:
                 p = src.pos((index, section, j))
                 d = Diagnostic(err.code, args=err.args_)
                 diags.append(Diagnostic("E-TEST-CELL", p.file, p.line, p.column,

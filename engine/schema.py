@@ -8,7 +8,6 @@ Chinese and English with a hint (an unknown key gets "did you mean").
 
 from __future__ import annotations
 
-import difflib
 import functools
 import json
 from importlib import resources
@@ -18,7 +17,7 @@ import jsonschema
 from jsonschema.exceptions import ValidationError
 
 from .errors import Diagnostic
-from .i18n import Msg, register
+from .i18n import Msg, did_you_mean, register
 from .source import YamlDoc
 
 register(
@@ -142,7 +141,7 @@ def _value_text(doc: YamlDoc, path: tuple, value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "…"
 
 
-def _best(error: ValidationError) -> ValidationError:
+def best_error(error: ValidationError) -> ValidationError:
     """For oneOf/anyOf, the branch the author most likely meant (the deepest error)."""
     if error.validator in ("oneOf", "anyOf") and error.context:
         # prefer an error from the branch whose type matched the value
@@ -164,12 +163,12 @@ def structural_errors(doc: YamlDoc) -> list[tuple[Diagnostic, tuple]]:
         return [(Diagnostic("E-SCHEMA-ROOT", p.file, p.line, p.column), ())]
     out = []
     for e in _validator().iter_errors(data):
-        best = _best(e)
+        best = best_error(e)
         path = tuple(best.absolute_path)
         if best.validator == "additionalProperties" and isinstance(best.instance, dict):
             allowed = (best.schema.get("properties") or {}).keys()
             path += tuple(k for k in best.instance if k not in allowed)[:1]
-        out.append((_to_diagnostic(doc, best), path))
+        out.append((error_diagnostic(doc, best), path))
     return out
 
 
@@ -178,7 +177,7 @@ def validate_document(doc: YamlDoc) -> list[Diagnostic]:
     return [d for d, _ in structural_errors(doc)]
 
 
-def _to_diagnostic(doc: YamlDoc, error: ValidationError) -> Diagnostic:
+def error_diagnostic(doc: YamlDoc, error: ValidationError) -> Diagnostic:
     path = tuple(error.absolute_path)
     where_zh, where_en = _owner(doc.data, path)
     base = {"where": where_zh, "where_en": where_en, "key": _key(path)}
@@ -194,9 +193,8 @@ def _to_diagnostic(doc: YamlDoc, error: ValidationError) -> Diagnostic:
         allowed = sorted((error.schema.get("properties") or {}).keys())
         extras = [k for k in instance if k not in allowed] if isinstance(instance, dict) else []
         key = extras[0] if extras else "?"
-        close = difflib.get_close_matches(key, allowed, n=3, cutoff=0.5)
-        zh = ("是不是：" + "、".join(close) + "？") if close else "可用的键：" + "、".join(allowed)
-        en = ("did you mean: " + ", ".join(close) + "?") if close else "known keys: " + ", ".join(allowed)
+        zh, en = did_you_mean(key, allowed, otherwise=("可用的键：" + "、".join(allowed),
+                                                      "known keys: " + ", ".join(allowed)))
         base["key"] = key
         return diag("E-SCHEMA-UNKNOWN-KEY", path + (key,), use_key_pos=True, suggest_zh=zh, suggest_en=en)
     if v == "required":
@@ -219,10 +217,9 @@ def _to_diagnostic(doc: YamlDoc, error: ValidationError) -> Diagnostic:
     if v in ("enum", "const"):
         allowed_values = error.validator_value if v == "enum" else [error.validator_value]
         allowed = "、".join(str(a) for a in allowed_values)
-        close = difflib.get_close_matches(str(instance), [str(a) for a in allowed_values], n=1, cutoff=0.4)
+        zh, en = did_you_mean(instance, allowed_values, n=1, cutoff=0.4)
         return diag("E-SCHEMA-ENUM", path, allowed=allowed, value=_value_text(doc, path, instance),
-                    suggest_zh=f"是不是：{close[0]}？" if close else "",
-                    suggest_en=f"did you mean: {close[0]}?" if close else "")
+                    suggest_zh=zh, suggest_en=en)
     if v == "pattern":
         hint = _PATTERN_HINTS.get(error.validator_value, ("编号不能含空格、引号、冒号、逗号和括号",
                                                           "ids may not contain spaces, quotes, colons, commas or brackets"))

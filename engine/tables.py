@@ -224,7 +224,7 @@ def match_header(name: Any, fields: Sequence[FieldSpec]) -> FieldSpec | None:
     return None
 
 
-def _suggest(name: str, fields: Sequence[FieldSpec]) -> tuple[str, str]:
+def suggest_column(name: str, fields: Sequence[FieldSpec]) -> tuple[str, str]:
     names = [n for f in fields for n in f.names()]
     close = difflib.get_close_matches(_norm(name), [_norm(n) for n in names], n=1, cutoff=0.5)
     if close:
@@ -241,7 +241,7 @@ def _suggest(name: str, fields: Sequence[FieldSpec]) -> tuple[str, str]:
 # cell converters
 
 
-class _Bad(Exception):
+class CellError(Exception):
     """A cell that cannot be converted: code and message arguments."""
 
     def __init__(self, code: str, **args: Any):
@@ -296,7 +296,7 @@ class _Cache(dict):  # type: ignore[type-arg]
         return v
 
 
-class _Converter:
+class CellConverter:
     """Converts one column's cells to the field's type; built once per file.
 
     ``text(s)`` takes a CSV cell (a str), ``value(v)`` any cell (str, number, date, bool, None)
@@ -340,12 +340,12 @@ class _Converter:
         return self._parse(s) if s else self._empty()
 
     def column(self, cells: Sequence[str]) -> list[Any]:
-        """Convert a whole column of CSV cells (raises :class:`_Bad` at the first bad one)."""
+        """Convert a whole column of CSV cells (raises :class:`CellError` at the first bad one)."""
         if self.plain:
             vals = list(map(str.strip, cells))
             if "" in vals:
                 if self.required:
-                    raise _Bad("E-TABLE-REQUIRED", name=self.name)
+                    raise CellError("E-TABLE-REQUIRED", name=self.name)
                 d = self.default
                 vals = [v if v else d for v in vals]
             return vals
@@ -353,45 +353,45 @@ class _Converter:
 
     def _empty(self) -> Any:
         if self.required:
-            raise _Bad("E-TABLE-REQUIRED", name=self.name)
+            raise CellError("E-TABLE-REQUIRED", name=self.name)
         return self.default
 
     def _text(self, s: str) -> str:
         if self.values is not None and s not in self.values:
-            raise _Bad("E-TABLE-VALUE", name=self.name, text=s,
+            raise CellError("E-TABLE-VALUE", name=self.name, text=s,
                        allowed="、".join(self.spec.values or ()))
         return s
 
     def _bounds(self, v: Any) -> Any:
         if self.min is not None and v < self.min:
-            raise _Bad("E-TABLE-MIN", name=self.name, value=v, min=self.min)
+            raise CellError("E-TABLE-MIN", name=self.name, value=v, min=self.min)
         if self.max is not None and v > self.max:
-            raise _Bad("E-TABLE-MAX", name=self.name, value=v, max=self.max)
+            raise CellError("E-TABLE-MAX", name=self.name, value=v, max=self.max)
         return v
 
     def _decimal(self, s: str) -> Decimal:
         if not _DEC_RE.match(s):
-            raise _Bad("E-TABLE-DECIMAL", text=s)
+            raise CellError("E-TABLE-DECIMAL", text=s)
         return self._bounds(Decimal(s))
 
     def _integer(self, s: str) -> int:
         if not _INT_RE.match(s):
-            raise _Bad("E-TABLE-INTEGER", text=s)
+            raise CellError("E-TABLE-INTEGER", text=s)
         return self._bounds(int(s))
 
     def _date(self, s: str) -> dt.date:
         if not _DATE_RE.match(s):
-            raise _Bad("E-TABLE-DATE", text=s, **_date_hint(s))
+            raise CellError("E-TABLE-DATE", text=s, **_date_hint(s))
         try:
             return dt.date(int(s[:4]), int(s[5:7]), int(s[8:10]))
         except ValueError:
-            raise _Bad("E-TABLE-DATE-DAY", text=s) from None
+            raise CellError("E-TABLE-DATE-DAY", text=s) from None
 
     def _boolean(self, s: str) -> bool:
         try:
             return _BOOLS[s.lower()]
         except KeyError:
-            raise _Bad("E-TABLE-BOOLEAN", text=s) from None
+            raise CellError("E-TABLE-BOOLEAN", text=s) from None
 
     # -- typed cells (XLSX, JSONL) ----------------------------------------------------------
     def value(self, v: Any) -> Any:
@@ -405,16 +405,16 @@ class _Converter:
                 return v
             if kind == "text":
                 return self._text("是" if v else "否")
-            raise _Bad(_TYPE_CODE[kind], name=self.name, text=str(v).lower())
+            raise CellError(_TYPE_CODE[kind], name=self.name, text=str(v).lower())
         if isinstance(v, (int, float, Decimal)):
             if isinstance(v, float) and not math.isfinite(v):
-                raise _Bad(_TYPE_CODE[kind], name=self.name, text=repr(v))
+                raise CellError(_TYPE_CODE[kind], name=self.name, text=repr(v))
             if isinstance(v, Decimal) and not v.is_finite():
-                raise _Bad(_TYPE_CODE[kind], name=self.name, text=str(v))
+                raise CellError(_TYPE_CODE[kind], name=self.name, text=str(v))
             text = _float_text(v) if isinstance(v, float) else (
                 str(v) if isinstance(v, int) else format(v, "f"))
             if kind == "date":
-                raise _Bad("E-TABLE-DATE", text=text)
+                raise CellError("E-TABLE-DATE", text=text)
             if kind == "integer" and not isinstance(v, int) and v == int(v):
                 text = str(int(v))  # 3.0 from a spreadsheet or JSON is the whole number 3
             if kind == "boolean" and text in ("0", "1"):
@@ -423,14 +423,14 @@ class _Converter:
         if isinstance(v, dt.datetime):
             if kind == "date":
                 if v.time() != dt.time(0, 0):
-                    raise _Bad("E-TABLE-DATE", text=v.isoformat(sep=" "))
+                    raise CellError("E-TABLE-DATE", text=v.isoformat(sep=" "))
                 return v.date()
             return self._parse(v.date().isoformat() if v.time() == dt.time(0, 0)
                                else v.isoformat(sep=" "))
         if isinstance(v, dt.date):
             return v if kind == "date" else self._parse(v.isoformat())
         if isinstance(v, (dict, list)):
-            raise _Bad("E-TABLE-TEXT", name=self.name, text=json.dumps(v, ensure_ascii=False))
+            raise CellError("E-TABLE-TEXT", name=self.name, text=json.dumps(v, ensure_ascii=False))
         return self._parse(str(v).strip())
 
 
@@ -480,7 +480,7 @@ class _Table:
         self.key = key
         self.out = out
         self.result = result
-        self.convs = {f.id: _Converter(f) for f in self.fields}
+        self.convs = {f.id: CellConverter(f) for f in self.fields}
         self.missing: dict[str, Any] = {}
         self.key_pos: int | None = None
         self.keys_seen: dict[Any, int] = {}
@@ -492,7 +492,7 @@ class _Table:
         self.ncols = len(header)
         self.headers = ["" if h is None else str(h).strip().lstrip("\ufeff").strip()
                         for h in header]
-        plan: list[tuple[int, _Converter]] = []
+        plan: list[tuple[int, CellConverter]] = []
         seen: dict[str, int] = {}
         for i, name in enumerate(self.headers):
             if not name:
@@ -500,7 +500,7 @@ class _Table:
                 continue
             spec = match_header(name, self.fields)
             if spec is None:
-                zh, en = _suggest(name, self.fields)
+                zh, en = suggest_column(name, self.fields)
                 self.out.add("E-TABLE-UNKNOWN-COLUMN", line, name, name=name,
                              suggest_zh=zh, suggest_en=en)
                 continue
@@ -542,14 +542,14 @@ class _Table:
                      name=spec.label or spec.id, value=k, first=first, row=line)
         return False
 
-    def bad_row(self, line: int, get: Callable[[int, _Converter], Any]) -> None:
+    def bad_row(self, line: int, get: Callable[[int, CellConverter], Any]) -> None:
         """Convert a row that failed the fast path cell by cell, recording every bad cell
         (and a duplicate key, if the key itself could be read)."""
         row: dict[str, Any] = {}
         for i, conv in self.plan:
             try:
                 row[conv.spec.id] = get(i, conv)
-            except _Bad as err:
+            except CellError as err:
                 self.out.add(err.code, line, self.headers[i], **err.args_)
         if self.key_pos is not None:
             self.note_key(line, row)
@@ -564,7 +564,7 @@ class _Table:
         cols = list(zip(*chunk))
         try:
             out = [conv.column(cols[i]) for i, conv in self.plan]
-        except _Bad:
+        except CellError:
             return False
         lines = range(start, start + len(chunk))
         if self.key_pos is not None:
@@ -605,7 +605,7 @@ class _Table:
             for i, conv in self.plan:
                 try:
                     row[conv.spec.id] = conv.text(cells[i])
-                except _Bad as err:
+                except CellError as err:
                     bad = True
                     out.add(err.code, line, self.headers[i], **err.args_)
             if bad:
@@ -840,7 +840,7 @@ def _xlsx_rows(rows: Iterable[Sequence[Any]], fields: Sequence[FieldSpec], key: 
         n = len(cells)
         try:
             vals = [conv.value(cells[i] if i < n else None) for i, conv in plan]
-        except _Bad:
+        except CellError:
             table.bad_row(line, lambda i, conv: conv.value(cells[i] if i < n else None))
             continue
         table.add_row(line, dict(zip(ids, vals)))
@@ -893,7 +893,7 @@ def _read_jsonl(p: Path, fields: Sequence[FieldSpec], key: str | None, encoding:
                     if spec is None:
                         if k not in reported_unknown:
                             reported_unknown.add(k)
-                            zh, en = _suggest(k, fields)
+                            zh, en = suggest_column(k, fields)
                             out.add("E-TABLE-UNKNOWN-COLUMN", line, k, name=k,
                                     suggest_zh=zh, suggest_en=en)
                         bad = True
@@ -907,7 +907,7 @@ def _read_jsonl(p: Path, fields: Sequence[FieldSpec], key: str | None, encoding:
                     result.columns.setdefault(spec.id, k)
                     try:
                         row[spec.id] = table.convs[spec.id].value(v)
-                    except _Bad as err:
+                    except CellError as err:
                         out.add(err.code, line, k, **err.args_)
                         bad = True
                 for f in missing_required:
