@@ -315,17 +315,39 @@ def test_notice_escapes_names(jingou):
     assert "<b>H1</b>" not in html and "&lt;b&gt;H1&lt;/b&gt;" in html
 
 
-@pytest.mark.skipif(shutil.which("chromium") is None and shutil.which("chromium-browser") is None
-                    and shutil.which("google-chrome") is None,
-                    reason="no chromium on PATH: the notice is not rendered to PNG")
-def test_notice_renders_in_headless_chromium(fixture_json, tmp_path):
-    html = tmp_path / "notice.html"
-    html.write_text(render_notice(fixture_json, date=dt.date(2024, 4, 3)), encoding="utf-8")
-    png = tmp_path / "notice.png"
-    done = subprocess.run([str(ROOT / "scripts" / "render_notice.sh"), str(html), str(png)],
+NO_CHROMIUM = pytest.mark.skipif(
+    shutil.which("chromium") is None and shutil.which("chromium-browser") is None
+    and shutil.which("google-chrome") is None,
+    reason="no chromium on PATH: the notice is not rendered (scripts/render_notice.sh)")
+
+
+def _render(html_text: str, out: Path) -> Path:
+    html = out.with_suffix(".html")
+    html.write_text(html_text, encoding="utf-8")
+    done = subprocess.run([str(ROOT / "scripts" / "render_notice.sh"), str(html), str(out)],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+    return out
+
+
+@NO_CHROMIUM
+def test_notice_renders_in_headless_chromium(fixture_json, tmp_path):
+    png = _render(render_notice(fixture_json, date=dt.date(2024, 4, 3)), tmp_path / "notice.png")
     head = png.read_bytes()[:24]
     assert head[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
     assert (width, height) == (794, 1123)  # A4 at 96 dpi
+
+
+@NO_CHROMIUM
+def test_a_thirty_grid_notice_prints_on_one_a4_sheet(jingou, tmp_path):
+    import re
+
+    # 30 grids of 12 households (the largest village the domain page describes), long names
+    rows = [(f"JG{g:02d}{i:02d}", (g * 7 + i * 3) % 40 - 10, f"第{g}网格", i == 0 and g % 10 == 0)
+            for g in range(1, 31) for i in range(12)]
+    data = compute_boards(ev_of(jingou, rows)).to_json()
+    assert len(data["grids"]) == 30
+    pdf = _render(render_notice(data, date=dt.date(2024, 4, 3)), tmp_path / "big.pdf").read_bytes()
+    assert pdf[:5] == b"%PDF-"
+    assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 1

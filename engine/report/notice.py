@@ -123,7 +123,10 @@ def render_chart(grids: Sequence[Mapping[str, Any]], lang: str = "zh") -> str:
     the number of households on the right."""
     if not grids:
         return f"<p class=\"note\">{_t('none_grids', lang)}</p>"
-    width, row, top = 700, 20, 4
+    # rows shrink for villages with many grids, so a 30-grid chart still fits the page
+    width, top = 700, 4
+    row = min(20, max(12, 360 // len(grids)))
+    font = min(12, row - 3)
     label_w, value_w = 150, 110
     plot_x0, plot_x1 = label_w, width - value_w
     values = [Decimal(str(g["average"])) for g in grids]
@@ -142,7 +145,7 @@ def render_chart(grids: Sequence[Mapping[str, Any]], lang: str = "zh") -> str:
     for i, (g, v) in enumerate(zip(grids, values)):
         y = top + i * row
         mid = y + row / 2
-        parts.append(f'<text x="{label_w - 6}" y="{mid + 4.5:.1f}" font-size="12" '
+        parts.append(f'<text x="{label_w - 6}" y="{mid + font * 0.38:.1f}" font-size="{font}" '
                      f'text-anchor="end">{_esc(g.get("rank"))}. {_esc(g.get("grid"))}</text>')
         x0, x1 = sorted((zero, x(v)))
         colour = "#c00000" if v >= 0 else "#333333"
@@ -151,7 +154,7 @@ def render_chart(grids: Sequence[Mapping[str, Any]], lang: str = "zh") -> str:
                          f'fill="#f6f6f6"/>')
         parts.append(f'<rect x="{x0:.1f}" y="{y + 3}" width="{max(x1 - x0, 0.8):.1f}" '
                      f'height="{row - 6}" fill="{colour}"/>')
-        parts.append(f'<text x="{plot_x1 + 6}" y="{mid + 4.5:.1f}" font-size="12">'
+        parts.append(f'<text x="{plot_x1 + 6}" y="{mid + font * 0.38:.1f}" font-size="{font}">'
                      f'{_esc(format(v.quantize(Decimal("0.01")), "f"))}  <tspan fill="#666">({_esc(g.get("households"))} {unit})'
                      f'</tspan></text>')
     parts.append(f'<line x1="{zero:.1f}" y1="{top - 2}" x2="{zero:.1f}" y2="{height - 2}" '
@@ -189,6 +192,8 @@ def render_notice(data: Mapping[str, Any], *, lang: str = "zh", date: dt.date | 
                         .read_text(encoding="utf-8"))
     return template.substitute(
         lang="en" if lang == "en" else "zh-CN",
+        body_class="compact" if max(len(data.get("red") or []), len(data.get("black") or []),
+                                    len(data.get("grids") or []) // 3) > 8 else "",
         title=_esc(f"{village} {period} {_t('heading', lang)}"),
         org=_esc(org),
         heading=_esc(heading),
