@@ -230,7 +230,7 @@ class _RuleRows:
 
 
 def _period_arrays(day: np.ndarray) -> dict[str, np.ndarray]:
-    months = day.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    months = day.astype("datetime64[D]").astype("datetime64[M]").astype(np.int32)
     return {"month": months, "quarter": months // 3, "year": months // 12}
 
 
@@ -249,6 +249,14 @@ def _sort_order(cols: Columns, unit: np.ndarray) -> np.ndarray:
 
     if cols.n == 0:
         return np.zeros(0, dtype=np.int64)
+    if cols.rank is not None:
+        # records laid out in (date, record_id) order, then a stable sort by unit
+        by_rank = np.empty(cols.n, dtype=np.int64)
+        by_rank[cols.rank] = np.arange(cols.n)
+        u = unit[by_rank]
+        if len(u) and -32768 <= int(u.min()) and int(u.max()) < 32767:
+            u = u.astype(np.int16)  # numpy sorts 16-bit keys by radix: linear time
+        return by_rank[np.argsort(u, kind="stable")]
     d0 = int(cols.day.min())
     span = int(cols.day.max()) - d0 + 1
     key = (unit.astype(np.int64) + 1) * span + (cols.day - d0)
@@ -325,7 +333,8 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
         if with_ledger:  # ledger entries carry the whole record (ids and dates come anyway)
             needed = needed | ({f.id for f in rs.fields} - {"record_id", "household", "date",
                                                              "person"})
-        cols = load_store(source, rs.fields, needed, plan.person, year_start, horizon)
+        cols = load_store(source, rs.fields, needed, plan.person, year_start, horizon,
+                          with_ids=with_ledger)
     else:
         cols = load_records(source, rs.fields, plan.needed, plan.person, year_start, horizon)
 
@@ -621,7 +630,7 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
         allrule = np.concatenate([np.full(len(idx), position[rule.id]) for rule, idx in veto_rows])
         o = np.lexsort((allrule, allrec))
         recs_o = allrec[o]
-        rids = cols.record_id.take(__import__("pyarrow").array(recs_o)).to_pylist()
+        rids = cols.ids(recs_o)
         keys: dict[tuple[str, int], tuple[str, str]] = {}
         for rec_i, j, rid, d, uc in zip(recs_o.tolist(), allrule[o].tolist(), rids,
                                         day[recs_o].tolist(), unit[recs_o].tolist()):

@@ -40,6 +40,20 @@ class Columns:
     fields: dict[str, Val]  # field id -> column (only the fields the rules read)
     vocab: Vocab
     fetch: Callable[[np.ndarray], list[dict[str, Any]]]  # row positions -> typed dicts
+    #: each record's place in (date, record_id) order, when the source knows it (the
+    #: database's date index); None: sort the record ids
+    rank: np.ndarray | None = None
+    #: database row ids (when the record ids were not read: see :meth:`ids`)
+    rowid: np.ndarray | None = None
+    store: Any = None
+
+    def ids(self, idx: np.ndarray) -> list[str]:
+        """The record ids of the rows at ``idx``."""
+        import pyarrow as pa
+
+        if self.record_id is not None:
+            return self.record_id.take(pa.array(np.asarray(idx, dtype=np.int64))).to_pylist()
+        return _ids_by_rowid(self.store, self.rowid[idx].tolist())
 
     def permute(self, order: np.ndarray) -> None:
         """Put the rows in ``order``, in place (one column at a time: memory stays flat)."""
@@ -53,7 +67,12 @@ class Columns:
         if self.person is not None:
             self.person = self.person[order]
         self.day = self.day[order]
-        self.record_id = self.record_id.take(pa.array(order))
+        if self.record_id is not None:
+            self.record_id = self.record_id.take(pa.array(order))
+        if self.rowid is not None:
+            self.rowid = self.rowid[order]
+        if self.rank is not None:
+            self.rank = self.rank[order]
         if "household" in self.fields:
             self.fields["household"] = Val("text", self.household, 0, None)
         if "date" in self.fields:
@@ -246,7 +265,7 @@ def _q(name: str) -> str:
 
 def load_store(store: Any, fields: Sequence[FieldSpec], needed: set[str], person: bool,
                start: dt.date, end: dt.date, threads: int = 2,
-               batch_rows: int = 131072) -> Columns:
+               batch_rows: int = 131072, with_ids: bool = False) -> Columns:
     """The records dated ``start``..``end`` from the village database, as columns."""
     import pyarrow as pa
 
@@ -261,7 +280,31 @@ def load_store(store: Any, fields: Sequence[FieldSpec], needed: set[str], person
     have = set(store.columns("records"))
     specs = {f.id: f for f in fields}
     wanted = [f for f in sorted(needed) if f in specs and f not in ("record_id", "household", "date", "person")]
-    cols = ["record_id", "household", "date"] + (["person"] if person else [])
+    ranked: list[Any] = []
+
+    def read_order() -> None:
+        """Row ids in (date, record_id) order: a walk of the date index, no sort."""
+        try:
+            conn = adbc.connect(path)
+            try:
+                cur = conn.cursor()
+                try:
+                    cur.execute("PRAGMA busy_timeout = 5000")
+                    cur.fetchall()
+                    cur.execute("SELECT rowid FROM records WHERE date >= ? AND date <= ? "
+                                "ORDER BY date, record_id", (start.isoformat(), end.isoformat()))
+                    ranked.append(cur.fetch_arrow_table().column(0))
+                finally:
+                    cur.close()
+            finally:
+                conn.close()
+        except Exception:  # noqa: BLE001 - no order: the record ids are sorted instead
+            ranked.clear()
+
+    # the date index gives the order; record ids are then read only when asked for
+    read_order()
+    read_ids = with_ids or not ranked or "record_id" in needed
+    cols = (["record_id"] if read_ids else []) + ["household", "date"] + (["person"] if person else [])
     cols += [f for f in wanted if f in have]
     # The driver infers a column's type from its first rows (an empty cell reads as INT64),
     # so empty cells come back as a sentinel of the column's own type, then as nulls again.
@@ -270,7 +313,7 @@ def load_store(store: Any, fields: Sequence[FieldSpec], needed: set[str], person
         blank = _INT_NULL if kind in ("integer", "boolean") else _TEXT_NULL_SQL
         return f"ifnull({_q(c)}, {blank}) AS {_q(c)}"
 
-    select = ", ".join(sel(c) for c in cols)
+    select = ", ".join(sel(c) for c in cols) + ", rowid AS _rowid"
     lo, hi = store.conn.execute(  # two sub-queries: each is one index probe
         "SELECT (SELECT min(rowid) FROM records), (SELECT max(rowid) FROM records)").fetchone()
     if lo is None:
@@ -307,10 +350,12 @@ def load_store(store: Any, fields: Sequence[FieldSpec], needed: set[str], person
         if d.null is not None:
             raise Unsupported("records without a date")
         part["day"] = d.data
-        rid = col["record_id"]
-        if not (pa.types.is_string(rid.type) or pa.types.is_large_string(rid.type)):
-            raise Unsupported("record ids not stored as text")
-        part["record_id"] = rid
+        part["_rowid"] = np.asarray(col["_rowid"]).astype(np.int64)
+        if read_ids:
+            rid = col["record_id"]
+            if not (pa.types.is_string(rid.type) or pa.types.is_large_string(rid.type)):
+                raise Unsupported("record ids not stored as text")
+            part["record_id"] = rid
         with lock:
             part["household"] = _text_codes(col["household"], vocab)
             if person:
@@ -361,10 +406,27 @@ def load_store(store: Any, fields: Sequence[FieldSpec], needed: set[str], person
         return out.astype(dtype, copy=False)
 
     day = cat("day", np.int32)
+    rowid = cat("_rowid", np.int64)
+    rank = None
+    if ranked and len(ranked[0]) == n:
+        in_order = np.asarray(ranked[0].combine_chunks() if hasattr(ranked[0], "combine_chunks")
+                              else ranked[0]).astype(np.int64)
+        base = int(lo)
+        by_rowid = np.full(int(hi) - base + 1, -1, dtype=np.int64)
+        by_rowid[in_order - base] = np.arange(n)
+        rank = by_rowid[rowid - base]
+        del by_rowid, in_order
+        if (rank < 0).any():  # the table changed between the two reads
+            rank = None
+    if rank is None and rid is None:
+        raise Unsupported("the records changed while they were read")
     household = cat("household", np.int32)
     person_codes = cat("person", np.int32) if person else None
-    rid = pa.chunked_array([p.pop("record_id") for p in flat], type=pa.string()) \
-        if flat else pa.chunked_array([], type=pa.string())
+    rid = None
+    if read_ids:
+        rid = pa.chunked_array([p.pop("record_id") for p in flat], type=pa.string()) \
+            if flat else pa.chunked_array([], type=pa.string())
+        rid = rid.combine_chunks() if rid.num_chunks > 1 else rid
     columns: dict[str, Val] = {}
     for fid in wanted:
         vals = [p.pop(fid) for p in flat]
@@ -382,11 +444,27 @@ def load_store(store: Any, fields: Sequence[FieldSpec], needed: set[str], person
         columns["person"] = Val("text", person_codes, 0,
                                 (person_codes < 0) if (person_codes < 0).any() else None)
 
-    def fetch(idx: np.ndarray) -> list[dict[str, Any]]:
-        ids = rid.take(pa.array(np.asarray(idx, dtype=np.int64))).to_pylist()
+    out = Columns(n, rid, household, person_codes, day, columns, vocab, None, rank,  # type: ignore[arg-type]
+                  rowid, store)
+
+    def fetch(idx: np.ndarray) -> list[dict[str, Any]]:  # positions as read (not permuted)
+        if rid is not None:
+            ids = rid.take(pa.array(np.asarray(idx, dtype=np.int64))).to_pylist()
+        else:
+            ids = _ids_by_rowid(store, rowid[idx].tolist())
         return fetch_records(store, fields, ids)
 
-    return Columns(n, rid, household, person_codes, day, columns, vocab, fetch)
+    out.fetch = fetch
+    return out
+
+
+def _ids_by_rowid(store: Any, rowids: list[int]) -> list[str]:
+    found: dict[int, str] = {}
+    for i in range(0, len(rowids), 500):
+        chunk = rowids[i:i + 500]
+        sql = f"SELECT rowid, record_id FROM records WHERE rowid IN ({', '.join('?' * len(chunk))})"
+        found.update(store.conn.execute(sql, chunk))
+    return [found[r] for r in rowids]
 
 
 def _concat_vals(vals: list[Val], spec: FieldSpec, vocab: Vocab) -> Val:
