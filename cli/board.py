@@ -10,9 +10,17 @@ from xiangyue.errors import Diagnostic, InputError
 from xiangyue.report.boards import BINARY_FORMATS, FORMATS, emit, render
 from xiangyue.report.terminal import color_enabled
 from xiangyue.selections import render_stars, stars_for_period
+from xiangyue.workspace import resolve_ruleset_path
 
-from .options import (db_option, format_option, handles_user_errors, lang_option, period_option,
-                      resolve_lang)
+from .options import (
+    db_option,
+    format_option,
+    handles_user_errors,
+    lang_option,
+    period_option,
+    resolve_lang,
+    ruleset_option,
+)
 
 _SOURCES = """Records come from the village database (--db), or straight from a record file with
 --records (and the register from --households; without a register the households in the
@@ -50,7 +58,8 @@ def _sources(f):
 
 
 @click.command("board", help=BOARD_HELP)
-@click.argument("ruleset", type=click.Path(dir_okay=False))
+@click.argument("ruleset", type=click.Path(dir_okay=False), required=False)
+@ruleset_option
 @_sources
 @period_option()
 @format_option(*FORMATS)
@@ -58,9 +67,10 @@ def _sources(f):
               help="Write to this file instead of the screen. 输出到文件。")
 @lang_option
 @handles_user_errors
-def board(ruleset: str, db_path: str, records_path: str | None, households_path: str | None,
+def board(ruleset: str | None, ruleset_opt: str | None, db_path: str, records_path: str | None, households_path: str | None,
           period: str, fmt: str, output: str | None, lang: str | None) -> None:
     lang = resolve_lang(lang)
+    ruleset = ruleset or resolve_ruleset_path(ruleset_opt, db_path)
     if fmt in BINARY_FORMATS and not output:
         raise InputError(Diagnostic("E-OUTPUT-NEEDED", file="--format", args={"fmt": fmt}))
     boards, _ = board_for_period(ruleset, period, db_path=db_path, records_path=records_path,
@@ -89,7 +99,8 @@ Exit codes / 退出码:
 
 
 @click.command("stars", help=STARS_HELP)
-@click.argument("ruleset", type=click.Path(dir_okay=False))
+@click.argument("ruleset", type=click.Path(dir_okay=False), required=False)
+@ruleset_option
 @_sources
 @period_option()
 @format_option("table", "json", "csv")
@@ -97,9 +108,10 @@ Exit codes / 退出码:
               help="Write to this file instead of the screen. 输出到文件。")
 @lang_option
 @handles_user_errors
-def stars(ruleset: str, db_path: str, records_path: str | None, households_path: str | None,
+def stars(ruleset: str | None, ruleset_opt: str | None, db_path: str, records_path: str | None, households_path: str | None,
           period: str, fmt: str, output: str | None, lang: str | None) -> None:
     lang = resolve_lang(lang)
+    ruleset = ruleset or resolve_ruleset_path(ruleset_opt, db_path)
     result = stars_for_period(ruleset, period, db_path=db_path, records_path=records_path,
                               households_path=households_path, show_progress=True)
     emit(render_stars(result, fmt, lang, color=not output and color_enabled()), fmt, output)

@@ -12,7 +12,15 @@ from xiangyue.report.terminal import color_enabled, style, table
 from xiangyue.ruleset import load_ruleset
 from xiangyue.store import open_store
 
-from .options import db_option, format_option, handles_user_errors, lang_option, resolve_lang
+from .options import (
+    db_option,
+    format_option,
+    handles_user_errors,
+    lang_option,
+    resolve_lang,
+    ruleset_option,
+    split_ruleset,
+)
 
 REDEEM_HELP = """积分超市兑换：用积分兑换商品，余额不足或不符合兑换条件时拒绝，不做任何记录。
 
@@ -28,8 +36,12 @@ nothing; importing the same file again adds nothing.
 
 \b
 Examples / 示例:
+  xiangyue redeem JG001 肥皂 --qty 2
   xiangyue redeem jingou.yaml JG001 肥皂 --qty 2 --date 2024-04-02
-  xiangyue redeem jingou.yaml --file 兑换登记.xlsx
+  xiangyue redeem --file 兑换登记.xlsx
+
+The rule file may be left out: then --ruleset, XIANGYUE_RULESET or the rule file the database
+was last used with is used.
 
 \b
 Exit codes / 退出码:
@@ -48,9 +60,8 @@ def _load(ruleset: str):
 
 
 @click.command("redeem", help=REDEEM_HELP)
-@click.argument("ruleset", type=click.Path(dir_okay=False))
-@click.argument("household", required=False)
-@click.argument("item", required=False)
+@click.argument("args", nargs=-1, metavar="[RULESET] HOUSEHOLD ITEM")
+@ruleset_option
 @click.option("--qty", type=int, default=1, show_default=True, help="Quantity. 数量。")
 @click.option("--date", "date_text", default=None, metavar="DATE",
               help="Date of the redemption (YYYY-MM-DD; default today). 兑换日期。")
@@ -65,11 +76,13 @@ def _load(ruleset: str):
 @format_option("text", "json")
 @lang_option
 @handles_user_errors
-def redeem_cmd(ruleset: str, household: str | None, item: str | None, qty: int,
+def redeem_cmd(args: tuple[str, ...], ruleset_opt: str | None, qty: int,
                date_text: str | None, redemption_id: str | None, note: str | None,
                file: str | None, encoding: str | None, sheet: str | None, db_path: str,
                fmt: str, lang: str | None) -> None:
     lang = resolve_lang(lang)
+    ruleset, rest = split_ruleset(args, 0 if file else 2, ruleset_opt, db_path)
+    household, item = (rest + [None, None])[:2]
     if file is None and (household is None or item is None):
         raise InputError(Diagnostic("E-MARKET-ARGS", file="redeem"))
     rs = _load(ruleset)
@@ -112,8 +125,9 @@ supermarket, and available, as of a date (default today); and whether it may red
 
 \b
 Examples / 示例:
-  xiangyue balance jingou.yaml
-  xiangyue balance jingou.yaml JG001 --date 2024-06-30 --format json
+  xiangyue balance
+  xiangyue balance JG001 --date 2024-06-30 --format json
+  xiangyue balance jingou.yaml JG001
 
 \b
 Exit codes / 退出码:
@@ -123,17 +137,19 @@ Exit codes / 退出码:
 
 
 @click.command("balance", help=BALANCE_HELP)
-@click.argument("ruleset", type=click.Path(dir_okay=False))
-@click.argument("household", required=False)
+@click.argument("args", nargs=-1, metavar="[RULESET] [HOUSEHOLD]")
+@ruleset_option
 @click.option("--date", "date_text", default=None, metavar="DATE",
               help="As of this date (YYYY-MM-DD; default today). 截至日期。")
 @db_option
 @format_option("table", "json")
 @lang_option
 @handles_user_errors
-def balance_cmd(ruleset: str, household: str | None, date_text: str | None, db_path: str,
+def balance_cmd(args: tuple[str, ...], ruleset_opt: str | None, date_text: str | None, db_path: str,
                 fmt: str, lang: str | None) -> None:
     lang = resolve_lang(lang)
+    ruleset, rest = split_ruleset(args, 1, ruleset_opt, db_path)
+    household = rest[0] if rest else None
     rs = _load(ruleset)
     day = parse_day(date_text)
     with open_store(db_path, create=False) as store:

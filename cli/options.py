@@ -89,3 +89,29 @@ def handles_user_errors(f: Callable) -> Callable:
             sys.exit(err.exit_code)
 
     return wrapper
+
+
+def ruleset_option(f: Callable) -> Callable:
+    return click.option(
+        "--ruleset",
+        "-r",
+        "ruleset_opt",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help="The rule file, when not given as the first argument (default: XIANGYUE_RULESET, "
+        "else the rule file the database was last used with). 规则文件；默认用数据库记住的规则文件。",
+    )(f)
+
+
+def split_ruleset(args: tuple[str, ...], max_rest: int, ruleset_opt: str | None,
+                  db_path: str | None) -> tuple[str, list[str]]:
+    """``[RULESET] REST...``: the rule file named first (a ``.yaml`` file, or one argument more
+    than the command otherwise takes), else the one from ``--ruleset``, the environment or the
+    database (:func:`xiangyue.workspace.resolve_ruleset_path`)."""
+    from xiangyue.workspace import resolve_ruleset_path
+
+    if args and (len(args) > max_rest or args[0].lower().endswith((".yaml", ".yml"))):
+        if len(args) > max_rest + 1:
+            raise click.UsageError(f"too many arguments: {' '.join(args)} / 参数太多")
+        return args[0], list(args[1:])
+    return resolve_ruleset_path(ruleset_opt, db_path), list(args)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from xiangyue.workspace import resolve_ruleset_path
+
 from xiangyue.errors import Diagnostic, InputError
 from xiangyue.i18n import text
 from xiangyue.publish import get_publication, list_publications, publish, write_notice_files
@@ -12,7 +14,14 @@ from xiangyue.report.jsonout import dumps
 from xiangyue.report.terminal import color_enabled, table
 from xiangyue.store import open_store
 
-from .options import db_option, format_option, handles_user_errors, lang_option, resolve_lang
+from .options import (
+    db_option,
+    format_option,
+    handles_user_errors,
+    lang_option,
+    resolve_lang,
+    ruleset_option,
+)
 
 HELP = """公示红黑榜：把某期的红榜、黑榜和网格排名存档（版本化），并生成可打印的 A4 公示和乡镇报表。
 
@@ -28,6 +37,7 @@ or --version N), and with --output-dir writes its notice again.
 
 \b
 Examples / 示例:
+  xiangyue publish --period 2024-Q1
   xiangyue publish jingou.yaml --period 2024-Q1 --by 张文书 --output-dir 公示
   xiangyue publish --list
   xiangyue publish --show 2024-Q1 --version 1 --output-dir 公示
@@ -41,6 +51,7 @@ Exit codes / 退出码:
 
 @click.command("publish", help=HELP)
 @click.argument("ruleset", type=click.Path(dir_okay=False), required=False)
+@ruleset_option
 @click.option("--period", default=None, help="Period to publish, e.g. 2024-Q1. 期间。")
 @click.option("--by", "by", default=None, help="Who publishes (name). 发布人。")
 @click.option("--output-dir", "output_dir", type=click.Path(file_okay=False), default=None,
@@ -54,7 +65,7 @@ Exit codes / 退出码:
 @format_option("text", "json")
 @lang_option
 @handles_user_errors
-def publish_cmd(ruleset: str | None, period: str | None, by: str | None, output_dir: str | None,
+def publish_cmd(ruleset: str | None, ruleset_opt: str | None, period: str | None, by: str | None, output_dir: str | None,
                 list_: bool, show: str | None, version: int | None, db_path: str, fmt: str,
                 lang: str | None) -> None:
     lang = resolve_lang(lang)
@@ -85,8 +96,10 @@ def publish_cmd(ruleset: str | None, period: str | None, by: str | None, output_
         for f in files:
             click.echo(text(f"已写入 {f}", f"wrote {f}", lang))
         return
-    if ruleset is None or period is None:
+    if period is None:
         raise InputError(Diagnostic("E-PUBLISH-ARGS", file="publish"))
+    if ruleset is None:
+        ruleset = resolve_ruleset_path(ruleset_opt, db_path)
     result = publish(ruleset, period, db_path=db_path, by=by, output_dir=output_dir, lang=lang)
     pub = result.publication
     if fmt == "json":

@@ -10,7 +10,15 @@ from xiangyue.report.terminal import color_enabled
 from xiangyue.selections import render_selection, select_for_period
 
 from .board import _sources
-from .options import format_option, handles_user_errors, lang_option, period_option, resolve_lang
+from .options import (
+    format_option,
+    handles_user_errors,
+    lang_option,
+    period_option,
+    resolve_lang,
+    ruleset_option,
+    split_ruleset,
+)
 
 HELP = """评选：列出符合评选条件的农户，以及其他农户不符合的原因（哪一条、实际是多少）。
 
@@ -25,6 +33,7 @@ Records come from the village database (--db), or from a record file (--records,
 
 \b
 Examples / 示例:
+  xiangyue select 美丽庭院 --period 2024
   xiangyue select jingou.yaml 美丽庭院 --period 2024
   xiangyue select jingou.yaml beautiful_courtyard --period 2024 --format json
 
@@ -36,8 +45,8 @@ Exit codes / 退出码:
 
 
 @click.command("select", help=HELP)
-@click.argument("ruleset", type=click.Path(dir_okay=False))
-@click.argument("name")
+@click.argument("args", nargs=-1, required=True, metavar="[RULESET] NAME")
+@ruleset_option
 @_sources
 @period_option()
 @format_option("table", "json")
@@ -45,10 +54,14 @@ Exit codes / 退出码:
               help="Write to this file instead of the screen. 输出到文件。")
 @lang_option
 @handles_user_errors
-def select(ruleset: str, name: str, db_path: str, records_path: str | None,
+def select(args: tuple[str, ...], ruleset_opt: str | None, db_path: str, records_path: str | None,
            households_path: str | None, period: str, fmt: str, output: str | None,
            lang: str | None) -> None:
     lang = resolve_lang(lang)
+    ruleset, rest = split_ruleset(args, 1, ruleset_opt, db_path)
+    if not rest:
+        raise click.UsageError("name the selection, e.g. 美丽庭院 / 请给出评选名称")
+    name = rest[0]
     result = select_for_period(ruleset, name, period, db_path=db_path, records_path=records_path,
                                households_path=households_path, show_progress=True)
     emit(render_selection(result, fmt, lang, color=not output and color_enabled()), fmt, output)
