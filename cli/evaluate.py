@@ -7,6 +7,9 @@ import click
 from xiangyue.demo import DEFAULT_DEMO_DB, run_demo
 from xiangyue.evaluate import evaluate_period
 from xiangyue.explain import explain_period, story_text
+from xiangyue.i18n import text
+from xiangyue.report.boards import render_table as render_boards
+from xiangyue.report.compliance import render as render_compliance
 from xiangyue.report.jsonout import dumps
 from xiangyue.workspace import resolve_ruleset_path
 from xiangyue.report.points import render_csv, render_json, render_table
@@ -98,7 +101,8 @@ def explain(args: tuple[str, ...], ruleset_opt: str | None, db_path: str, record
 @click.command(
     help="演示：把内置的金钩村演示数据（农户名册、积分记录）导入一个新数据库，计算一个季度并打印总分表。\n\n"
     "Demo: import the bundled 金钩村 data into a fresh database (replaced each run), "
-    "evaluate a quarter and print the totals.\n\n"
+    "evaluate a quarter and print the totals, the red and black boards and the checklist "
+    "compliance report (as of 2024-06-30).\n\n"
     "Example / 示例:\n\n    xiangyue demo --period 2024-Q2",
     epilog=EXIT_CODES_HELP,
 )
@@ -111,16 +115,18 @@ def explain(args: tuple[str, ...], ruleset_opt: str | None, db_path: str, record
 def demo(db_path: str, period: str, lang: str | None) -> None:
     lang = resolve_lang(lang)
     run = run_demo(db_path, period)
-    households, records = (i.rows for i in run.imports)
+    households, records, cases = (i.rows for i in run.imports)
     if lang == "en":
-        click.echo(f"Imported {households} households and {records} records into {db_path}.")
+        click.echo(f"Imported {households} households, {records} records and {cases} case steps "
+                   f"into {db_path}.")
     else:
-        click.echo(f"已将 {households} 户、{records} 条记录导入 {db_path}。")
+        click.echo(f"已将 {households} 户、{records} 条记录、{cases} 条清单办理记录导入 {db_path}。")
     click.echo(render_table(run.evaluation, lang), nl=False)
-    from xiangyue.boards import compute_boards  # the period's 红黑榜 (engine/boards.py)
-    from xiangyue.report.boards import render_table as render_boards
-
-    click.echo("\n" + render_boards(compute_boards(run.evaluation).to_json(), lang), nl=False)
+    click.echo("\n" + render_boards(run.extra["boards"].to_json(), lang), nl=False)
+    click.echo("\n" + render_compliance(run.extra["compliance"], "table", lang), nl=False)
+    click.echo("\n" + text(f"下一步：xiangyue explain JG001 --period {period} --db {db_path}",
+                           f"next: xiangyue explain JG001 --period {period} --db {db_path} --lang en",
+                           lang))
 
 
 commands = [evaluate, explain, demo]

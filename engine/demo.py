@@ -19,7 +19,7 @@ from typing import Any, Iterator
 from .errors import Diagnostic, InputError
 from .evaluate import Evaluation, evaluate, stored_records
 from .i18n import Msg, register
-from .ingest import ImportResult, import_households, import_records
+from .ingest import ImportResult, import_cases, import_households, import_records
 from .ledger import save_run
 from .model import Ruleset
 from .periods import parse_period
@@ -87,17 +87,35 @@ def fresh_db(path: str) -> None:
             side.unlink()
 
 
-def run_demo(db_path: str = DEFAULT_DEMO_DB, period: str = "2024-Q1") -> DemoRun:
-    """Import the demo village into a fresh database, evaluate ``period`` and store the run."""
+DEMO_AS_OF = "2024-06-30"  # the demo cases are checked as of the end of the data (reproducible)
+
+
+def run_demo(db_path: str = DEFAULT_DEMO_DB, period: str = "2024-Q1", as_of: str = DEMO_AS_OF) -> DemoRun:
+    """Import the demo village into a fresh database, evaluate ``period`` and store the run;
+    compute the period's boards and check the demo cases as of ``as_of``."""
+    from .boards import compute_boards
+    from .checklists import check_store, parse_as_of
+    from .workspace import remember_ruleset
+
     p = parse_period(period)
     fresh_db(db_path)
     with demo_paths() as paths:
         ruleset = load_ruleset(paths["ruleset"], display_name="jingou.yaml")
         with open_store(db_path) as store:
             imports = [import_households(store, paths["households"], ruleset),
-                       import_records(store, paths["records"], ruleset)]
+                       import_records(store, paths["records"], ruleset),
+                       import_cases(store, paths["cases"], ruleset)]
             records = stored_records(store, ruleset, p)
             ev = evaluate(ruleset, records, store.households(ruleset.household_fields), p,
                           presorted=True)
             run_id = save_run(store, ev)
-    return DemoRun(db_path, ruleset, imports, ev, run_id)
+        compliance = check_store(ruleset, db_path, parse_as_of(as_of))
+    # later commands on the demo database (explain, board, redeem…) find the rule file by
+    # itself; the bundled file is remembered only when it is a real file (not from a zip)
+    if Path(paths["ruleset"]).is_file() and resources.files("xiangyue.rulesets").joinpath(
+            "examples", "jingou.yaml").is_file():
+        with open_store(db_path) as store, store.transaction():
+            remember_ruleset(store.conn, str(resources.files("xiangyue.rulesets").joinpath(
+                "examples", "jingou.yaml")))
+    return DemoRun(db_path, ruleset, imports, ev, run_id,
+                   extra={"boards": compute_boards(ev, ruleset.boards), "compliance": compliance})
