@@ -140,8 +140,14 @@ def test_demo(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = run("demo")
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines()[0] == "已将 60 户、1719 条记录导入 xiangyue-demo.db。"
+    assert result.output.splitlines()[0] == "已将 60 户、1719 条记录、40 条清单办理记录导入 xiangyue-demo.db。"
     assert "JG060" in result.output and (tmp_path / "xiangyue-demo.db").exists()
+    # the checklist report next to the points, and the boards
+    assert "红榜" in result.output and "黑榜" in result.output
+    assert "金钩村 清单合规检查（截至 2024-06-30）" in result.output
+    # the demo database remembers its rule file: explain needs no rule file argument
+    told = run("explain", "JG001", "--period", "2024-Q1", "--db", "xiangyue-demo.db")
+    assert told.exit_code == 0 and "合计" in told.output
     assert run("demo", "--period", "2024-Q2", "--lang", "en").exit_code == 0  # replaced
     with sqlite3.connect(tmp_path / "xiangyue-demo.db") as conn:
         assert conn.execute("SELECT period FROM runs").fetchall() == [("2024-Q2",)]
