@@ -27,6 +27,7 @@ and why.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Iterable, Mapping
@@ -230,7 +231,10 @@ class _RuleRows:
 
 
 def _period_arrays(day: np.ndarray) -> dict[str, np.ndarray]:
-    months = day.astype("datetime64[D]").astype("datetime64[M]").astype(np.int32)
+    months = day.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    small = np.int16 if (not len(months) or (int(months.min()) > -32000
+                                             and int(months.max()) < 32000)) else np.int32
+    months = months.astype(small)
     return {"month": months, "quarter": months // 3, "year": months // 12}
 
 
@@ -324,6 +328,11 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
         now = time.perf_counter()
         LAST_PROFILE[name] = LAST_PROFILE.get(name, 0.0) + now - clock[0]
         clock[0] = now
+        if os.environ.get("XIANGYUE_PROFILE_MEMORY"):
+            import resource
+
+            LAST_PROFILE[name + " peak MB"] = resource.getrusage(
+                resource.RUSAGE_SELF).ru_maxrss / 1024
 
     # records after the period, up to the end of the last veto period overlapping it, count
     # for the veto only (see xiangyue.evaluate)
@@ -341,7 +350,10 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
     lap("read")
     unit, unit_keys, unit_hh = _units(cols, plan.person)
     order = _sort_order(cols, unit)
+    if len(order) < 2**31 - 1:
+        order = order.astype(np.int32)
     cols.permute(order)
+    cols.rank = None
     unit = unit[order]
     n = cols.n
     day = cols.day
@@ -423,6 +435,10 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
             reached &= ~truth
     ok = usable_unit & ~rec_err & ~late
     scored = ok & any_match
+    del rec_err, reached, usable, covered, known
+    if not with_ledger:  # the rules' columns are no longer needed (memory stays bounded)
+        table.columns = {}
+        cols.fields = {}
     lap("rules")
 
     # -- one scale for every amount -----------------------------------------------------
@@ -451,6 +467,8 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
     for i, (rule, (cand, raw_c, s_)) in enumerate(zip(rs.rules, cands)):
         keep = ok[cand]
         idx = cand[keep]
+        if n < 2**31 - 1:
+            idx = idx.astype(np.int32)
         if rule.escalation is not None:
             raw = np.zeros(len(idx), dtype=np.int64)
         else:
@@ -533,9 +551,9 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
                        if rule.category == cat.id and len(rr.idx)]
             if not members:
                 continue
-            rec = np.concatenate([rr.idx for rr in members])
-            rix = np.concatenate([np.full(len(rr.idx), rr.index, dtype=np.int64) for rr in members])
-            where = np.concatenate([np.arange(len(rr.idx)) for rr in members])
+            rec = np.concatenate([rr.idx for rr in members]).astype(np.int64)
+            rix = np.concatenate([np.full(len(rr.idx), rr.index, dtype=np.int32) for rr in members])
+            where = np.concatenate([np.arange(len(rr.idx), dtype=np.int32) for rr in members])
             amount = np.concatenate([
                 np.where(rr.pos, rr.value, 0) if sign > 0 else np.where(rr.neg, -rr.value, 0)
                 for rr in members])

@@ -277,6 +277,21 @@ def load_store(store: Any, fields: Sequence[FieldSpec], needed: set[str], person
     path = store.path
     if not path or path == ":memory:":
         raise Unsupported("an in-memory database")
+    # Arrow's own allocator keeps what it frees; the system's gives it back (bounded memory)
+    previous = pa.default_memory_pool()
+    pa.set_memory_pool(pa.system_memory_pool())
+    try:
+        return _load_store(store, fields, needed, person, start, end, threads, batch_rows,
+                           with_ids, path, adbc)
+    finally:
+        pa.set_memory_pool(previous)
+
+
+def _load_store(store: Any, fields: Sequence[FieldSpec], needed: set[str], person: bool,
+                start: dt.date, end: dt.date, threads: int, batch_rows: int, with_ids: bool,
+                path: str, adbc: Any) -> Columns:
+    import pyarrow as pa
+
     have = set(store.columns("records"))
     specs = {f.id: f for f in fields}
     wanted = [f for f in sorted(needed) if f in specs and f not in ("record_id", "household", "date", "person")]
@@ -407,15 +422,19 @@ def load_store(store: Any, fields: Sequence[FieldSpec], needed: set[str], person
 
     day = cat("day", np.int32)
     rowid = cat("_rowid", np.int64)
+    if len(rowid) and int(hi) < 2**31:
+        rowid = rowid.astype(np.int32)
     rank = None
     if ranked and len(ranked[0]) == n:
         in_order = np.asarray(ranked[0].combine_chunks() if hasattr(ranked[0], "combine_chunks")
                               else ranked[0]).astype(np.int64)
         base = int(lo)
-        by_rowid = np.full(int(hi) - base + 1, -1, dtype=np.int64)
-        by_rowid[in_order - base] = np.arange(n)
+        small = np.int32 if n < 2**31 - 1 else np.int64
+        by_rowid = np.full(int(hi) - base + 1, -1, dtype=small)
+        by_rowid[in_order - base] = np.arange(n, dtype=small)
+        del in_order, ranked[:]
         rank = by_rowid[rowid - base]
-        del by_rowid, in_order
+        del by_rowid
         if (rank < 0).any():  # the table changed between the two reads
             rank = None
     if rank is None and rid is None:
