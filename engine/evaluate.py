@@ -60,6 +60,12 @@ register(
             hint_zh="检查这一行的数据；这条记录整条不计分",
             hint_en="check this row's data; the whole record is awarded nothing",
         ),
+        "E-EVAL-NOT-ALLOWED": Msg(
+            zh="“{field}”的值“{value}”不是规则文件允许的值（{allowed}），这条记录不计分",
+            en="'{value}' is not an allowed value of '{field}' ({allowed}); the record is not scored",
+            hint_zh="改正表格中的值，或在规则文件的字段中加上这个值",
+            hint_en="correct the value in the table, or add it to the field's values in the rule file",
+        ),
         "E-EVAL-NO-PERSON": Msg(
             zh="记录 {record_id} 没有填写成员（本规则文件按人计分）",
             en="record {record_id} names no person (this rule file scores persons)",
@@ -490,6 +496,11 @@ def evaluate(
             if in_p:
                 not_covered.append(_issue("not_covered", rec))
             continue
+        bad_value = rec.get("_invalid")
+        if bad_value is not None:
+            if in_p:
+                invalid.append(_issue("invalid", rec, diagnostic=bad_value))
+            continue
         hh = rec.get("household")
         if hh is None or (register is not None and hh not in register):
             if in_p:
@@ -780,12 +791,25 @@ def read_records_file(ruleset: Ruleset, path: str) -> list[dict[str, Any]]:
     evaluation (InputError listing every problem), so no total is silently short."""
     from .tables import read_table
 
-    table = read_table(path, ruleset.fields, key="record_id")
+    # A value outside a field's allowed values (grade 特优) does not stop the evaluation: the
+    # record is listed as invalid with its row, like any other value the rules cannot use.
+    from dataclasses import replace
+
+    restricted = {f.id: f for f in ruleset.fields if f.values}
+    relaxed = [replace(f, values=None) if f.id in restricted else f for f in ruleset.fields]
+    table = read_table(path, relaxed, key="record_id")
     table.raise_for_errors()
     out = table.rows
     for row, line in zip(out, table.lines):
         row["_file"] = table.file
         row["_row"] = line
+        for fid, spec in restricted.items():
+            value = row.get(fid)
+            if value is not None and value not in spec.values:
+                row["_invalid"] = Diagnostic(
+                    "E-EVAL-NOT-ALLOWED", file=table.file, line=line, column=table.header(fid) or fid,
+                    args={"field": spec.label or fid, "value": value, "allowed": "、".join(spec.values)})
+                break
     return out
 
 
@@ -836,9 +860,14 @@ def open_inputs(ruleset: Ruleset, period: Period, *, db_path: str | None = None,
 
 def evaluate_period(ruleset_path: str, period_text: str, *, db_path: str | None = None,
                     records_path: str | None = None, households_path: str | None = None,
-                    save: bool = True, with_ledger: bool = True) -> tuple[Evaluation, str | None]:
+                    save: bool = True, with_ledger: bool = True,
+                    engine: str = "reference") -> tuple[Evaluation, str | None]:
     """The ``xiangyue evaluate`` job: load, read, evaluate and (database mode, ``save``) store
-    the run in the ledger. Returns the evaluation and the stored run's id (or None)."""
+    the run in the ledger. Returns the evaluation and the stored run's id (or None).
+
+    ``engine``: ``reference`` (this module), ``fast`` (the columnar path,
+    :mod:`xiangyue.fastpath`; fails when it cannot compute the rule file exactly) or ``auto``
+    (the fast path when it can, else this module)."""
     from .periods import parse_period
 
     period = parse_period(period_text)
@@ -847,9 +876,17 @@ def evaluate_period(ruleset_path: str, period_text: str, *, db_path: str | None 
                          households_path=households_path)
     try:
         store = inputs.store
-        ev = evaluate(ruleset, inputs.records, inputs.households, period,
-                      with_ledger=with_ledger or (save and store is not None),
-                      presorted=inputs.presorted)
+        if engine != "reference":
+            from .fastpath import evaluate_with_engine
+
+            ev, _choice = evaluate_with_engine(
+                ruleset, store if store is not None else inputs.records, period,
+                inputs.households, engine=engine,
+                with_ledger=with_ledger or (save and store is not None))
+        else:
+            ev = evaluate(ruleset, inputs.records, inputs.households, period,
+                          with_ledger=with_ledger or (save and store is not None),
+                          presorted=inputs.presorted)
         run_id = None
         if save and store is not None:
             from .ledger import save_run

@@ -184,3 +184,20 @@ def test_explain_without_a_rule_file_uses_the_one_the_database_remembers(tmp_pat
                                env={"XIANGYUE_RULESET": ""})
     assert remembered.exit_code == 0 and remembered.output == named.output
     assert "2024 年第 1 季度合计" in remembered.output
+
+
+def test_a_value_outside_the_allowed_values_makes_the_record_invalid_not_the_run(tmp_path):
+    records = tmp_path / "r.csv"
+    records.write_text("记录编号,户号,日期,事项,等级\nR1,H1,2024-03-01,庭院检查,特优\n"
+                       "R2,H1,2024-03-02,志愿服务,\n", encoding="utf-8")
+    register = tmp_path / "h.csv"
+    register.write_text("户号,户主,网格\nH1,张三,第1网格\n", encoding="utf-8")
+    root = Path(__file__).parent.parent.parent
+    result = run("evaluate", str(root / "rulesets" / "examples" / "jingou.yaml"), "--records", str(records),
+                 "--households", str(register), "--period", "2024-03", "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert [(h["household"], h["total"]) for h in data["households"]] == [("H1", 2)]
+    (bad,) = data["invalid"]
+    assert (bad["record_id"], bad["row"], bad["code"]) == ("R1", 2, "E-EVAL-NOT-ALLOWED")
+    assert bad["message"] == "“等级”的值“特优”不是规则文件允许的值（优、良、差），这条记录不计分"
