@@ -53,12 +53,17 @@ def _source_options(f):
 @lang_option
 @click.option("--save/--no-save", default=True, show_default=True,
               help="Store the run in the database's ledger (database mode). 把结果写入台账。")
+@click.option("--engine", type=click.Choice(["reference", "auto", "fast"]), default="reference",
+              show_default=True,
+              help="Evaluator: reference (record by record), fast (columnar, pip install "
+              "'xiangyue[fast]'), auto (fast when the rule file allows). 计算引擎。")
 @handles_user_errors
 def evaluate(ruleset: str, db_path: str, records_path: str | None, households_path: str | None,
-             period: str, fmt: str, lang: str | None, save: bool) -> None:
+             period: str, fmt: str, lang: str | None, save: bool, engine: str) -> None:
     lang = resolve_lang(lang)
     ev, _ = evaluate_period(ruleset, period, db_path=db_path, records_path=records_path,
-                            households_path=households_path, save=save, with_ledger=False)
+                            households_path=households_path, save=save, with_ledger=False,
+                            engine=engine)
     if fmt == "json":
         click.echo(render_json(ev, lang))
     elif fmt == "csv":

@@ -78,6 +78,15 @@ def materialize(rs: Ruleset, cols: Columns, idx: np.ndarray) -> list[dict[str, A
             nulls = col.null[idx].tolist()
             vals = [None if z else v for v, z in zip(vals, nulls)]
         lists.append(vals)
+    for meta, key in (("source_file", "_file"), ("source_row", "_row")):
+        col = cols.fields.get(meta)
+        if col is not None and meta not in keys:
+            keys.append(key)
+            data = col.data[idx].tolist()
+            vals = [words[c] if c >= 0 else None for c in data] if col.kind == "text" else data
+            if col.null is not None:
+                vals = [None if z else v for v, z in zip(vals, col.null[idx].tolist())]
+            lists.append(vals)
     return [dict(zip(keys, row)) for row in zip(*lists)]
 
 

@@ -254,6 +254,10 @@ def _field_column(spec: FieldSpec, arr: Any, vocab: Vocab) -> Val:
 
 
 _BATCH_ROWS = "adbc.sqlite.query.batch_rows"
+#: the database's note of where a record was imported from, as the evaluator's records carry
+#: it (``xiangyue.evaluate.stored_records``): ``_file`` and ``_row``
+_META = (FieldSpec("source_file", "text"), FieldSpec("source_row", "integer"))
+_META_KEY = {"source_file": "_file", "source_row": "_row"}
 _TEXT_NULL = "\ue000\ue001\u2400"  # no clerk types this
 _TEXT_NULL_SQL = "char(57344, 57345, 9216)"
 _INT_NULL = "-9223372036854775807"
@@ -295,6 +299,11 @@ def _load_store(store: Any, fields: Sequence[FieldSpec], needed: set[str], perso
     have = set(store.columns("records"))
     specs = {f.id: f for f in fields}
     wanted = [f for f in sorted(needed) if f in specs and f not in ("record_id", "household", "date", "person")]
+    if with_ids:  # a ledger: its entries say where each record was imported from
+        for f in _META:
+            if f.id in have and f.id not in specs:
+                specs[f.id] = f
+                wanted.append(f.id)
     ranked: list[Any] = []
 
     def read_order() -> None:
@@ -519,7 +528,8 @@ def fetch_records(store: Any, fields: Sequence[FieldSpec], ids: list[str]) -> li
     have = set(store.columns("records"))
     present = [f for f in fields if f.id in have]
     absent = {f.id: f.default for f in fields if f.id not in have}
-    select = ", ".join(_q(f.id) for f in present)
+    meta = [f for f in _META if f.id in have]  # where each record was imported from
+    select = ", ".join(_q(f.id) for f in present + meta)
     found: dict[str, dict[str, Any]] = {}
     for i in range(0, len(ids), 500):
         chunk = ids[i:i + 500]
@@ -530,6 +540,8 @@ def fetch_records(store: Any, fields: Sequence[FieldSpec], ids: list[str]) -> li
             for f, v in zip(present, values):
                 row[f.id] = f.default if v is None else from_db(f.type, v)
             row.update(absent)
+            for f, v in zip(meta, values[len(present):]):
+                row[_META_KEY[f.id]] = from_db(f.type, v) if v is not None else None
             found[row["record_id"]] = row
     return [found[i] for i in ids]
 

@@ -17,7 +17,7 @@ pytest.importorskip("pyarrow")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from xiangyue.evaluate import evaluate, replay_window  # noqa: E402
+from xiangyue.evaluate import evaluate, stored_records  # noqa: E402
 from xiangyue.fastpath import (Unsupported, compile_plan, evaluate_totals,  # noqa: E402
                                evaluate_with_engine)
 from xiangyue.periods import parse_period  # noqa: E402
@@ -253,7 +253,7 @@ def test_database_source_agrees(tmp_path):
         households = store.households()
         for p in ("2024", "2024-Q1", "2024-03", "2024-Q2"):
             period = parse_period(p)
-            records = list(store.iter_records(rs.fields, *replay_window(rs, period)))
+            records = list(stored_records(store, rs, period))  # as `xiangyue evaluate` reads
             want = evaluate(rs, records, households, period, presorted=True)
             got, choice = evaluate_with_engine(rs, store, period, households, engine="fast",
                                                with_ledger=True)
@@ -275,3 +275,24 @@ def test_a_later_veto_marks_the_whole_year():
     assert by["H1"].vetoed and not by["H2"].vetoed
     assert by["H1"].total == D("2")  # the July record is not summed in Q1
     assert_same(rs, records, q1)
+
+
+def test_evaluate_period_engine_option(tmp_path):
+    """`xiangyue evaluate --engine auto|fast` gives what the reference gives."""
+    pytest.importorskip("adbc_driver_sqlite")
+    from xiangyue.evaluate import evaluate_period
+    from xiangyue.ingest import import_households, import_records
+    from xiangyue.store import open_store
+
+    rs = load_ruleset(JINGOU)
+    db = tmp_path / "v.db"
+    store = open_store(db)
+    import_households(store, DATA / "households.csv", rs)
+    import_records(store, DATA / "records.csv", rs)
+    store.close()
+    want, _ = evaluate_period(str(JINGOU), "2024-Q1", db_path=str(db), save=False)
+    for engine in ("auto", "fast"):
+        got, _ = evaluate_period(str(JINGOU), "2024-Q1", db_path=str(db), save=False,
+                                 engine=engine)
+        assert summary(got) == summary(want)
+        assert got.ledger == want.ledger
