@@ -190,24 +190,11 @@ def load_pair(old_path: str, new_path: str, *, old_name: str | None = None,
 
 def load_one(path: str, name: str | None = None, base_dir: str | None = None) -> m.Ruleset:
     """:func:`xiangyue.ruleset.load_ruleset`, with ``extends`` optionally resolved from
-    ``base_dir`` (see :func:`load_pair`)."""
-    from .errors import RulesetError
-    from .ruleset import with_source_lines, build
-    from .schema import check_against_schema
-    from .templates import load_chain, merge
+    ``base_dir`` (see :func:`load_pair`). Examples are not loaded: a diff compares the rules,
+    and stale examples (a renamed rule) must not hide the diff from a reviewer."""
+    from .ruleset import load_ruleset
 
-    if base_dir is None:
-        from .ruleset import load_ruleset
-
-        return load_ruleset(path, name)
-    # the steps of ruleset.load_effective, with templates found from base_dir
-    docs = load_chain(path, name, base_dir=base_dir)
-    problems = check_against_schema(docs)
-    eff, merge_problems = merge(docs)
-    problems.extend(merge_problems)
-    if problems:
-        raise RulesetError(with_source_lines(eff, problems))
-    return build(eff)
+    return load_ruleset(path, name, base_dir=base_dir, examples=False)
 
 
 def diff_files(old_path: str, new_path: str, **kwargs: Any) -> Diff:

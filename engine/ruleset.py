@@ -16,6 +16,7 @@ file without errors is compiled and returned.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import os
@@ -205,6 +206,25 @@ class _Builder:
                 return True
         return False
 
+    def unusable(self, path: tuple) -> bool:
+        """Whether the schema found the part at ``path`` itself (or what holds it) malformed."""
+        if not self.broken:
+            return False
+        doc, p = self.eff.where(path)
+        return any(p[:len(bad)] == bad for bad in self.broken.get(doc.file, ()))
+
+    @contextlib.contextmanager
+    def item_guard(self):
+        """After schema errors, an item whose shape cannot be read is skipped (its problems
+        are already reported); the other items are still checked."""
+        if not self.broken:
+            yield
+            return
+        try:
+            yield
+        except _SHAPE_ERRORS:
+            pass
+
     def guarded(self, build_fn, default):
         """Run one section's builder; after schema errors, a shape it cannot read is skipped."""
         if not self.broken:
@@ -247,6 +267,8 @@ class _Builder:
 
     # ---- expressions ---------------------------------------------------------------------
     def expression(self, path: tuple, scope: Scope, role: str) -> n.Expr | None:
+        if self.is_broken(path):
+            return None
         value = self.eff_value(path)
         text = value if isinstance(value, str) else ("true" if value is True else "false" if value is False else str(value))
         try:
@@ -296,33 +318,34 @@ class _Builder:
         taken = {name: None for f in builtins for name in f.names()}
         builtin_ids = {f.id for f in builtins}
         for i, f in enumerate(items):
-            if self.is_broken((section, i)):
+            if self.unusable((section, i)):
                 continue
-            path = (section, i)
-            if f["id"] in builtin_ids:
-                self.diag("E-FIELD-BUILTIN", path + ("id",), id=f["id"])
-                continue
-            ftype = f["type"]
-            values = tuple(str(v) for v in f["values"]) if "values" in f else None
-            if values is not None and ftype != "text":
-                self.diag("E-FIELD-VALUES", path + ("values",), id=f["id"])
-            default = f.get("default")
-            if default is not None:
-                default = self._typed_default(path + ("default",), f["id"], ftype, default)
-            lo = Decimal(str(f["min"])) if "min" in f else None
-            hi = Decimal(str(f["max"])) if "max" in f else None
-            if lo is not None and hi is not None and lo > hi:
-                self.diag("E-FIELD-RANGE", path + ("min",), id=f["id"])
-            spec = m.FieldSpec(
-                id=f["id"], type=ftype, label=f.get("label"), aliases=tuple(f.get("aliases") or ()),
-                required=bool(f.get("required", False)), values=values, default=default, min=lo, max=hi,
-                pos=self.pos(path),
-            )
-            for name in spec.names():
-                if name in taken:
-                    self.diag("E-FIELD-NAME", path, name=name)
-                taken[name] = None
-            out.append(spec)
+            with self.item_guard():
+                path = (section, i)
+                if f["id"] in builtin_ids:
+                    self.diag("E-FIELD-BUILTIN", path + ("id",), id=f["id"])
+                    continue
+                ftype = f["type"]
+                values = tuple(str(v) for v in f["values"]) if "values" in f else None
+                if values is not None and ftype != "text":
+                    self.diag("E-FIELD-VALUES", path + ("values",), id=f["id"])
+                default = f.get("default")
+                if default is not None:
+                    default = self._typed_default(path + ("default",), f["id"], ftype, default)
+                lo = Decimal(str(f["min"])) if "min" in f else None
+                hi = Decimal(str(f["max"])) if "max" in f else None
+                if lo is not None and hi is not None and lo > hi:
+                    self.diag("E-FIELD-RANGE", path + ("min",), id=f["id"])
+                spec = m.FieldSpec(
+                    id=f["id"], type=ftype, label=f.get("label"), aliases=tuple(f.get("aliases") or ()),
+                    required=bool(f.get("required", False)), values=values, default=default, min=lo, max=hi,
+                    pos=self.pos(path),
+                )
+                for name in spec.names():
+                    if name in taken:
+                        self.diag("E-FIELD-NAME", path, name=name)
+                    taken[name] = None
+                out.append(spec)
         return tuple(out)
 
     def _typed_default(self, path: tuple, fid: str, ftype: str, value: Any) -> Any:
@@ -354,17 +377,18 @@ class _Builder:
         self.unique_ids("categories", "类别", "category", items)
         out = []
         for i, c in enumerate(items):
-            if self.is_broken(("categories", i)):
+            if self.unusable(("categories", i)):
                 continue
-            path = ("categories", i)
-            out.append(m.Category(
-                id=str(c["id"]), name=str(c.get("name") or c["id"]), cap=self.limit(c, "cap", path),
-                deduction_cap=self.limit(c, "deduction_cap", path), pos=self.pos(path)))
+            with self.item_guard():
+                path = ("categories", i)
+                out.append(m.Category(
+                    id=str(c["id"]), name=str(c.get("name") or c["id"]), cap=self.limit(c, "cap", path),
+                    deduction_cap=self.limit(c, "deduction_cap", path), pos=self.pos(path)))
         return tuple(out)
 
     def limit(self, owner: dict, key: str, path: tuple) -> m.Limit | None:
         spec = owner.get(key)
-        if spec is None:
+        if spec is None or self.is_broken(path + (key,)):
             return None
         return m.Limit(Decimal(str(spec["max"])), spec["per"], self.pos(path + (key,)))
 
@@ -374,43 +398,45 @@ class _Builder:
         cat_ids = [c.id for c in categories]
         out = []
         for i, r in enumerate(items):
-            if self.is_broken(("rules", i)):
+            if self.unusable(("rules", i)):
                 continue
-            path = ("rules", i)
-            rid = str(r["id"])
-            category = str(r.get("category", ""))
-            if "category" in r and category not in cat_ids:
-                zh, en = did_you_mean(category, cat_ids, cutoff=0.3,
-                                      otherwise=("在 categories 中加上它", "add it under categories"))
-                self.diag("E-RULE-CATEGORY", path + ("category",), rule=rid, category=category,
-                          suggest_zh=zh, suggest_en=en)
-            when_expr = None
-            if "when" not in r:
-                self.diag("E-RULE-NO-WHEN", path + ("id",), rule=rid)
-            else:
-                when_expr = self.expression(path + ("when",), scope, "when")
-            escalation = None
-            if "escalation" in r:
-                e = r["escalation"]
-                escalation = m.Escalation(tuple(Decimal(str(s)) for s in e["steps"]), e["per"],
-                                          self.pos(path + ("escalation",)))
+            with self.item_guard():
+                path = ("rules", i)
+                rid = str(r["id"])
+                category = str(r.get("category", ""))
+                if "category" in r and category not in cat_ids and not self.is_broken(("categories",)):
+                    zh, en = did_you_mean(category, cat_ids, cutoff=0.3,
+                                          otherwise=("在 categories 中加上它", "add it under categories"))
+                    self.diag("E-RULE-CATEGORY", path + ("category",), rule=rid, category=category,
+                              suggest_zh=zh, suggest_en=en)
+                when_expr = None
+                if "when" not in r:
+                    if not self.is_broken(path + ("when",)):  # not a misspelt `when`
+                        self.diag("E-RULE-NO-WHEN", path + ("id",), rule=rid)
+                else:
+                    when_expr = self.expression(path + ("when",), scope, "when")
+                escalation = None
+                if "escalation" in r:
+                    e = r["escalation"]
+                    escalation = m.Escalation(tuple(Decimal(str(s)) for s in e["steps"]), e["per"],
+                                              self.pos(path + ("escalation",)))
+                    if "points" in r:
+                        self.diag("E-RULE-POINTS-AND-ESCALATION", path + ("points",), key=True, rule=rid)
+                    if "once" in r:
+                        self.diag("E-RULE-ONCE-ESCALATION", path + ("once",), key=True, rule=rid)
+                points_expr = None
                 if "points" in r:
-                    self.diag("E-RULE-POINTS-AND-ESCALATION", path + ("points",), key=True, rule=rid)
-                if "once" in r:
-                    self.diag("E-RULE-ONCE-ESCALATION", path + ("once",), key=True, rule=rid)
-            points_expr = None
-            if "points" in r:
-                points_expr = self.expression(path + ("points",), scope, "points")
-            elif escalation is None:
-                self.diag("E-RULE-NO-POINTS", path + ("id",), rule=rid)
-            cap = self.limit(r, "cap", path)
-            deduction_cap = self.limit(r, "deduction_cap", path)
-            self._check_cap_signs(path, rid, points_expr, escalation, cap, deduction_cap)
-            out.append(m.Rule(
-                id=rid, name=str(r.get("name") or rid), category=category, when_expr=when_expr,
-                when_fn=None, points_expr=points_expr, points_fn=None, cap=cap, deduction_cap=deduction_cap,
-                once=r.get("once"), escalation=escalation, highest_only=r.get("highest_only"), veto=r.get("veto"),
-                description=r.get("description"), index=i, pos=self.pos(path)))
+                    points_expr = self.expression(path + ("points",), scope, "points")
+                elif escalation is None and not self.is_broken(path + ("points",)):
+                    self.diag("E-RULE-NO-POINTS", path + ("id",), rule=rid)
+                cap = self.limit(r, "cap", path)
+                deduction_cap = self.limit(r, "deduction_cap", path)
+                self._check_cap_signs(path, rid, points_expr, escalation, cap, deduction_cap)
+                out.append(m.Rule(
+                    id=rid, name=str(r.get("name") or rid), category=category, when_expr=when_expr,
+                    when_fn=None, points_expr=points_expr, points_fn=None, cap=cap, deduction_cap=deduction_cap,
+                    once=r.get("once"), escalation=escalation, highest_only=r.get("highest_only"), veto=r.get("veto"),
+                    description=r.get("description"), index=i, pos=self.pos(path)))
         return tuple(out)
 
     def _check_cap_signs(self, path, rid, points_expr, escalation, cap, deduction_cap) -> None:
@@ -442,27 +468,28 @@ class _Builder:
         names_seen: dict[str, int] = {}
         out = []
         for i, item in enumerate(items):
-            if self.is_broken(("checklists", i)):
+            if self.unusable(("checklists", i)):
                 continue
-            path = ("checklists", i)
-            if item["name"] in names_seen:
-                self.diag("E-DUP-ID", path + ("name",), kind_zh="清单事项名称", kind_en="item name", id=item["name"],
-                          first_line=self.pos(("checklists", names_seen[item["name"]], "name")).line)
-            names_seen.setdefault(item["name"], i)
-            procedures = []
-            procs = item["procedures"]
-            for j, proc in enumerate(procs):
-                ppath = path + ("procedures", j)
-                pid = str(proc.get("id") or f"{item['id']}_{j + 1}")
-                when_expr = self.expression(ppath + ("when",), scope, "when") if "when" in proc else None
-                if len(procs) > 1 and "when" not in proc:
-                    self.diag("W-PROCEDURE-NO-WHEN", ppath, severity="warning", item=item["id"], procedure=pid)
-                procedures.append(m.Procedure(
-                    id=pid, name=str(proc.get("name") or pid), when_expr=when_expr, when_fn=None,
-                    steps=self.steps(ppath), pos=self.pos(ppath)))
-            out.append(m.ChecklistItem(id=str(item["id"]), name=str(item["name"]),
-                                       list=str(item.get("list") or ""), procedures=tuple(procedures),
-                                       pos=self.pos(path)))
+            with self.item_guard():
+                path = ("checklists", i)
+                if item["name"] in names_seen:
+                    self.diag("E-DUP-ID", path + ("name",), kind_zh="清单事项名称", kind_en="item name", id=item["name"],
+                              first_line=self.pos(("checklists", names_seen[item["name"]], "name")).line)
+                names_seen.setdefault(item["name"], i)
+                procedures = []
+                procs = item["procedures"]
+                for j, proc in enumerate(procs):
+                    ppath = path + ("procedures", j)
+                    pid = str(proc.get("id") or f"{item['id']}_{j + 1}")
+                    when_expr = self.expression(ppath + ("when",), scope, "when") if "when" in proc else None
+                    if len(procs) > 1 and "when" not in proc:
+                        self.diag("W-PROCEDURE-NO-WHEN", ppath, severity="warning", item=item["id"], procedure=pid)
+                    procedures.append(m.Procedure(
+                        id=pid, name=str(proc.get("name") or pid), when_expr=when_expr, when_fn=None,
+                        steps=self.steps(ppath), pos=self.pos(ppath)))
+                out.append(m.ChecklistItem(id=str(item["id"]), name=str(item["name"]),
+                                           list=str(item.get("list") or ""), procedures=tuple(procedures),
+                                           pos=self.pos(path)))
         return tuple(out)
 
     def steps(self, ppath: tuple) -> tuple[m.Step, ...]:
@@ -524,25 +551,26 @@ class _Builder:
         self.unique_ids("selections", "评选", "selection", items)
         out = []
         for i, s in enumerate(items):
-            if self.is_broken(("selections", i)):
+            if self.unusable(("selections", i)):
                 continue
-            path = ("selections", i)
-            criteria = []
-            for j, _text in enumerate(s["criteria"]):
-                cpath = path + ("criteria", j)
-                scope = selection_scope(record_scope)
-                expr = self.expression(cpath, scope, "criterion")
-                if expr is None:
-                    continue
-                for node in n.walk(expr):
-                    if isinstance(node, n.Call) and node.func in ("points", "得分") and node.args:
-                        arg = node.args[0]
-                        if isinstance(arg, n.Text) and arg.value not in rule_ids:
-                            self.diag("E-EXAMPLE-RULE", cpath, example=s["name"], rule=arg.value)
-                criteria.append((str(self.eff_value(cpath)), expr, None))
-            out.append(m.Selection(id=str(s["id"]), name=str(s["name"]), per=s.get("per", "year"),
-                                   criteria=tuple(criteria), no_veto=bool(s.get("no_veto", True)),
-                                   pos=self.pos(path)))
+            with self.item_guard():
+                path = ("selections", i)
+                criteria = []
+                for j, _text in enumerate(s["criteria"]):
+                    cpath = path + ("criteria", j)
+                    scope = selection_scope(record_scope)
+                    expr = self.expression(cpath, scope, "criterion")
+                    if expr is None:
+                        continue
+                    for node in n.walk(expr):
+                        if isinstance(node, n.Call) and node.func in ("points", "得分") and node.args:
+                            arg = node.args[0]
+                            if isinstance(arg, n.Text) and arg.value not in rule_ids:
+                                self.diag("E-EXAMPLE-RULE", cpath, example=s["name"], rule=arg.value)
+                    criteria.append((str(self.eff_value(cpath)), expr, None))
+                out.append(m.Selection(id=str(s["id"]), name=str(s["name"]), per=s.get("per", "year"),
+                                       criteria=tuple(criteria), no_veto=bool(s.get("no_veto", True)),
+                                       pos=self.pos(path)))
         return tuple(out)
 
     def examples(self, record_fields, household_fields, case_fields, rule_ids: set[str]) -> tuple[m.Example, ...]:
@@ -551,39 +579,40 @@ class _Builder:
         items = self.data.get("examples") or []
         out = []
         for i, ex in enumerate(items):
-            if self.is_broken(("examples", i)):
+            if self.unusable(("examples", i)):
                 continue
-            path = ("examples", i)
-            name = str(ex["name"])
-            period = ex.get("period")
-            if period is not None:
-                try:
-                    parse_period(str(period))
-                except XiangyueError:
-                    self.diag("E-EXAMPLE-PERIOD", path + ("period",), example=name, value=period)
-            for section, fields in (("records", record_fields), ("households", household_fields),
-                                    ("cases", case_fields)):
-                known = {nm for f in fields for nm in f.names()}
-                for j, row in enumerate(ex.get(section) or []):
-                    for col in row:
-                        if col not in known:
-                            zh, en = did_you_mean(col, sorted(known), cutoff=0.4)
-                            self.diag("E-EXAMPLE-COLUMN", path + (section, j, col), key=True, example=name,
-                                      column=col, suggest_zh=zh, suggest_en=en)
-            expect = ex["expect"]
-            by_rule = expect.get("by_rule") if isinstance(expect, dict) else None
-            if isinstance(by_rule, dict):
-                for hh, rules in by_rule.items():
-                    if isinstance(rules, dict):
-                        for rid in rules:
-                            if rid not in rule_ids:
-                                self.diag("E-EXAMPLE-RULE", path + ("expect", "by_rule", hh, rid), key=True,
-                                          example=name, rule=rid)
-            as_of = self.date(path + ("as_of",)) if "as_of" in ex else None
-            out.append(m.Example(
-                name=name, period=str(period) if period is not None else None,
-                records=tuple(ex.get("records") or ()), households=tuple(ex.get("households") or ()),
-                cases=tuple(ex.get("cases") or ()), as_of=as_of, expect=dict(expect), pos=self.pos(path)))
+            with self.item_guard():
+                path = ("examples", i)
+                name = str(ex["name"])
+                period = ex.get("period")
+                if period is not None:
+                    try:
+                        parse_period(str(period))
+                    except XiangyueError:
+                        self.diag("E-EXAMPLE-PERIOD", path + ("period",), example=name, value=period)
+                for section, fields in (("records", record_fields), ("households", household_fields),
+                                        ("cases", case_fields)):
+                    known = {nm for f in fields for nm in f.names()}
+                    for j, row in enumerate(ex.get(section) or []):
+                        for col in row:
+                            if col not in known:
+                                zh, en = did_you_mean(col, sorted(known), cutoff=0.4)
+                                self.diag("E-EXAMPLE-COLUMN", path + (section, j, col), key=True, example=name,
+                                          column=col, suggest_zh=zh, suggest_en=en)
+                expect = ex["expect"]
+                by_rule = expect.get("by_rule") if isinstance(expect, dict) else None
+                if isinstance(by_rule, dict):
+                    for hh, rules in by_rule.items():
+                        if isinstance(rules, dict):
+                            for rid in rules:
+                                if rid not in rule_ids:
+                                    self.diag("E-EXAMPLE-RULE", path + ("expect", "by_rule", hh, rid), key=True,
+                                              example=name, rule=rid)
+                as_of = self.date(path + ("as_of",)) if "as_of" in ex else None
+                out.append(m.Example(
+                    name=name, period=str(period) if period is not None else None,
+                    records=tuple(ex.get("records") or ()), households=tuple(ex.get("households") or ()),
+                    cases=tuple(ex.get("cases") or ()), as_of=as_of, expect=dict(expect), pos=self.pos(path)))
         return tuple(out)
 
     def metadata(self) -> dict[str, Any]:
@@ -659,17 +688,19 @@ def _sha256(docs) -> str:
     return h.hexdigest()
 
 
-def build(eff: Effective, problems: list[tuple[Diagnostic, YamlDoc, tuple]] = ()) -> m.Ruleset:
+def build(eff: Effective, problems: list[tuple[Diagnostic, YamlDoc, tuple]] = (), *,
+          examples: bool = True) -> m.Ruleset:
     """Check and compile an effective rule file; raise :class:`RulesetError` with every error.
 
     ``problems`` are the structural errors found by the schema: they are reported with the
-    rest, and the parts of the file they are in are not checked further.
+    rest, and the parts of the file they are in are not checked further. ``examples=False``
+    leaves the examples out (a reviewer diffing two versions compares rules, not examples).
     """
     broken: dict[str, list[tuple]] = {}
     for _diag, doc, path in problems:
         broken.setdefault(doc.file, []).append(path)
     b = _Builder(eff, broken)
-    b.diags.extend(diag for diag, _doc, _path in problems)
+    b.diags.extend(diag for diag, _doc, _path in problems if diag is not None)
     d = eff.data
     meta = b.guarded(b.metadata, {"village": "", "name": "", "version": "", "effective_from": None,
                                   "effective_until": None, "adopted": m.Adoption()})
@@ -686,7 +717,7 @@ def build(eff: Effective, problems: list[tuple[Diagnostic, YamlDoc, tuple]] = ()
     checklists = b.guarded(lambda: b.checklists(case_scope), ())
     rule_ids = {r.id for r in rules}
     selections = b.guarded(lambda: b.selections(record_scope, rule_ids), ())
-    examples = b.guarded(lambda: b.examples(fields, household_fields, case_fields, rule_ids), ())
+    examples = b.guarded(lambda: b.examples(fields, household_fields, case_fields, rule_ids), ()) if examples else ()
     market = b.guarded(b.market, m.Market())
     errors = [x for x in b.diags if x.severity == "error"]
     if errors:
@@ -754,19 +785,20 @@ def with_source_lines(eff: Effective, diags: Iterable[Diagnostic]) -> list[Diagn
     return sorted(out, key=Diagnostic.sort_key)
 
 
-def load_checked(path: str | os.PathLike, display_name: str | None = None
+def load_checked(path: str | os.PathLike, display_name: str | None = None, *, base_dir: str | None = None
                  ) -> tuple[Effective, list[tuple[Diagnostic, YamlDoc, tuple]]]:
     """Load a rule file and its templates, check each file's structure, and merge them.
 
     Returns the effective file and the structural problems (with the file and path of each).
-    A file whose top level is not a mapping cannot be merged and raises at once.
+    A file whose top level is not a mapping cannot be merged and raises at once. ``base_dir``
+    is where templates named in ``extends`` are looked for (default: the file's folder).
     """
-    docs = load_chain(path, display_name)
+    docs = load_chain(path, display_name, base_dir=base_dir)
     problems: list[tuple[Diagnostic, YamlDoc, tuple]] = []
     for doc in docs:
         problems.extend((diag, doc, p) for diag, p in structural_errors(doc))
-    if any(diag.code == "E-SCHEMA-ROOT" for diag, _doc, _p in problems):
-        raise RulesetError([diag for diag, _doc, _p in problems])
+    if any(diag is not None and diag.code == "E-SCHEMA-ROOT" for diag, _doc, _p in problems):
+        raise RulesetError([diag for diag, _doc, _p in problems if diag is not None])
     eff, merge_problems = merge(docs)
     problems.extend((diag, eff.main, ("remove",)) for diag in merge_problems)
     return eff, problems
@@ -775,18 +807,19 @@ def load_checked(path: str | os.PathLike, display_name: str | None = None
 def load_effective(path: str | os.PathLike, display_name: str | None = None) -> Effective:
     """The effective (templates applied) rule file, raising if its structure is wrong."""
     eff, problems = load_checked(path, display_name)
-    if problems:
-        raise RulesetError(with_source_lines(eff, [diag for diag, _doc, _p in problems]))
+    if any(diag is not None for diag, _doc, _p in problems):
+        raise RulesetError(with_source_lines(eff, [diag for diag, _doc, _p in problems if diag is not None]))
     return eff
 
 
-def load_ruleset(path: str | os.PathLike, display_name: str | None = None) -> m.Ruleset:
+def load_ruleset(path: str | os.PathLike, display_name: str | None = None, *, base_dir: str | None = None,
+                 examples: bool = True) -> m.Ruleset:
     """The whole pipeline for one rule file. Raises :class:`RulesetError` listing every error.
 
     Warnings of a valid file are on ``ruleset.warnings``.
     """
-    eff, problems = load_checked(path, display_name)
-    return build(eff, problems)
+    eff, problems = load_checked(path, display_name, base_dir=base_dir)
+    return build(eff, problems, examples=examples)
 
 
 def validate_files(paths: Iterable[str]) -> dict[str, list[Diagnostic]]:

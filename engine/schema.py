@@ -8,6 +8,7 @@ Chinese and English with a hint (an unknown key gets "did you mean").
 
 from __future__ import annotations
 
+import difflib
 import functools
 import json
 from importlib import resources
@@ -151,11 +152,12 @@ def best_error(error: ValidationError) -> ValidationError:
     return error
 
 
-def structural_errors(doc: YamlDoc) -> list[tuple[Diagnostic, tuple]]:
+def structural_errors(doc: YamlDoc) -> list[tuple[Diagnostic | None, tuple]]:
     """Every structural problem of one rule file, positioned in that file, with its data path.
 
     The path lets later stages skip the parts of the file whose shape cannot be trusted while
-    still checking the rest (so an author sees all mistakes in one run).
+    still checking the rest (so an author sees all mistakes in one run). An entry without a
+    diagnostic marks a part to skip whose problem another entry already reports.
     """
     data = doc.data
     if not isinstance(data, dict):
@@ -166,15 +168,21 @@ def structural_errors(doc: YamlDoc) -> list[tuple[Diagnostic, tuple]]:
         best = best_error(e)
         path = tuple(best.absolute_path)
         if best.validator == "additionalProperties" and isinstance(best.instance, dict):
-            allowed = (best.schema.get("properties") or {}).keys()
-            path += tuple(k for k in best.instance if k not in allowed)[:1]
+            allowed = list((best.schema.get("properties") or {}).keys())
+            extra = [k for k in best.instance if k not in allowed][:1]
+            path += tuple(extra)
+            # `categorys:` was meant as `categories:`: the checks that need what the author
+            # meant are skipped, so one typo gives one error, not one per rule
+            meant = difflib.get_close_matches(extra[0], allowed, n=1, cutoff=0.75) if extra else []
+            if meant:
+                out.append((None, path[:-1] + (meant[0],)))
         out.append((error_diagnostic(doc, best), path))
     return out
 
 
 def validate_document(doc: YamlDoc) -> list[Diagnostic]:
     """Every structural problem of one rule file, positioned in that file."""
-    return [d for d, _ in structural_errors(doc)]
+    return [d for d, _ in structural_errors(doc) if d is not None]
 
 
 def error_diagnostic(doc: YamlDoc, error: ValidationError) -> Diagnostic:
@@ -235,10 +243,3 @@ def error_diagnostic(doc: YamlDoc, error: ValidationError) -> Diagnostic:
     if v == "uniqueItems":
         return diag("E-SCHEMA-UNIQUE", path)
     return diag("E-SCHEMA-OTHER", path, detail=error.message)
-
-
-def check_against_schema(docs: Iterable[YamlDoc]) -> list[Diagnostic]:
-    out: list[Diagnostic] = []
-    for doc in docs:
-        out.extend(validate_document(doc))
-    return out

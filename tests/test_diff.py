@@ -368,3 +368,16 @@ def test_selections_stars_and_market_of_the_reference_file(tmp_path):
     assert words["selections.beautiful_courtyard.criteria"] == (
         "评选 美丽庭院：评选条件由 计数(事项 == \"庭院检查\" 且 等级 == \"优\") ≥ 9、总分 ≥ 60 改为 "
         "计数(事项 == \"庭院检查\" 且 等级 == \"优\") ≥ 9、总分 ≥ 70")
+
+
+def test_a_rename_is_diffed_even_when_the_examples_still_use_the_old_id(tmp_path):
+    from xiangyue.diff import diff_files
+
+    root = Path(__file__).parent.parent
+    old = (root / "rulesets" / "examples" / "jingou.yaml").read_text(encoding="utf-8")
+    new = old.replace("  - id: filial\n", "  - id: filial_care\n", 1)
+    assert new != old
+    (tmp_path / "old.yaml").write_text(old, encoding="utf-8")
+    (tmp_path / "new.yaml").write_text(new, encoding="utf-8")
+    d = diff_files(str(tmp_path / "old.yaml"), str(tmp_path / "new.yaml"))
+    assert [(c.kind, c.path) for c in d.changes] == [("renamed", "rules.filial_care")]

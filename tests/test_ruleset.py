@@ -317,3 +317,30 @@ def test_schema_knows_every_key_the_loader_reads():
     assert {"village", "name", "version", "effective", "adopted", "unit", "matching", "fields", "categories",
             "rules", "base", "checklists", "boards", "selections", "stars", "market", "examples",
             "extends", "remove"} <= set(schema["properties"])
+
+
+def test_a_structural_error_does_not_hide_the_other_errors_of_the_same_rule(tmp_path):
+    p = write(tmp_path, """\
+        rules:
+          - id: c
+            category: 乡风文明
+            when: 数量 > "abc"
+            points: 1
+            cap: {max: -5, per: month}
+        """)
+    assert errors(p) == [("E-EXPR-TYPE", 16, 14), ("E-SCHEMA-RANGE", 18, 16)]
+
+
+def test_one_misspelt_section_gives_one_error(tmp_path):
+    p = tmp_path / "typo.yaml"
+    p.write_text(textwrap.dedent("""\
+        xiangyue: 1
+        fields:
+          - {id: activity, label: 事项, type: text}
+        categorys:
+          - id: 乡风文明
+        rules:
+          - {id: a, category: 乡风文明, when: 事项 == "a", points: 1}
+          - {id: b, category: 乡风文明, when: 事项 == "b", points: 1}
+        """), encoding="utf-8")
+    assert errors(p) == [("E-SCHEMA-UNKNOWN-KEY", 4, 1)]
