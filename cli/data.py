@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import os
 
 from typing import Any, Callable
 
 import click
 
-from xiangyue.errors import InputError, RulesetError, format_diagnostic
+from xiangyue.errors import InputError, RulesetError, XiangyueError, format_diagnostic
 from xiangyue.i18n import text
 from xiangyue.ingest import ImportResult, import_cases, import_households, import_records
 from xiangyue.ruleset import load_ruleset
@@ -87,11 +88,19 @@ def _import_command(kind: str, importer: Callable[..., ImportResult], help_text:
             except RulesetError as err:
                 err.exit_code = 2  # for an import, a bad rule file means the input cannot be used
                 raise
-        with open_store(db_path) as store:
-            result = importer(store, file, rs, replace=replace, encoding=encoding, sheet=sheet)
-            if ruleset:
-                with store.transaction():
-                    remember_ruleset(store.conn, ruleset)
+        existed = os.path.exists(db_path)
+        try:
+            with open_store(db_path) as store:
+                result = importer(store, file, rs, replace=replace, encoding=encoding, sheet=sheet)
+                if ruleset:
+                    with store.transaction():
+                        remember_ruleset(store.conn, ruleset)
+        except XiangyueError:
+            if not existed:  # a failed import leaves no new, empty database behind
+                for suffix in ("", "-wal", "-shm", "-journal"):
+                    with contextlib.suppress(OSError):
+                        os.remove(db_path + suffix)
+            raise
         if fmt == "json":
             print_json({"imported": result.to_json(lang)})
             return

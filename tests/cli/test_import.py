@@ -156,3 +156,12 @@ def test_every_command_has_help_with_an_example(group):
         assert r.exit_code == 0
         assert "Example / 示例:" in r.output
         assert f"xiangyue {group} import" in r.output
+
+
+def test_a_failed_import_into_a_new_database_leaves_no_file(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("记录编号,户号,日期,事项\nR1,JG001,2024-02-30,志愿服务\n", encoding="utf-8")
+    db = tmp_path / "new.db"
+    r = run("records", "import", str(bad), "--db", str(db))
+    assert r.exit_code == 2 and "E-TABLE-DATE" in r.stderr
+    assert not db.exists() and not (tmp_path / "new.db-wal").exists()
