@@ -83,7 +83,7 @@ CREATE TABLE IF NOT EXISTS run_totals (
 );
 """
 
-_LEDGER_COLS = ("run_id", "seq", "record_id", "household", "person", "date", "rule",
+LEDGER_COLUMNS = ("run_id", "seq", "record_id", "household", "person", "date", "rule",
                 "rule_name", "category", "raw", "awarded", "reasons", "position",
                 "source_file", "source_row")
 _TOTAL_COLS = ("run_id", "seq", "household", "person", "head", "grid", "total", "vetoed",
@@ -118,7 +118,7 @@ def save_run(store: Store, ev: Evaluation, *, now: dt.datetime | None = None) ->
              len(ev.not_covered), len(ev.invalid), len(ev.unknown_households), created),
         )
         conn.executemany(
-            f"INSERT INTO ledger VALUES ({', '.join('?' * len(_LEDGER_COLS))})",
+            f"INSERT INTO ledger VALUES ({', '.join('?' * len(LEDGER_COLUMNS))})",
             (
                 (run_id, seq, e.record_id, e.household, e.person, e.date.isoformat(), e.rule,
                  e.rule_name, e.category, decimal_text(e.raw), decimal_text(e.awarded),
@@ -201,7 +201,7 @@ def dump_run(store: Store, run_id: str) -> str:
         return ""
     run = {k: v for k, v in run.items() if k != "created_at"}
     lines = [dumps(run, indent=None, sort_keys=True)]
-    for table, cols in (("run_totals", _TOTAL_COLS), ("ledger", _LEDGER_COLS)):
+    for table, cols in (("run_totals", _TOTAL_COLS), ("ledger", LEDGER_COLUMNS)):
         cur = store.conn.execute(
             f"SELECT {', '.join(cols)} FROM {table} WHERE run_id = ? ORDER BY seq", (run_id,))
         for row in cur:

@@ -4,9 +4,11 @@ and the printable notice and township workbook made from it.
 Table ``publications`` (created on first use): ``period``, ``version`` (1, 2, ... per
 period), ``published_by``, ``published_at``, the rule file's name/version/sha256, the
 evaluation ``run_id`` (the run is saved in the ledger tables, :mod:`xiangyue.ledger`), the
-``ledger_sha256`` (hash of every ledger entry of the run, so the points behind a board can be
-checked later even if the run is replaced), ``content_sha256`` and ``boards`` (the boards'
-JSON with every household's total, :meth:`Boards.to_json`).
+``ledger_sha256`` (hash of every ledger entry of the run), ``content_sha256`` and ``boards``
+(the boards' JSON with every household's total, :meth:`Boards.to_json`). Table
+``publication_ledger`` keeps a copy of the ledger entries behind each version
+(:func:`published_ledger`), so the points behind a published board stay on record even when
+a later correction replaces the evaluation run.
 
 A published board never changes silently: publishing a period again computes the boards
 afresh and compares them (``content_sha256``: boards and household totals, not the time or
@@ -32,7 +34,7 @@ from .report.jsonout import dumps, loads
 from .store import Store
 
 __all__ = ["Publication", "PublishResult", "publish", "list_publications", "get_publication",
-           "write_notice_files"]
+           "published_ledger", "write_notice_files"]
 
 register({
     "E-PUBLISH-NONE": Msg(
@@ -116,9 +118,24 @@ class PublishResult:
 
 
 def _ensure(store: Store) -> None:
+    from .ledger import LEDGER_COLUMNS
+
     for stmt in _SCHEMA.split(";"):
         if stmt.strip():
             store.conn.execute(stmt)
+    # the ledger behind each published version, kept even when the run is replaced later
+    cols = ", ".join(c for c in LEDGER_COLUMNS if c != "run_id")
+    store.conn.execute(f"CREATE TABLE IF NOT EXISTS publication_ledger (period TEXT NOT NULL, "
+                       f"version INTEGER NOT NULL, {cols}, PRIMARY KEY (period, version, seq))")
+
+
+def published_ledger(store: Store, period: str, version: int | None = None) -> list[dict[str, Any]]:
+    """The ledger entries behind a published version (default the latest) of a period."""
+    pub = get_publication(store, period, version)
+    cur = store.conn.execute("SELECT * FROM publication_ledger WHERE period = ? AND version = ? "
+                             "ORDER BY seq", (pub.period, pub.version))
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row)) for row in cur]
 
 
 def _has_table(store: Store) -> bool:
@@ -207,6 +224,13 @@ def publish(ruleset_path: str, period_text: str, *, db_path: str, by: str | None
                 (pub.period, pub.version, by, stamp, ruleset.village, ruleset.name,
                  ruleset.version, ruleset.sha256, run_id, pub.ledger_sha256, content,
                  dumps(data, indent=None)))
+            from .ledger import LEDGER_COLUMNS
+
+            cols = ", ".join(c for c in LEDGER_COLUMNS if c != "run_id")
+            store.conn.execute(
+                f"INSERT INTO publication_ledger (period, version, {cols}) "
+                f"SELECT ?, ?, {cols} FROM ledger WHERE run_id = ? ORDER BY seq",
+                (pub.period, pub.version, run_id))
     finally:
         inputs.close()
     files = write_notice_files(pub, output_dir, lang=lang) if output_dir is not None else []

@@ -10,7 +10,13 @@ import pytest
 from xiangyue.errors import InputError
 from xiangyue.ingest import import_households, import_records
 from xiangyue.ledger import get_run
-from xiangyue.publish import get_publication, list_publications, publish, write_notice_files
+from xiangyue.publish import (
+    get_publication,
+    list_publications,
+    publish,
+    published_ledger,
+    write_notice_files,
+)
 from xiangyue.ruleset import load_ruleset
 from xiangyue.store import open_store
 
@@ -84,6 +90,12 @@ def test_a_correction_publishes_version_2_and_keeps_version_1(db, tmp_path):
         files = write_notice_files(old, tmp_path / "again")
         assert Path(files[0]).name == "金钩村-2024-Q1-红黑榜-v1.html"
         assert "2024年4月3日" in Path(files[0]).read_text(encoding="utf-8")
+        # the ledger behind each version stays on record, though the run was replaced
+        v1_entries = published_ledger(store, "2024-Q1", 1)
+        v2_entries = published_ledger(store, "2024-Q1", 2)
+        assert "R100" not in [e["record_id"] for e in v1_entries]
+        assert [e["record_id"] for e in v2_entries if e["household"] == "A09"][-1] == "R100"
+        assert len(v2_entries) == len(v1_entries) + 1
 
 
 def test_missing_publication_and_version(db):
