@@ -414,6 +414,13 @@ class CellConverter:
             text = _float_text(v) if isinstance(v, float) else (
                 str(v) if isinstance(v, int) else format(v, "f"))
             if kind == "date":
+                if v == int(v) and 1 <= v <= 2958465:  # an Excel date serial shown as a number
+                    day = dt.date(1899, 12, 30) + dt.timedelta(days=int(v))
+                    raise CellError("E-TABLE-DATE", text=text,
+                                    hint_zh=f"这个单元格是数字 {text}（Excel 日期序号，即 {day.isoformat()}）；"
+                                            "请把单元格格式设为日期",
+                                    hint_en=f"this cell holds the number {text} (an Excel date serial: "
+                                            f"{day.isoformat()}); format the cell as a date")
                 raise CellError("E-TABLE-DATE", text=text)
             if kind == "integer" and not isinstance(v, int) and v == int(v):
                 text = str(int(v))  # 3.0 from a spreadsheet or JSON is the whole number 3
@@ -422,9 +429,7 @@ class CellConverter:
             return self._parse(text)
         if isinstance(v, dt.datetime):
             if kind == "date":
-                if v.time() != dt.time(0, 0):
-                    raise CellError("E-TABLE-DATE", text=v.isoformat(sep=" "))
-                return v.date()
+                return v.date()  # a time of day typed with the date does not matter
             return self._parse(v.date().isoformat() if v.time() == dt.time(0, 0)
                                else v.isoformat(sep=" "))
         if isinstance(v, dt.date):
@@ -794,11 +799,29 @@ def _read_xlsx(p: Path, fields: Sequence[FieldSpec], key: str | None, sheet: str
                 raise _fatal("E-TABLE-SHEET", name, sheet=sheet, sheets="、".join(wb.sheetnames))
             ws.reset_dimensions()  # dimensions in the file are often wrong; read every row
             try:
-                _xlsx_rows(ws.iter_rows(values_only=True), fields, key, out, result)
+                _xlsx_rows(_shown_values(ws), fields, key, out, result)
             except (zipfile.BadZipFile, KeyError, ValueError, TypeError) as err:
                 raise _fatal("E-TABLE-XLSX", name, reason=str(err) or type(err).__name__) from None
         finally:
             wb.close()
+
+
+_ZEROS_FORMAT = re.compile(r"0+\Z")
+
+
+def _shown_values(ws: Any) -> Iterator[list[Any]]:
+    """Cell values as the clerk sees them where it matters: a number formatted ``000`` (a
+    household id typed as 3, shown as 003) is the text ``003``."""
+    for row in ws.iter_rows():
+        values = []
+        for c in row:
+            v = getattr(c, "value", None)
+            if type(v) in (int, float) and v == int(v) and v >= 0:
+                fmt = getattr(c, "number_format", None) or ""
+                if len(fmt) > 1 and _ZEROS_FORMAT.match(fmt):
+                    v = str(int(v)).zfill(len(fmt))
+            values.append(v)
+        yield values
 
 
 def _blank(v: Any) -> bool:

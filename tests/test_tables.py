@@ -206,8 +206,8 @@ def test_xlsx_bad_cells_are_pinned_by_sheet_row_and_column(tmp_path):
         [],
         ["R2", "001", 45352, "x", "#NUM!"],
     ])
-    assert found(read(p)) == [
-        ("E-TABLE-DATE", 2, "日期"), ("E-TABLE-DECIMAL", 2, "数量"),
+    assert found(read(p)) == [  # a time typed with the date is fine; a date serial is not
+        ("E-TABLE-DECIMAL", 2, "数量"),
         ("E-TABLE-DATE", 4, "日期"), ("E-TABLE-DECIMAL", 4, "数量"),
     ]
 
@@ -379,3 +379,27 @@ def test_typed_cells_of_the_wrong_kind(tmp_path):
                         ("E-TABLE-INTEGER", 1, "人数"), ("E-TABLE-TEXT", 1, "说明")]
     assert r.diagnostics[3].message("en") == "'说明' should be text, not [\"a\"]"
     assert r.rows == [{"n": 3, "d": dt.date(2024, 3, 1), "t": "是", "b": True}]
+
+
+def test_xlsx_numbers_formatted_with_leading_zeros_stay_the_ids_the_clerk_sees(tmp_path):
+    import datetime as dt
+
+    import openpyxl
+
+    from xiangyue.model import FieldSpec
+    from xiangyue.tables import read_table
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["户号", "日期"])
+    ws.append([3, dt.datetime(2024, 3, 1, 12, 30)])
+    ws["A2"].number_format = "000"
+    ws.append([12, 45352])
+    path = tmp_path / "ids.xlsx"
+    wb.save(path)
+    fields = [FieldSpec("household", "text", "户号"), FieldSpec("date", "date", "日期")]
+    result = read_table(path, fields)
+    assert result.rows[0] == {"household": "003", "date": dt.date(2024, 3, 1)}
+    (bad,) = result.errors
+    assert (bad.code, bad.line, bad.column) == ("E-TABLE-DATE", 3, "日期")
+    assert "Excel 日期序号，即 2024-03-01" in bad.hint("zh")
