@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Iterable, Iterator, Mapping
 
-from .errors import Diagnostic, XiangyueError
+from .errors import Diagnostic, InputError, XiangyueError
 from .i18n import Msg, register
 from .model import Category, Rule, Ruleset
 from .periods import Period, period_key, period_of
@@ -65,6 +65,12 @@ register(
             en="'{value}' is not an allowed value of '{field}' ({allowed}); the record is not scored",
             hint_zh="改正表格中的值，或在规则文件的字段中加上这个值",
             hint_en="correct the value in the table, or add it to the field's values in the rule file",
+        ),
+        "E-EVAL-UNTYPED": Msg(
+            zh="记录 {record} 的日期 {value} 不是日期：记录需先按规则文件的字段转换",
+            en="record {record}: its date {value} is not a date; records must be typed by the rule file's fields",
+            hint_zh="用 xiangyue.evaluate.typed_records(规则, 行) 转换从表格读出的行",
+            hint_en="type rows read from a table with xiangyue.evaluate.typed_records(ruleset, rows)",
         ),
         "E-EVAL-NO-PERSON": Msg(
             zh="记录 {record_id} 没有填写成员（本规则文件按人计分）",
@@ -363,7 +369,16 @@ def _ordered(records: Iterable[Mapping[str, Any]], first: dt.date, last: dt.date
             if day >= first:
                 yield rec
         return
-    kept = [r for r in records if isinstance(r.get("date"), dt.date) and first <= r["date"] <= last]
+    kept = []
+    for r in records:
+        day = r.get("date")
+        if not isinstance(day, dt.date):
+            raise InputError(Diagnostic("E-EVAL-UNTYPED", file=str(r.get("_file") or ""),
+                                        line=r.get("_row") or 0,
+                                        args={"record": str(r.get("record_id", r.get("记录编号", "?"))),
+                                              "value": repr(day)}))
+        if first <= day <= last:
+            kept.append(r)
     kept.sort(key=lambda r: (r["date"], str(r.get("record_id") or "")))
     yield from kept
 
@@ -811,6 +826,31 @@ def read_records_file(ruleset: Ruleset, path: str) -> list[dict[str, Any]]:
                     args={"field": spec.label or fid, "value": value, "allowed": "、".join(spec.values)})
                 break
     return out
+
+
+def typed_records(ruleset: Ruleset, rows: Iterable[Mapping[str, Any]], *,
+                  file: str = "<rows>") -> list[dict[str, Any]]:
+    """Records as a Python caller has them (e.g. ``csv.DictReader`` rows: English or Chinese
+    column names, text or numbers) typed by the rule file's fields, exactly as a table file's
+    rows are; raises :class:`InputError` listing every problem (row = position, 1-based)."""
+    from .tables import read_rows
+
+    table = read_rows(rows, ruleset.fields, file=file, key="record_id")
+    table.raise_for_errors()
+    for row, line in zip(table.rows, table.lines):
+        row["_file"] = file
+        row["_row"] = line
+    return table.rows
+
+
+def typed_households(ruleset: Ruleset, rows: Iterable[Mapping[str, Any]], *,
+                     file: str = "<rows>") -> list[dict[str, Any]]:
+    """The household register from a Python caller's rows (see :func:`typed_records`)."""
+    from .tables import read_rows
+
+    table = read_rows(rows, ruleset.household_fields, file=file, key="household")
+    table.raise_for_errors()
+    return table.rows
 
 
 def read_households_file(ruleset: Ruleset, path: str) -> list[dict[str, Any]]:

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import chain, islice, repeat
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from .errors import Diagnostic, InputError
 from .i18n import Msg, register
@@ -882,20 +882,13 @@ def _read_jsonl(p: Path, fields: Sequence[FieldSpec], key: str | None, encoding:
     if p.stat().st_size == 0:
         raise _fatal("E-TABLE-EMPTY", name)
     enc = encoding or "utf-8-sig"
-    table = _Table(name, fields, key, out, result)
-    table.key_pos = 0 if key is not None and any(f.id == key for f in fields) else None
-    known: dict[str, FieldSpec | None] = {}
-    reported_unknown: set[str] = set()
-    missing_required = [f for f in fields if f.required]
-    data_rows = 0
-    line = 0
     result.encoding = "utf-8" if enc == "utf-8-sig" else enc
-    try:
+
+    def objects() -> Iterator[tuple[int, Any]]:
         with p.open("r", encoding=enc, errors="strict") as fh:
             for line, text in enumerate(fh, 1):
                 if not text.strip():
                     continue
-                data_rows += 1
                 try:
                     obj = json.loads(text, parse_float=Decimal, parse_int=int,
                                      parse_constant=_reject_constant)
@@ -903,52 +896,84 @@ def _read_jsonl(p: Path, fields: Sequence[FieldSpec], key: str | None, encoding:
                     reason = err.msg if isinstance(err, json.JSONDecodeError) else str(err)
                     out.add("E-TABLE-JSONL", line, 0, reason=reason, example=_JSONL_EXAMPLE)
                     continue
-                if not isinstance(obj, dict):
-                    out.add("E-TABLE-JSONL-OBJECT", line, 0, example=_JSONL_EXAMPLE)
-                    continue
-                row: dict[str, Any] = {}
-                bad = False
-                given: dict[str, str] = {}
-                for k, v in obj.items():
-                    if k not in known:
-                        known[k] = match_header(k, fields)
-                    spec = known[k]
-                    if spec is None:
-                        if k not in reported_unknown:
-                            reported_unknown.add(k)
-                            zh, en = suggest_column(k, fields)
-                            out.add("E-TABLE-UNKNOWN-COLUMN", line, k, name=k,
-                                    suggest_zh=zh, suggest_en=en)
-                        bad = True
-                        continue
-                    if spec.id in given:
-                        out.add("E-TABLE-DUP-COLUMN", line, k, name=k,
-                                first_name=given[spec.id], field=spec.id)
-                        bad = True
-                        continue
-                    given[spec.id] = k
-                    result.columns.setdefault(spec.id, k)
-                    try:
-                        row[spec.id] = table.convs[spec.id].value(v)
-                    except CellError as err:
-                        out.add(err.code, line, k, **err.args_)
-                        bad = True
-                for f in missing_required:
-                    if f.id not in given:
-                        out.add("E-TABLE-REQUIRED", line, f.label or f.id, name=f.label or f.id)
-                        bad = True
-                if bad:
-                    if table.key_pos is not None:
-                        table.note_key(line, row)
-                    continue
-                for f in fields:
-                    if f.id not in row:
-                        row[f.id] = f.default
-                table.add_row(line, row)
+                yield line, obj
+
+    try:
+        data_rows = _object_rows(objects(), fields, key, out, result)
     except UnicodeDecodeError:
         raise _decode_error(p, name, enc) from None
     if data_rows == 0:
         raise _fatal("E-TABLE-EMPTY", name)
+
+
+def _object_rows(objects: Iterable[tuple[int, Any]], fields: Sequence[FieldSpec], key: str | None,
+                 out: _Collector, result: TableResult) -> int:
+    """Typed rows from (line, dict) pairs (JSON Lines, or rows a Python caller hands over)."""
+    table = _Table(result.file, fields, key, out, result)
+    table.key_pos = 0 if key is not None and any(f.id == key for f in fields) else None
+    known: dict[str, FieldSpec | None] = {}
+    reported_unknown: set[str] = set()
+    missing_required = [f for f in fields if f.required]
+    data_rows = 0
+    for line, obj in objects:
+        data_rows += 1
+        if not isinstance(obj, Mapping):
+            out.add("E-TABLE-JSONL-OBJECT", line, 0, example=_JSONL_EXAMPLE)
+            continue
+        row: dict[str, Any] = {}
+        bad = False
+        given: dict[str, str] = {}
+        for k, v in obj.items():
+            if isinstance(k, str) and k.startswith("_"):
+                continue  # bookkeeping a caller carries along (_file, _row)
+            if k not in known:
+                known[k] = match_header(k, fields)
+            spec = known[k]
+            if spec is None:
+                if k not in reported_unknown:
+                    reported_unknown.add(k)
+                    zh, en = suggest_column(k, fields)
+                    out.add("E-TABLE-UNKNOWN-COLUMN", line, k, name=k,
+                            suggest_zh=zh, suggest_en=en)
+                bad = True
+                continue
+            if spec.id in given:
+                out.add("E-TABLE-DUP-COLUMN", line, k, name=k,
+                        first_name=given[spec.id], field=spec.id)
+                bad = True
+                continue
+            given[spec.id] = k
+            result.columns.setdefault(spec.id, k)
+            try:
+                row[spec.id] = table.convs[spec.id].value(v)
+            except CellError as err:
+                out.add(err.code, line, k, **err.args_)
+                bad = True
+        for f in missing_required:
+            if f.id not in given:
+                out.add("E-TABLE-REQUIRED", line, f.label or f.id, name=f.label or f.id)
+                bad = True
+        if bad:
+            if table.key_pos is not None:
+                table.note_key(line, row)
+            continue
+        for f in fields:
+            if f.id not in row:
+                row[f.id] = f.default
+        table.add_row(line, row)
+    return data_rows
+
+
+def read_rows(rows: Iterable[Mapping[str, Any]], fields: Sequence[FieldSpec], *,
+              file: str = "<rows>", key: str | None = None, max_errors: int = 1000) -> TableResult:
+    """Type rows handed over by a Python caller (dicts with English or Chinese column names
+    and text, numbers or dates as values) exactly as a table file's rows are typed; ``line``
+    of a diagnostic is the row's position (1-based)."""
+    out = _Collector(file, max_errors)
+    result = TableResult(file=file, format="rows")
+    _object_rows(enumerate(rows, 1), fields, key, out, result)
+    result.diagnostics = out.finish()
+    return result
 
 
 def _reject_constant(text: str) -> Any:

@@ -50,3 +50,23 @@ def test_a_database_without_a_rule_file_says_so(tmp_path, monkeypatch):
     with pytest.raises(InputError) as info:
         Village(tmp_path / "none.db").ruleset
     assert info.value.diagnostics[0].code == "E-RULESET-NONE"
+
+
+def test_python_rows_are_typed_like_a_table_file_and_untyped_ones_are_refused():
+    from xiangyue.evaluate import evaluate, typed_households, typed_records
+    from xiangyue.periods import parse_period
+    from xiangyue.ruleset import load_ruleset
+
+    rules = load_ruleset(RULES)
+    rows = [{"记录编号": "R1", "户号": "H1", "日期": "2024-03-01", "事项": "垃圾分类", "数量": "3"},
+            {"record_id": "R2", "household": "H1", "date": "2024-03-02", "activity": "志愿服务", "quantity": 0.5}]
+    records = typed_records(rules, rows)
+    register = typed_households(rules, [{"户号": "H1", "户主": "张三", "网格": "1"}])
+    ev = evaluate(rules, records, register, parse_period("2024-03"))
+    assert ev.results[0].total == Decimal("2.5")  # 0.5 × 3 + 2 × 0.5, exactly
+    with pytest.raises(InputError) as info:
+        typed_records(rules, [{"记录编号": "R3", "户号": "H1", "日期": "2024-02-30", "事项": "x"}])
+    assert (info.value.diagnostics[0].code, info.value.diagnostics[0].line) == ("E-TABLE-DATE-DAY", 1)
+    with pytest.raises(InputError) as info:
+        evaluate(rules, rows, register, parse_period("2024-03"))  # not typed: refused, not dropped
+    assert info.value.diagnostics[0].code == "E-EVAL-UNTYPED"
