@@ -11,6 +11,7 @@ from xiangyue.i18n import text
 from xiangyue.report.boards import render_table as render_boards
 from xiangyue.report.compliance import render as render_compliance
 from xiangyue.report.jsonout import dumps
+from xiangyue.report.output import emit
 from xiangyue.workspace import resolve_ruleset_path
 from xiangyue.report.points import render_csv, render_json, render_table
 
@@ -57,19 +58,22 @@ def _source_options(f):
               show_default=True,
               help="Evaluator: reference (record by record), fast (columnar, pip install "
               "'xiangyue[fast]'), auto (fast when the rule file allows). 计算引擎。")
+@click.option("--output", "output", type=click.Path(dir_okay=False), default=None,
+              help="Write to this file instead of the screen (CSV with a BOM for Excel). 输出到文件。")
 @handles_user_errors
 def evaluate(ruleset: str, db_path: str, records_path: str | None, households_path: str | None,
-             period: str, fmt: str, lang: str | None, save: bool, engine: str) -> None:
+             period: str, fmt: str, lang: str | None, save: bool, engine: str,
+             output: str | None) -> None:
     lang = resolve_lang(lang)
     ev, _ = evaluate_period(ruleset, period, db_path=db_path, records_path=records_path,
                             households_path=households_path, save=save, with_ledger=False,
                             engine=engine)
     if fmt == "json":
-        click.echo(render_json(ev, lang))
+        emit(render_json(ev, lang) + "\n", fmt, output)
     elif fmt == "csv":
-        click.echo(render_csv(ev, lang), nl=False)
+        emit(render_csv(ev, lang), fmt, output)
     else:
-        click.echo(render_table(ev, lang), nl=False)
+        emit(render_table(ev, lang), fmt, output)
 
 
 @click.command(

@@ -27,8 +27,7 @@ import io
 from decimal import Decimal
 from typing import Any, Mapping
 
-from ..errors import Diagnostic, InputError
-from ..i18n import Msg, register
+from .output import BINARY_FORMATS, emit, write_output  # noqa: F401  (re-exported)
 from .jsonout import decimal_text, dumps
 from .notice import period_title, render_notice
 from .terminal import table
@@ -36,18 +35,7 @@ from .terminal import table
 __all__ = ["FORMATS", "render", "emit", "write_output", "render_table", "render_json", "render_csv", "render_xlsx",
            "BINARY_FORMATS"]
 
-register({
-    "E-OUTPUT-NEEDED": Msg(
-        zh="{fmt} 格式需要用 --output 指定输出文件", en="the {fmt} format needs --output FILE",
-        hint_zh="例如 --output 红黑榜.{fmt}", hint_en="e.g. --output boards.{fmt}"),
-    "E-OUTPUT-FILE": Msg(
-        zh="无法写入文件 {path}：{reason}", en="cannot write file {path}: {reason}",
-        hint_zh="检查文件夹是否存在、文件是否被其他程序（如 Excel）打开",
-        hint_en="check that the folder exists and the file is not open in another program"),
-})
-
 FORMATS = ("table", "json", "csv", "xlsx", "html")
-BINARY_FORMATS = {"xlsx"}
 
 _H = {
     "rank": ("名次", "rank"), "household": ("户号", "household"), "head": ("户主", "head"),
@@ -228,28 +216,3 @@ def render_xlsx(data: Mapping[str, Any], lang: str = "zh") -> bytes:
     return buf.getvalue()
 
 
-def write_output(data: str | bytes, path: str) -> None:
-    """Write a rendered report; CSV gets a UTF-8 BOM so Excel shows the Chinese correctly."""
-    try:
-        if isinstance(data, bytes):
-            with open(path, "wb") as fh:
-                fh.write(data)
-        else:
-            with open(path, "w", encoding="utf-8-sig" if path.lower().endswith(".csv")
-                      else "utf-8", newline="") as fh:
-                fh.write(data)
-    except OSError as err:
-        raise InputError(Diagnostic("E-OUTPUT-FILE", file=path, args={
-            "path": path, "reason": err.strerror or str(err)})) from None
-
-
-def emit(data: str | bytes, fmt: str, output: str | None) -> None:
-    """Write to ``output``, or print (a binary format needs ``output``)."""
-    import click
-
-    if output:
-        write_output(data, output)
-    elif fmt in BINARY_FORMATS or isinstance(data, bytes):
-        raise InputError(Diagnostic("E-OUTPUT-NEEDED", file="--format", args={"fmt": fmt}))
-    else:
-        click.echo(data, nl=False)

@@ -14,19 +14,9 @@ from decimal import Decimal
 from typing import Any
 
 from ..checklists import STATUSES, CaseResult, ComplianceReport
-from ..i18n import Msg, register
 from .jsonout import dumps
+from .output import write_output
 
-register(
-    {
-        "E-OUTPUT-WRITE": Msg(
-            zh="无法写入文件 {path}：{reason}",
-            en="cannot write file {path}: {reason}",
-            hint_zh="检查文件夹是否存在、文件是否被其他程序（如 Excel）打开",
-            hint_en="check that the folder exists and the file is not open in another program",
-        ),
-    }
-)
 
 FORMATS = ("table", "json", "csv", "html")
 
@@ -339,14 +329,5 @@ def render_html(report: ComplianceReport, lang: str = "zh") -> str:
 
 
 def write_report(text: str, path: str, fmt: str) -> None:
-    """Write a rendered report; CSV gets a UTF-8 BOM so Excel shows the Chinese correctly."""
-    from ..errors import Diagnostic, InputError
-
-    encoding = "utf-8-sig" if fmt == "csv" else "utf-8"
-    try:
-        with open(path, "w", encoding=encoding, newline="") as fh:
-            fh.write(text)
-    except OSError as err:
-        raise InputError(Diagnostic("E-OUTPUT-WRITE", file=str(path),
-                                    args={"path": str(path), "reason": err.strerror or str(err)})
-                         ) from None
+    """Write a rendered report (CSV with a BOM, for Excel)."""
+    write_output(text, path, fmt)

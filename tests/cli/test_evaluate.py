@@ -201,3 +201,12 @@ def test_a_value_outside_the_allowed_values_makes_the_record_invalid_not_the_run
     (bad,) = data["invalid"]
     assert (bad["record_id"], bad["row"], bad["code"]) == ("R1", 2, "E-EVAL-NOT-ALLOWED")
     assert bad["message"] == "“等级”的值“特优”不是规则文件允许的值（优、良、差），这条记录不计分"
+
+
+def test_csv_written_to_a_file_has_a_bom_for_excel(tmp_path):
+    out = tmp_path / "总分.csv"
+    result = run("evaluate", JINGOU, "--records", RECORDS, "--period", "2024", "--format", "csv",
+                 "--output", str(out))
+    assert result.exit_code == 0, result.output
+    data = out.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf") and "户号".encode() in data
