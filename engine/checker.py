@@ -175,8 +175,9 @@ class _Checker:
                     zh = f"关键字“{kw}”前后要加空格"
                     en = f"put spaces around the keyword '{kw}'"
             if not zh:
-                zh = "可用的字段：" + "、".join(self.scope.known_names()[:12])
-                en = "known fields: " + ", ".join(self.scope.known_names()[:12])
+                fields = {id(b): b for b in self.scope.bindings.values()}.values()
+                zh = "可用的字段：" + "、".join(b.label or b.key for b in fields)
+                en = "known fields: " + ", ".join(b.key for b in fields)
         self.diags.append(_diag("E-EXPR-NAME", node, name=node.name, suggest_zh=zh, suggest_en=en))
         return ANY
 

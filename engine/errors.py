@@ -78,6 +78,8 @@ class Diagnostic:
             "severity": self.severity,
             "message": self.message(lang),
         }
+        if isinstance(self.column, str):  # a table: line is the row as the spreadsheet shows it
+            out["row"] = self.line
         h = self.hint(lang)
         if h:
             out["hint"] = h
@@ -127,9 +129,10 @@ def format_diagnostic(d: Diagnostic, lang: str = "zh", *, caret: bool = True) ->
     """``file:line:column: code: message`` then the source line with a caret, then the hint."""
     from .i18n import label
 
-    head = f"{d.location()}: {d.code}: {d.message(lang)}"
+    where = f"{d.location()}: " if d.location() else ""
+    head = f"{where}{d.code}: {d.message(lang)}"
     if d.severity == "warning":
-        head = f"{d.location()}: {d.code}: {label('warning', lang)}: {d.message(lang)}"
+        head = f"{where}{d.code}: {label('warning', lang)}: {d.message(lang)}"
     lines = [head]
     if caret and d.source_line is not None and isinstance(d.column, int) and d.column > 0:
         src = d.source_line.rstrip("\n")

@@ -237,7 +237,10 @@ class _Builder:
     # ---- positions and diagnostics -------------------------------------------------------
     def diag(self, code: str, path: tuple, *, key: bool = False, severity: str = "error", **args) -> None:
         p = self.eff.key_pos(path) if key else self.eff.pos(path)
-        self.diags.append(Diagnostic(code, p.file, p.line, p.column, args=args, severity=severity))
+        shown = (str(path[-1]) if path else "") if key else (self.eff.raw(path) or "")
+        span = len(shown) if shown and "\n" not in shown else 1  # the caret underlines it all
+        self.diags.append(Diagnostic(code, p.file, p.line, p.column, args=args, severity=severity,
+                                     span=span))
 
     def pos(self, path: tuple) -> Pos:
         return self.eff.pos(path)

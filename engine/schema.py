@@ -194,8 +194,10 @@ def error_diagnostic(doc: YamlDoc, error: ValidationError) -> Diagnostic:
 
     def diag(code: str, at: tuple, use_key_pos: bool = False, **args) -> Diagnostic:
         p = doc.key_pos(at) if use_key_pos else doc.pos(at)
+        shown = (str(at[-1]) if at else "") if use_key_pos else (doc.raw.get(at) or "")
         return Diagnostic(code, p.file, p.line, p.column, args={**base, **args},
-                          source_line=doc.source_line(p.line))
+                          source_line=doc.source_line(p.line),
+                          span=len(shown) if shown and "\n" not in shown else 1)
 
     if v == "additionalProperties":
         allowed = sorted((error.schema.get("properties") or {}).keys())

@@ -59,9 +59,23 @@ def remembered_ruleset(db_path: str | os.PathLike | None) -> str | None:
             row = conn.execute("SELECT value FROM settings WHERE key = 'ruleset'").fetchone()
         finally:
             conn.close()
+    except sqlite3.OperationalError as err:
+        if "no such table" in str(err):
+            return None  # a village database that no command has remembered a rule file in
+        _raise_store_error(db_path)
+        return None
     except sqlite3.DatabaseError:
+        _raise_store_error(db_path)
         return None
     return row[0] if row else None
+
+
+def _raise_store_error(db_path: str | os.PathLike) -> None:
+    """The database's own problem (not a database, damaged, locked) as the store words it."""
+    from .store import open_store
+
+    with open_store(db_path, create=False):
+        pass
 
 
 def remember_ruleset(conn: sqlite3.Connection, path: str | os.PathLike) -> None:
