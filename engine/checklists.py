@@ -619,6 +619,9 @@ class CaseResult:
         }
 
 
+UNLISTED = "unlisted"  # by_list key of the cases whose item is in no list
+
+
 @dataclass(frozen=True)
 class ComplianceReport:
     as_of: dt.date
@@ -634,7 +637,9 @@ class ComplianceReport:
         return any(c.status == "violation" for c in self.cases)
 
     def summary(self) -> dict[str, Any]:
-        """Counts per item (ruleset order, then unknown items), per list, per status, per kind."""
+        """Counts per item (ruleset order, then unknown items), per list (cases of unknown
+        items under ``UNLISTED``, so every list's counts add up to all cases), per status, per
+        kind."""
         by_item: dict[str, dict[str, Any]] = {}
         for it in self.items:
             by_item[it.id] = {"name": it.name, "list": it.list, "total": 0} | {s: 0 for s in STATUSES}
@@ -650,9 +655,10 @@ class ComplianceReport:
             entry = by_item[c.item or ""]
             entry["total"] += 1
             entry[c.status] += 1
-            if c.list is not None:
-                by_list[c.list]["total"] += 1
-                by_list[c.list][c.status] += 1
+            lst = c.list if c.list is not None else UNLISTED
+            bucket = by_list.setdefault(lst, {"total": 0} | {s: 0 for s in STATUSES})
+            bucket["total"] += 1
+            bucket[c.status] += 1
             by_status[c.status] += 1
             for f in c.findings:
                 by_kind[f.kind] += 1

@@ -485,6 +485,9 @@ def test_cases_sorted_by_id_naturally_and_summed():
     assert s["by_item"]["修路"]["violation"] == 1
     assert s["by_list"]["村级小微权力清单"] == {"total": 1, "violation": 0, "pending": 0, "compliant": 1}
     assert s["by_kind"] == {"late": 1, "unknown_item": 1}
+    # the case of an unknown item is counted too, so the lists add up to every case
+    assert s["by_list"]["unlisted"] == {"total": 1, "violation": 1, "pending": 0, "compliant": 0}
+    assert sum(e["total"] for e in s["by_list"].values()) == len(report.cases)
     assert report.has_violations
 
 

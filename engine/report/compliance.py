@@ -13,7 +13,8 @@ import unicodedata
 from decimal import Decimal
 from typing import Any
 
-from ..checklists import STATUSES, CaseResult, ComplianceReport
+from ..checklists import STATUSES, UNLISTED, CaseResult, ComplianceReport
+from ..i18n import text
 from .jsonout import dumps
 from .output import write_output
 
@@ -114,7 +115,8 @@ def _list_rows(report: ComplianceReport, lang: str) -> list[list[str]]:
     are in no list)."""
     out = []
     for name, entry in report.summary()["by_list"].items():
-        out.append([name, *(str(entry[k]) for k in ("total", *STATUSES))])
+        shown = text("（未列入清单的事项）", "(items in no list)", lang) if name == UNLISTED else name
+        out.append([shown, *(str(entry[k]) for k in ("total", *STATUSES))])
     return out
 
 
