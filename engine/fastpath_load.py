@@ -446,8 +446,6 @@ def _load_store(store: Any, fields: Sequence[FieldSpec], needed: set[str], perso
         del by_rowid
         if (rank < 0).any():  # the table changed between the two reads
             rank = None
-    if rank is None and rid is None:
-        raise Unsupported("the records changed while they were read")
     household = cat("household", np.int32)
     person_codes = cat("person", np.int32) if person else None
     rid = None
@@ -455,6 +453,8 @@ def _load_store(store: Any, fields: Sequence[FieldSpec], needed: set[str], perso
         rid = pa.chunked_array([p.pop("record_id") for p in flat], type=pa.string()) \
             if flat else pa.chunked_array([], type=pa.string())
         rid = rid.combine_chunks() if rid.num_chunks > 1 else rid
+    if rank is None and rid is None:
+        raise Unsupported("the records changed while they were read")
     columns: dict[str, Val] = {}
     for fid in wanted:
         vals = [p.pop(fid) for p in flat]
