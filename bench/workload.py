@@ -49,7 +49,7 @@ def synthetic_ruleset() -> str:
         "  - {id: recorded_by, label: 记录人, type: text}",
         "categories:",
         "  - id: 类别1",
-        "    cap: {max: 40, per: month}",
+        "    limit: {max: 40, per: month}",
     ]
     out += [f"  - id: 类别{c + 1}" for c in range(1, N_CATEGORIES)]
     out.append("rules:")
@@ -69,19 +69,19 @@ def synthetic_ruleset() -> str:
         else:
             rule.append(f'    when: 事项 == "{a}"')
         if kind == 0:
-            rule += ["    points: 2", "    cap: {max: 10, per: month}"]
+            rule += ["    points: 2", "    limit: {max: 10, per: month}"]
         elif kind == 1:
-            rule += ["    points: 1.5 × 数量", "    cap: {max: 12, per: month}"]
+            rule += ["    points: 1.5 × 数量", "    limit: {max: 12, per: month}"]
         elif kind == 2:
             rule += ['    points: 按 等级 {"优" → 5, "良" → 2, "差" → -3}', "    once: month"]
         elif kind == 3:
-            rule += ["    points: -5", "    deduction_cap: {max: 20, per: month}"]
+            rule += ["    points: -5", "    deduction_limit: {max: 20, per: month}"]
         elif kind == 4:
             rule += ["    points: 0.5 × 数量"]
         elif kind == 5:
             rule += ["    points: 3", "    once: quarter"]
         elif kind == 6:
-            rule += ["    points: 2 × 数量", "    cap: {max: 8, per: month}"]
+            rule += ["    points: 2 × 数量", "    limit: {max: 8, per: month}"]
         elif i == 7:
             rule += ["    points: -20", "    veto: year"]
         else:

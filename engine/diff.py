@@ -66,7 +66,7 @@ class Change:
     """One difference between the two files.
 
     ``kind``: added | removed | changed | renamed. ``path`` names what changed
-    (``rules.volunteer.cap``). ``old``/``new`` are plain values (expressions as text, limits as
+    (``rules.volunteer.limit``). ``old``/``new`` are plain values (expressions as text, limits as
     ``{"max", "per"}``). ``rule``/``item`` say which rule or checklist item it belongs to.
     """
 
@@ -314,13 +314,13 @@ def _limit_value(lim: m.Limit | None) -> dict[str, Any] | None:
 
 
 def _limit_words(lim: dict[str, Any] | None, kind: str, lang: str) -> str:
-    """"每月最多 10 分" / "at most 10 points per month" (kind: cap | deduction_cap)."""
+    """"每月最多 10 分" / "at most 10 points per month" (kind: limit | deduction_limit)."""
     if lim is None:
         return "无" if lang == "zh" else "none"
     if lang == "en":
-        verb = "taken" if kind == "deduction_cap" else ""
+        verb = "taken" if kind == "deduction_limit" else ""
         return f"at most {_num(lim['max'])} points {verb + ' ' if verb else ''}per {PER_EN[lim['per']]}"
-    verb = "扣" if kind == "deduction_cap" else ""
+    verb = "扣" if kind == "deduction_limit" else ""
     return f"每{PER_ZH[lim['per']]}最多{verb} {_num(lim['max'])} 分"
 
 
@@ -390,7 +390,10 @@ def _rule_kind(rule: m.Rule, lang: str, rs: m.Ruleset | None = None) -> str:
 # Views: each part of a ruleset as comparable values
 
 
-RULE_ASPECTS = ("name", "category", "when", "points", "escalation", "cap", "deduction_cap",
+# the rule file's keys and the model's attributes for the two limits
+_LIMIT_ATTR = {"limit": "cap", "deduction_limit": "deduction_cap"}
+
+RULE_ASPECTS = ("name", "category", "when", "points", "escalation", "limit", "deduction_limit",
                 "once", "highest_only", "veto", "description")
 
 
@@ -401,8 +404,8 @@ def _rule_view(side: _Side, r: m.Rule) -> dict[str, Any]:
         "when": side.expr(r.when_expr),
         "points": side.expr(r.points_expr),
         "escalation": _esc_value(r.escalation),
-        "cap": _limit_value(r.cap),
-        "deduction_cap": _limit_value(r.deduction_cap),
+        "limit": _limit_value(r.cap),
+        "deduction_limit": _limit_value(r.deduction_cap),
         "once": r.once,
         "highest_only": r.highest_only,
         "veto": r.veto,
@@ -411,7 +414,7 @@ def _rule_view(side: _Side, r: m.Rule) -> dict[str, Any]:
 
 
 def _cat_view(c: m.Category) -> dict[str, Any]:
-    return {"name": c.name, "cap": _limit_value(c.cap), "deduction_cap": _limit_value(c.deduction_cap)}
+    return {"name": c.name, "limit": _limit_value(c.cap), "deduction_limit": _limit_value(c.deduction_cap)}
 
 
 FIELD_ASPECTS = ("type", "label", "aliases", "required", "values", "default", "min", "max")
@@ -575,9 +578,9 @@ class _Differ:
                 self._category_aspects(o[next(k for k, v in renames.items() if v == cid)], c)
             elif cid not in o:
                 extra_zh = "".join(f"，{_limit_words(_limit_value(lim), k, 'zh')}"
-                                   for k, lim in (("cap", c.cap), ("deduction_cap", c.deduction_cap)) if lim)
+                                   for k, lim in (("limit", c.cap), ("deduction_limit", c.deduction_cap)) if lim)
                 extra_en = "".join(f", {_limit_words(_limit_value(lim), k, 'en')}"
-                                   for k, lim in (("cap", c.cap), ("deduction_cap", c.deduction_cap)) if lim)
+                                   for k, lim in (("limit", c.cap), ("deduction_limit", c.deduction_cap)) if lim)
                 self.add("added", "categories", f"categories.{cid}", f"新增类别：{cid}{extra_zh}",
                          f"added category: {cid}{extra_en}", None, _cat_view(c), new_pos=c.pos)
             else:
@@ -590,9 +593,9 @@ class _Differ:
                      f"类别 {b.id}：名称由“{a.name}”改为“{b.name}”",
                      f"category {b.id}: name changed from '{a.name}' to '{b.name}'", a.name, b.name,
                      old_pos=a.pos, new_pos=b.pos)
-        for key in ("cap", "deduction_cap"):
+        for key in ("limit", "deduction_limit"):
             self._limit(f"categories.{b.id}.{key}", "categories", f"类别 {b.id}", f"category {b.id}",
-                        key, getattr(a, key), getattr(b, key), None)
+                        key, getattr(a, _LIMIT_ATTR[key]), getattr(b, _LIMIT_ATTR[key]), None)
 
     # ---- limits (rules and categories) ---------------------------------------------------
     def _limit(self, path: str, section: str, who_zh: str, who_en: str, key: str,
@@ -600,7 +603,7 @@ class _Differ:
         va, vb = _limit_value(a), _limit_value(b)
         if va == vb:
             return
-        ded = key == "deduction_cap"
+        ded = key == "deduction_limit"
         what_zh = "扣分上限" if ded else "上限"
         what_en = "deduction limit" if ded else "limit"
         pos = dict(old_pos=a.pos if a else None, new_pos=b.pos if b else None)
@@ -677,7 +680,7 @@ class _Differ:
                 parts.append(f"{pts} 分" if lang == "zh" else f"{pts} points")
             if view["escalation"] is not None:
                 parts.append(_esc_words(view["escalation"], lang))
-            for key in ("cap", "deduction_cap"):
+            for key in ("limit", "deduction_limit"):
                 if view[key] is not None:
                     parts.append(_limit_words(view[key], key, lang))
             for key in ("once", "highest_only", "veto"):
@@ -723,8 +726,9 @@ class _Differ:
                      f"{who}：按次数计分由 {_esc_words(x, 'zh')} 改为 {_esc_words(y, 'zh')}",
                      f"{who}: points by occurrence changed from {_esc_words(x, 'en')} to "
                      f"{_esc_words(y, 'en')}", x, y, rule=rid, **pos)
-        for key in ("cap", "deduction_cap"):
-            self._limit(f"{base}.{key}", "rules", who, who, key, getattr(a, key), getattr(b, key), rid)
+        for key in ("limit", "deduction_limit"):
+            self._limit(f"{base}.{key}", "rules", who, who, key, getattr(a, _LIMIT_ATTR[key]),
+                        getattr(b, _LIMIT_ATTR[key]), rid)
         for key, zh, en in (("once", "次数限制", "once-per-period limit"),
                             ("highest_only", "只计最高", "highest-only limit"),
                             ("veto", "一票否决", "veto")):

@@ -56,7 +56,7 @@ register(
             zh="规则 {rule}（{name}）一条记录最多可加 {value} 分，超过县里规定的单项最多 {max} 分（违反县级规定 {policy}）",
             en="rule {rule} ({name}) can give {value} points for one record, more than the "
             "county's {max} per item (breaks {policy})",
-            hint_zh="可加 cap 限制或调低分值",
+            hint_zh="可加 limit 上限或调低分值",
             hint_en="add a cap or lower the points",
         ),
         "L-MAX-DEDUCTION": Msg(
@@ -81,15 +81,15 @@ register(
         "L-NO-MONTHLY-LIMIT": Msg(
             zh="加分项 {rule}（{name}）没有每月上限（违反县级规定 {policy}）",
             en="points item {rule} ({name}) has no monthly limit (breaks {policy})",
-            hint_zh="加上 cap: {{max: …, per: month}} 或 once",
-            hint_en="add cap: {{max: …, per: month}} or once",
+            hint_zh="加上 limit: {{max: …, per: month}} 或 once",
+            hint_en="add limit: {{max: …, per: month}} or once",
         ),
         "L-MONTHLY-DEDUCTION-UNBOUNDED": Msg(
             zh="扣分项 {rule}（{name}）每月扣分没有上限，一户一个月被扣的总分可能超过 {max} 分（违反县级规定 {policy}）",
             en="deduction item {rule} ({name}) has no monthly limit, so a household could lose "
             "more than {max} points in a month (breaks {policy})",
-            hint_zh="加上 deduction_cap: {{max: …, per: month}}",
-            hint_en="add deduction_cap: {{max: …, per: month}}",
+            hint_zh="加上 deduction_limit: {{max: …, per: month}}",
+            hint_en="add deduction_limit: {{max: …, per: month}}",
         ),
         "L-MONTHLY-DEDUCTION": Msg(
             zh="一户一个月最多可被扣 {value} 分（{detail_zh}），超过县里规定的 {max} 分（违反县级规定 {policy}）",

@@ -92,7 +92,8 @@ class Rule:
 
     Order of application for one record (see docs/semantics.md and the reference page):
     raw points (``points`` or ``escalation``), then ``once``, then ``highest_only``,
-    then the rule's ``cap`` / ``deduction_cap``, then the category's caps.
+    then the rule's ``cap`` / ``deduction_cap`` (the file's ``limit`` / ``deduction_limit``),
+    then the category's.
     """
 
     id: str

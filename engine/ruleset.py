@@ -77,8 +77,8 @@ register(
         "W-RULE-CAP-SIGN": Msg(
             zh="规则 {rule}：{limit} 不会起作用，因为本规则的分值总是{sign_zh}",
             en="rule {rule}: {limit} never applies, because this rule's points are always {sign_en}",
-            hint_zh="加分用 cap（每期最多得分），扣分用 deduction_cap（每期最多扣分）",
-            hint_en="use cap for points given and deduction_cap for points taken",
+            hint_zh="加分用 limit（每期最多得分），扣分用 deduction_limit（每期最多扣分）",
+            hint_en="use limit for points given and deduction_limit for points taken",
         ),
         "E-LIMIT-PERIOD": Msg(
             zh="规则 {rule}：{limit} 的期间“{per}”比评比周期还长，无法计算",
@@ -385,8 +385,8 @@ class _Builder:
             with self.item_guard():
                 path = ("categories", i)
                 out.append(m.Category(
-                    id=str(c["id"]), name=str(c.get("name") or c["id"]), cap=self.limit(c, "cap", path),
-                    deduction_cap=self.limit(c, "deduction_cap", path), pos=self.pos(path)))
+                    id=str(c["id"]), name=str(c.get("name") or c["id"]), cap=self.limit(c, "limit", path),
+                    deduction_cap=self.limit(c, "deduction_limit", path), pos=self.pos(path)))
         return tuple(out)
 
     def limit(self, owner: dict, key: str, path: tuple) -> m.Limit | None:
@@ -432,8 +432,8 @@ class _Builder:
                     points_expr = self.expression(path + ("points",), scope, "points")
                 elif escalation is None and not self.is_broken(path + ("points",)):
                     self.diag("E-RULE-NO-POINTS", path + ("id",), rule=rid)
-                cap = self.limit(r, "cap", path)
-                deduction_cap = self.limit(r, "deduction_cap", path)
+                cap = self.limit(r, "limit", path)
+                deduction_cap = self.limit(r, "deduction_limit", path)
                 self._check_cap_signs(path, rid, points_expr, escalation, cap, deduction_cap)
                 out.append(m.Rule(
                     id=rid, name=str(r.get("name") or rid), category=category, when_expr=when_expr,
@@ -459,11 +459,11 @@ class _Builder:
         if not values:
             return
         if cap is not None and all(v <= 0 for v in values):
-            self.diag("W-RULE-CAP-SIGN", path + ("cap",), key=True, severity="warning", rule=rid, limit="cap",
+            self.diag("W-RULE-CAP-SIGN", path + ("limit",), key=True, severity="warning", rule=rid, limit="limit",
                       sign_zh="扣分", sign_en="negative")
         if deduction_cap is not None and all(v >= 0 for v in values):
-            self.diag("W-RULE-CAP-SIGN", path + ("deduction_cap",), key=True, severity="warning", rule=rid,
-                      limit="deduction_cap", sign_zh="加分", sign_en="positive")
+            self.diag("W-RULE-CAP-SIGN", path + ("deduction_limit",), key=True, severity="warning", rule=rid,
+                      limit="deduction_limit", sign_zh="加分", sign_en="positive")
 
     def checklists(self, scope: Scope) -> tuple[m.ChecklistItem, ...]:
         items = self.data.get("checklists") or []

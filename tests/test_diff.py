@@ -51,13 +51,13 @@ def test_every_change_of_the_revision_is_found_and_nothing_else():
     assert kinds(d) == [
         ("removed", "rules.straw"),
         ("changed", "rules.labour.points"),
-        ("changed", "rules.volunteer.cap"),
+        ("changed", "rules.volunteer.limit"),
         ("changed", "rules.meeting.when"),
-        ("changed", "rules.litter.deduction_cap"),
+        ("changed", "rules.litter.deduction_limit"),
         ("added", "rules.rubble"),
         ("changed", "rules.filial.once"),
         ("renamed", "rules.lavish_banquet"),
-        ("changed", "categories.乡风文明.cap"),
+        ("changed", "categories.乡风文明.limit"),
         ("removed", "checklists.seal"),
         ("added", "checklists.certificate.procedures.certificate.steps.审核"),
         ("changed", "checklists.payment.procedures.payment.steps.财务公开.within"),
@@ -77,15 +77,15 @@ def test_every_change_of_the_revision_is_found_and_nothing_else():
 def test_changes_are_worded_in_plain_chinese():
     d = diff_files(V1, V2)
     words = {c.path: c.message("zh") for c in d.changes}
-    assert words["rules.volunteer.cap"] == "志愿服务：每月上限由 10 分改为 8 分"
+    assert words["rules.volunteer.limit"] == "志愿服务：每月上限由 10 分改为 8 分"
     assert words["rules.rubble"] == ("新增扣分项：乱倒建筑垃圾 -10 分（类别 人居环境；"
                                      "条件：事项 == \"乱倒建筑垃圾\"）")
     assert words["rules.straw"] == "删除扣分项：焚烧秸秆（straw）"
     assert words["rules.labour.points"] == "义务投工投劳：分值由 3 × 数量 改为 4 × 数量"
-    assert words["rules.litter.deduction_cap"] == "乱扔垃圾：每月扣分上限由 20 分改为 15 分"
+    assert words["rules.litter.deduction_limit"] == "乱扔垃圾：每月扣分上限由 20 分改为 15 分"
     assert words["rules.filial.once"] == "孝老爱亲：由每季度只计一次改为每年只计一次"
     assert words["rules.lavish_banquet"] == "规则编号由 banquet 改为 lavish_banquet（大操大办，内容未变）"
-    assert words["categories.乡风文明.cap"] == "类别 乡风文明：每月上限由 12 分改为 15 分"
+    assert words["categories.乡风文明.limit"] == "类别 乡风文明：每月上限由 12 分改为 15 分"
     assert words["checklists.allowance.procedures.allowance.steps.order"] == (
         "低保申请／低保申请程序：步骤顺序由 申请→入户调查→民主评议→公示→上报 改为 "
         "申请→民主评议→入户调查→公示→上报")
@@ -99,7 +99,7 @@ def test_changes_are_worded_in_plain_chinese():
 def test_changes_are_worded_in_english():
     d = diff_files(V1, V2)
     words = {c.path: c.message("en") for c in d.changes}
-    assert words["rules.volunteer.cap"] == "志愿服务: limit per month changed from 10 to 8 points"
+    assert words["rules.volunteer.limit"] == "志愿服务: limit per month changed from 10 to 8 points"
     assert words["rules.labour.points"] == "义务投工投劳: points changed from 3 * quantity to 4 * quantity"
     assert words["rules.meeting.when"] == ('参加坝坝会: condition changed from activity == "参加坝坝会" '
                                            'to activity in ["参加坝坝会", "参加院坝会"]')
@@ -110,7 +110,7 @@ def test_expression_spelling_and_aliases_are_not_changes():
     """v2 writes `2*quantity`, `activity == ...`, `and`, and reorders the lookup: none of it
     is reported (volunteer's only change is its cap; courtyard is not mentioned)."""
     d = diff_files(V1, V2)
-    assert [c.path for c in d.changes if c.rule == "volunteer"] == ["rules.volunteer.cap"]
+    assert [c.path for c in d.changes if c.rule == "volunteer"] == ["rules.volunteer.limit"]
     assert not [c for c in d.changes if c.rule in ("courtyard", "volunteer_long")]
 
 
@@ -134,10 +134,10 @@ def test_identical_rules_in_another_order_and_spelling_are_equivalent(tmp_path):
 """),
         ("points: 2 × 数量", "points: (2 * quantity)"),
         ("""  - id: 乡风文明
-    cap: {max: 12, per: month}
+    limit: {max: 12, per: month}
   - id: 人居环境""", """  - id: 人居环境
   - id: 乡风文明
-    cap: {per: month, max: 12.0}"""),
+    limit: {per: month, max: 12.0}"""),
         ("""\n  - id: seal\n""", """\n  - id: seal  # 用印\n"""),
     )
     d = diff_files(V1, new)
@@ -204,14 +204,14 @@ def test_limits_added_removed_and_changed_in_period(tmp_path):
         ("""    points: -10
 
   - id: filial""", """    points: -10
-    deduction_cap: {max: 30, per: year}
+    deduction_limit: {max: 30, per: year}
 
   - id: filial"""),
         ("""    points: 1
-    cap: {max: 3, per: month}""", """    points: 1"""),
+    limit: {max: 3, per: month}""", """    points: 1"""),
         ("""    points: 3 × 数量
-    cap: {max: 12, per: month}""", """    points: 3 × 数量
-    cap: {max: 30, per: quarter}"""),
+    limit: {max: 12, per: month}""", """    points: 3 × 数量
+    limit: {max: 30, per: quarter}"""),
         ("""    points: 5
     once: quarter""", """    points: 5"""),
         ("""    points: -10
@@ -224,13 +224,13 @@ boards"""),
     d = diff_files(V1, new)
     words = {c.path: (c.kind, c.message("zh")) for c in d.changes}
     assert words == {
-        "rules.straw.deduction_cap": ("added", "焚烧秸秆：新增扣分上限，每年最多扣 30 分"),
-        "rules.meeting.cap": ("removed", "参加坝坝会：取消上限（原为每月最多 3 分）"),
-        "rules.labour.cap": ("changed", "义务投工投劳：上限由每月最多 12 分改为每季度最多 30 分"),
+        "rules.straw.deduction_limit": ("added", "焚烧秸秆：新增扣分上限，每年最多扣 30 分"),
+        "rules.meeting.limit": ("removed", "参加坝坝会：取消上限（原为每月最多 3 分）"),
+        "rules.labour.limit": ("changed", "义务投工投劳：上限由每月最多 12 分改为每季度最多 30 分"),
         "rules.filial.once": ("removed", "孝老爱亲：取消次数限制（原为每季度只计一次）"),
         "rules.banquet.veto": ("added", "大操大办：新增一票否决，一票否决（当年）"),
     }
-    cap = by_path(d, "rules.labour.cap")
+    cap = by_path(d, "rules.labour.limit")
     assert cap.old == {"max": Decimal(12), "per": "month"}
     assert cap.new == {"max": Decimal(30), "per": "quarter"}
 
@@ -245,7 +245,7 @@ def test_settings_and_new_positive_item(tmp_path):
     category: 乡风文明
     when: 事项 == "义务植树"
     points: 3
-    cap: {max: 6, per: month}
+    limit: {max: 6, per: month}
 
 boards:"""),
     )
@@ -301,7 +301,7 @@ def test_diff_of_template_and_village_is_of_effective_files():
     d = diff_files(str(REVIEW.parent.parent / "rulesets/templates/jiangyang-county.yaml"),
                    str(REVIEW.parent.parent / "rulesets/examples/fenglong.yaml"))
     rules = [(c.kind, c.path) for c in d.changes if c.section == "rules"]
-    assert rules == [("removed", "rules.banquet"), ("changed", "rules.volunteer.cap"),
+    assert rules == [("removed", "rules.banquet"), ("changed", "rules.volunteer.limit"),
                      ("added", "rules.rubble")]
 
 
@@ -310,8 +310,8 @@ def test_json_shape():
     data = json.loads(render(d, "json"), parse_float=Decimal)
     assert data["equivalent"] is False
     assert data["old"]["version"] == "2024.1" and data["new"]["version"] == "2024.2"
-    cap = next(c for c in data["changes"] if c["path"] == "rules.volunteer.cap")
-    assert cap == {"kind": "changed", "section": "rules", "path": "rules.volunteer.cap",
+    cap = next(c for c in data["changes"] if c["path"] == "rules.volunteer.limit")
+    assert cap == {"kind": "changed", "section": "rules", "path": "rules.volunteer.limit",
                    "rule": "volunteer", "old": {"max": 10, "per": "month"},
                    "new": {"max": 8, "per": "month"}, "message": "志愿服务：每月上限由 10 分改为 8 分",
                    "metadata": False, "old_at": f"{V1}:49", "new_at": f"{V2}:58"}

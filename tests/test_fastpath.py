@@ -81,9 +81,9 @@ def rule_files(draw):
     for cat in ("c1", "c2"):
         lines.append(f"  - id: {cat}")
         if draw(st.booleans()):
-            lines.append(f"    cap: {{max: {draw(st.sampled_from(LIMITS))}, per: {draw(st.sampled_from(PERS))}}}")
+            lines.append(f"    limit: {{max: {draw(st.sampled_from(LIMITS))}, per: {draw(st.sampled_from(PERS))}}}")
         if draw(st.booleans()):
-            lines.append(f"    deduction_cap: {{max: {draw(st.sampled_from(LIMITS))}, "
+            lines.append(f"    deduction_limit: {{max: {draw(st.sampled_from(LIMITS))}, "
                          f"per: {draw(st.sampled_from(PERS))}}}")
     lines.append("rules:")
     for i in range(draw(st.integers(1, 4))):
@@ -114,9 +114,9 @@ def rule_files(draw):
         if draw(st.integers(0, 3)) == 0:
             lines.append(f"    highest_only: {draw(st.sampled_from(PERS))}")
         if draw(st.booleans()):
-            lines.append(f"    cap: {{max: {draw(st.sampled_from(LIMITS))}, per: {draw(st.sampled_from(PERS))}}}")
+            lines.append(f"    limit: {{max: {draw(st.sampled_from(LIMITS))}, per: {draw(st.sampled_from(PERS))}}}")
         if draw(st.booleans()):
-            lines.append(f"    deduction_cap: {{max: {draw(st.sampled_from(LIMITS))}, "
+            lines.append(f"    deduction_limit: {{max: {draw(st.sampled_from(LIMITS))}, "
                          f"per: {draw(st.sampled_from(PERS))}}}")
         if draw(st.integers(0, 4)) == 0:
             lines.append(f"    veto: {draw(st.sampled_from(PERS))}")

@@ -73,7 +73,7 @@ fields:
 categories:
   - id: 乡风文明
   - id: 遵纪守法
-    deduction_cap: {max: 25, per: month}
+    deduction_limit: {max: 25, per: month}
 rules:
   - id: petition
     name: 无理上访
@@ -85,7 +85,7 @@ rules:
     category: 乡风文明
     when: 事项 == "志愿服务"
     points: 3 × 数量
-    cap: {max: 25, per: quarter}
+    limit: {max: 25, per: quarter}
   - id: fight
     name: 打架斗殴
     category: 遵纪守法
@@ -110,7 +110,7 @@ max_monthly_deduction: 20
     assert got == [
         ("L-CATEGORY-MISSING", 7, "人居环境"),
         ("L-FORBIDDEN", 11, "petition"),
-        ("L-MONTHLY-DEDUCTION", 11, None),  # the category's deduction cap: 25 > 20
+        ("L-MONTHLY-DEDUCTION", 11, None),  # the category's deduction limit: 25 > 20
         ("L-MAX-POINTS", 16, "hours"),  # 3 × 数量 with 数量 ≤ 10: 30, cap 25 -> 25 > 20
         ("L-NO-MONTHLY-LIMIT", 16, "hours"),  # a quarterly cap is not a monthly limit
         ("L-MAX-DEDUCTION", 22, "fight"),

@@ -29,7 +29,7 @@ fields:
   - {id: grade, label: 等级, type: text, values: [优, 良, 差]}
 categories:
   - id: 乡风文明
-    cap: {max: 12, per: month}
+    limit: {max: 12, per: month}
   - id: 人居环境
 """
 
@@ -127,14 +127,14 @@ def test_structure_errors_point_at_the_key_with_did_you_mean(tmp_path):
             category: 乡风文明
             when: 事项 == "a"
             point: 2
-            cap: {max: 10, per: mnth}
+            limit: {max: 10, per: mnth}
         """)
     with pytest.raises(RulesetError) as info:
         load_ruleset(p)
     got = [(d.code, d.line, d.column, d.hint("zh")) for d in info.value.diagnostics]
     assert got == [
         ("E-SCHEMA-UNKNOWN-KEY", 17, 5, "是不是：points？"),
-        ("E-SCHEMA-ENUM", 18, 25, "是不是：month？"),
+        ("E-SCHEMA-ENUM", 18, 27, "是不是：month？"),
     ]
 
 
@@ -163,9 +163,9 @@ def test_numbers_written_as_text_are_refused(tmp_path):
             category: 乡风文明
             when: 事项 == "a"
             points: 2
-            cap: {max: "10", per: month}
+            limit: {max: "10", per: month}
         """)
-    assert errors(p) == [("E-SCHEMA-TYPE", 18, 16)]
+    assert errors(p) == [("E-SCHEMA-TYPE", 18, 18)]
 
 
 def test_rule_level_static_checks(tmp_path):
@@ -205,7 +205,7 @@ def test_limits_that_make_no_sense_are_warnings(tmp_path):
             category: 人居环境
             when: 事项 == "乱扔垃圾"
             points: -5
-            cap: {max: 20, per: month}
+            limit: {max: 20, per: month}
         """)
     rs = load_ruleset(p)
     assert [(w.code, w.line) for w in rs.warnings] == [("W-RULE-CAP-SIGN", 18)]
@@ -312,7 +312,7 @@ def test_schema_knows_every_key_the_loader_reads():
 
     schema = ruleset_schema()
     rule_keys = set(schema["properties"]["rules"]["items"]["properties"])
-    assert {"id", "name", "category", "when", "points", "cap", "deduction_cap", "once", "escalation",
+    assert {"id", "name", "category", "when", "points", "limit", "deduction_limit", "once", "escalation",
             "highest_only", "veto"} <= rule_keys
     assert {"village", "name", "version", "effective", "adopted", "unit", "matching", "fields", "categories",
             "rules", "base", "checklists", "boards", "selections", "stars", "market", "examples",
@@ -326,9 +326,9 @@ def test_a_structural_error_does_not_hide_the_other_errors_of_the_same_rule(tmp_
             category: 乡风文明
             when: 数量 > "abc"
             points: 1
-            cap: {max: -5, per: month}
+            limit: {max: -5, per: month}
         """)
-    assert errors(p) == [("E-EXPR-TYPE", 16, 14), ("E-SCHEMA-RANGE", 18, 16)]
+    assert errors(p) == [("E-EXPR-TYPE", 16, 14), ("E-SCHEMA-RANGE", 18, 18)]
 
 
 def test_one_misspelt_section_gives_one_error(tmp_path):

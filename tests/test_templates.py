@@ -30,7 +30,7 @@ rules:
     category: 乡风文明
     when: 事项 == "志愿服务"
     points: 2 × 数量
-    cap: {max: 10, per: month}
+    limit: {max: 10, per: month}
   - id: litter
     name: 乱扔垃圾
     category: 人居环境
@@ -92,7 +92,7 @@ rules:
     category: 乡风文明
     when: 事项 == "志愿服务"
     points: 3 × 数量
-    cap: {max: 8, per: month}
+    limit: {max: 8, per: month}
 """)
     rs = load_ruleset(path)
     assert [r.id for r in rs.rules] == ["volunteer", "litter", "meeting"]  # replaced in place
@@ -209,7 +209,7 @@ def test_an_error_inside_the_template_points_into_the_template(tmp_path):
 
 
 def test_a_schema_error_inside_the_template_points_into_the_template(tmp_path):
-    broken = TEMPLATE.replace("cap: {max: 10, per: month}", "cap: {max: 10, per: week}")
+    broken = TEMPLATE.replace("limit: {max: 10, per: month}", "limit: {max: 10, per: week}")
     path = village(tmp_path, "", template=broken)
     with pytest.raises(RulesetError) as info:
         load_ruleset(path)

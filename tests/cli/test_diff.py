@@ -46,7 +46,7 @@ def test_english_json():
     result = run("diff", V1, V2, "--format", "json", "--lang", "en")
     assert result.exit_code == 1
     data = json.loads(result.stdout)
-    cap = next(c for c in data["changes"] if c["path"] == "rules.volunteer.cap")
+    cap = next(c for c in data["changes"] if c["path"] == "rules.volunteer.limit")
     assert cap["message"] == "志愿服务: limit per month changed from 10 to 8 points"
     assert {c["kind"] for c in data["changes"]} == {"added", "removed", "changed", "renamed"}
 
@@ -197,8 +197,8 @@ def test_git_diff_driver_on_a_new_file_and_a_village_extending_a_template(repo):
     git(repo, "commit", "-q", "-m", "fenglong")
     # the old version is a temporary file outside the repository: its template is found
     # from the file's place in the repository
-    (repo / "rules" / "fenglong.yaml").write_text(text.replace("cap: {max: 8, per: month}",
-                                                               "cap: {max: 6, per: month}"), encoding="utf-8")
+    (repo / "rules" / "fenglong.yaml").write_text(text.replace("limit: {max: 8, per: month}",
+                                                               "limit: {max: 6, per: month}"), encoding="utf-8")
     out = git(repo, "diff", "--", "rules/fenglong.yaml")
     assert out.returncode == 0
     assert "  ~ 志愿服务：每月上限由 8 分改为 6 分\n" in out.stdout
@@ -212,8 +212,8 @@ def test_git_textconv_shows_the_canonical_form(repo):
     moved = text.replace("points: 2 × 数量", "points: 2*quantity")
     (repo / "rules" / "dongfeng.yaml").write_text(moved, encoding="utf-8")
     assert git(repo, "diff").stdout == ""
-    (repo / "rules" / "dongfeng.yaml").write_text(moved.replace("cap: {max: 10, per: month}",
-                                                                "cap: {max: 8, per: month}"), encoding="utf-8")
+    (repo / "rules" / "dongfeng.yaml").write_text(moved.replace("limit: {max: 10, per: month}",
+                                                                "limit: {max: 8, per: month}"), encoding="utf-8")
     out = git(repo, "diff")
     assert out.returncode == 0
     assert "-      max: 10\n+      max: 8\n" in out.stdout
