@@ -489,17 +489,21 @@ def _case_failures(rs: m.Ruleset, ex: _Prepared, lang: str) -> list[Failure]:
     return out
 
 
+# ledger reasons and model attributes → the rule file's keys, which the coverage report names
+_FILE_KEY = {"cap": "limit", "deduction_cap": "deduction_limit"}
+
+
 def _coverage(rs: m.Ruleset, results: Iterable[ExampleResult]) -> Coverage:
     rules = [r.id for r in rs.rules]
     limits: list[tuple[str, str, str]] = []
     for r in rs.rules:
         for key in ("cap", "deduction_cap", "once", "highest_only"):
             if getattr(r, key) is not None:
-                limits.append(("rules", r.id, key))
+                limits.append(("rules", r.id, _FILE_KEY.get(key, key)))
     for c in rs.categories:
         for key in ("cap", "deduction_cap"):
             if getattr(c, key) is not None:
-                limits.append(("categories", c.id, key))
+                limits.append(("categories", c.id, _FILE_KEY[key]))
     covered: set[str] = set()
     bound: set[tuple[str, str, str]] = set()
     for res in results:
@@ -513,9 +517,9 @@ def _coverage(rs: m.Ruleset, results: Iterable[ExampleResult]) -> Coverage:
             for reason in e.reasons:
                 lim = reason.get("limit")
                 if lim in ("category_cap", "category_deduction_cap"):
-                    bound.add(("categories", e.category or "", lim[len("category_"):]))
+                    bound.add(("categories", e.category or "", _FILE_KEY[lim[len("category_"):]]))
                 else:
-                    bound.add(("rules", e.rule, lim))
+                    bound.add(("rules", e.rule, _FILE_KEY.get(lim, lim)))
     return Coverage(rules, covered, limits, bound)
 
 

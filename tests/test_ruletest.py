@@ -90,7 +90,7 @@ examples:
     cov = report.coverage[str(rules)]
     assert cov.covered_rules == {"meeting"}
     assert "meeting" not in cov.uncovered_rules and "volunteer" in cov.uncovered_rules
-    assert ("rules", "meeting", "cap") in cov.unbound_limits  # 2 of 3: the cap never binds
+    assert ("rules", "meeting", "limit") in cov.unbound_limits  # 2 of 3: the limit never binds
     text = render_text(report, "zh")
     assert "覆盖情况：规则 1/9，上限起作用 0/7" in text
     assert "  没有算例触及的限制：规则 volunteer 的 cap、规则 labour 的 cap、规则 meeting 的 cap" in text
