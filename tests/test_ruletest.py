@@ -93,7 +93,7 @@ examples:
     assert ("rules", "meeting", "limit") in cov.unbound_limits  # 2 of 3: the limit never binds
     text = render_text(report, "zh")
     assert "覆盖情况：规则 1/9，上限起作用 0/7" in text
-    assert "  没有算例触及的限制：规则 volunteer 的 cap、规则 labour 的 cap、规则 meeting 的 cap" in text
+    assert "  没有算例触及的限制：规则 volunteer 的 limit、规则 labour 的 limit、规则 meeting 的 limit" in text
 
 
 def test_records_without_ids_are_numbered_and_the_period_inferred(tmp_path):
