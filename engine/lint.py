@@ -57,13 +57,13 @@ register(
             en="rule {rule} ({name}) can give {value} points for one record, more than the "
             "county's {max} per item (breaks {policy})",
             hint_zh="可加 limit 上限或调低分值",
-            hint_en="add a cap or lower the points",
+            hint_en="add a limit or lower the points",
         ),
         "L-MAX-DEDUCTION": Msg(
             zh="规则 {rule}（{name}）一条记录最多可扣 {value} 分，超过县里规定的单项最多扣 {max} 分（违反县级规定 {policy}）",
             en="rule {rule} ({name}) can take {value} points for one record, more than the "
             "county's {max} per item (breaks {policy})",
-            hint_zh="可加 deduction_cap 或调低扣分",
+            hint_zh="可加 deduction_limit 或调低扣分",
             hint_en="add a deduction_cap or lower the deduction",
         ),
         "L-FORBIDDEN": Msg(
