@@ -64,7 +64,7 @@ register(
             en="rule {rule} ({name}) can take {value} points for one record, more than the "
             "county's {max} per item (breaks {policy})",
             hint_zh="可加 deduction_limit 或调低扣分",
-            hint_en="add a deduction_cap or lower the deduction",
+            hint_en="add a deduction_limit or lower the deduction",
         ),
         "L-FORBIDDEN": Msg(
             zh="规则 {rule}（{name}）对“{activity}”计分，县里规定不得对此计分（违反县级规定 {policy}）",
