@@ -1,10 +1,15 @@
 """Imports: a table file into the village database, all or nothing, idempotent.
 
-Each import reads the whole file first (:func:`xiangyue.tables.read_table`), checks it, then
-writes it in ONE ``BEGIN IMMEDIATE`` transaction with ``executemany``:
+Each import streams the file (:class:`xiangyue.tables.TableStream`, blocks of
+:data:`CHUNK_ROWS` rows: memory does not grow with the file) into ONE ``BEGIN IMMEDIATE``
+transaction: each block goes in with one ``executemany`` of ``INSERT OR IGNORE``; only a block
+where a row was left out (its key already stored, or repeated in the file) is looked at row by
+row, against the stored rows of its keys (SQL, no dict of the whole table). A first import into
+an empty table builds the secondary indexes once at the end.
 
-- any error (a bad cell, a duplicate key, a conflict with what is stored) raises
-  :class:`~xiangyue.errors.InputError` with every diagnostic, and nothing is written;
+- any error (a bad cell, a duplicate key, a conflict with what is stored), even one found after
+  blocks were written, raises :class:`~xiangyue.errors.InputError` with every diagnostic of the
+  file, and the transaction is rolled back: nothing is written;
 - a row equal to the stored row under the same key is *unchanged* (importing a file twice adds
   nothing); a different row under an existing key is a *conflict* unless ``replace=True``, which
   replaces it;
@@ -19,15 +24,15 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
-from collections import defaultdict
+from itertools import repeat
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from .errors import Diagnostic, InputError
 from .i18n import Msg, register
 from .model import FieldSpec, Ruleset
-from .store import KEYS, Store, _q, columns_to_db, from_db, to_db
-from .tables import read_table
+from .store import KEYS, Store, _q, from_db, to_db
+from .tables import Block, TableStream
 
 __all__ = ["ImportResult", "import_households", "import_records", "import_cases", "file_sha256"]
 
@@ -75,6 +80,10 @@ register(
             "(xiangyue households import)"),
     }
 )
+
+#: Rows read and written at a time: memory is bounded by this, not by the file's size.
+CHUNK_ROWS = 50000
+_SEEN = "xiangyue_import_seen"
 
 _WHAT = {"item": ("清单事项", "the item"), "amount": ("金额", "the amount")}
 
@@ -152,20 +161,22 @@ class _Import:
         self.sheet = sheet
         self.keys = KEYS[kind]
         self.diags: list[Diagnostic] = []
+        ids = [f.id for f in fields]
+        self.key_pos = [ids.index(k) for k in self.keys]
+        self.single = self.keys[0] if len(self.keys) == 1 else None
 
     def run(self) -> ImportResult:
-        single = self.keys[0] if len(self.keys) == 1 else None
-        table = read_table(self.path, self.fields, encoding=self.encoding, key=single,
-                           sheet=self.sheet)
-        self.table = table
-        self.diags.extend(table.diagnostics)
-        if self.kind == "cases":
-            self._check_cases()
-        if any(d.severity == "error" for d in self.diags):
-            raise InputError(self.diags)
-        result = ImportResult(self.kind, table.file, file_sha256(self.path), rows=len(table.rows))
+        stream = TableStream(self.path, self.fields, encoding=self.encoding, key=self.single,
+                             sheet=self.sheet, chunk_rows=CHUNK_ROWS)
+        self.stream = stream
+        self.table = stream.result
+        result = ImportResult(self.kind, stream.file, file_sha256(self.path))
         with self.store.transaction():
-            self._write(result)
+            try:
+                self._write(result)
+            finally:
+                if self._seen_made:
+                    self.store.conn.execute(f"DROP TABLE IF EXISTS temp.{_SEEN}")
         result.warnings = sorted((d for d in self.diags if d.severity != "error"),
                                  key=Diagnostic.sort_key)
         return result
@@ -195,12 +206,15 @@ class _Import:
             return item
         return found.id if found is not None else item
 
+    def _typed(self, values: Sequence[Any]) -> dict[str, Any]:
+        return {f.id: (f.default if v is None else from_db(f.type, v))
+                for f, v in zip(self.fields, values)}
+
     # -- cases ------------------------------------------------------------------------------
-    def _check_cases(self) -> None:
-        first_of: dict[Any, tuple[int, dict[str, Any]]] = {}
-        amount_of: dict[Any, tuple[int, Any]] = {}
-        steps: dict[tuple[Any, Any], int] = {}
-        for row, line in zip(self.table.rows, self.table.lines):
+    def _check_cases(self, rows: Sequence[dict[str, Any]], lines: Sequence[int]) -> None:
+        """One block of the file's steps, checked against each other and the steps before."""
+        first_of, amount_of, steps = self._first_of, self._amount_of, self._steps
+        for row, line in zip(rows, lines):
             case = row.get("case_id")
             key = (case, row.get("step"))
             if key in steps:
@@ -236,120 +250,228 @@ class _Import:
             if app is not None and att is not None and app > att:
                 self._add("E-IMPORT-CASE-APPROVED", line, self._col("approved"), approved=app,
                           attended=att)
-        self._case_summary = {c: (first_of[c], amount_of.get(c)) for c in first_of}
 
-    def _check_stored_cases(self, stored: dict[tuple[Any, ...], dict[str, Any]]) -> None:
-        """Steps already stored for a case this file adds to must agree on item and amount."""
-        in_file = {(r.get("case_id"), r.get("step")) for r in self.table.rows}
-        seen: set[tuple[Any, str]] = set()
-        for key, old in stored.items():
-            if key in in_file:
-                continue
-            case = key[0]
-            if case not in self._case_summary:
-                continue
-            (fline, frow), amount = self._case_summary[case]
-            checks = [("item", old.get("item"), frow.get("item"), fline)]
-            if amount is not None:
-                checks.append(("amount", old.get("amount"), amount[1], amount[0]))
-            for what, a, b, line in checks:
-                if a is None or b is None or (case, what) in seen:
-                    continue
-                same = (self._item_key(a) == self._item_key(b)) if what == "item" else a == b
-                if not same:
-                    seen.add((case, what))
-                    self._add("E-IMPORT-CASE-STORED", line, self._col(what), case=case,
-                              what=_WHAT[what][0], what_en=_WHAT[what][1], a=a, b=b)
-
-    # -- writing ----------------------------------------------------------------------------
-    def _stored(self, have: set[str]) -> dict[tuple[Any, ...], tuple[Any, ...]]:
-        """Stored rows whose key is in the file, as stored values in ``self.fields`` order (a
-        column the table lacks reads as the field's default), by key; for cases every stored
-        step of every case in the file."""
-        table, keys = self.kind, self.keys
-        out: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    def _check_stored_cases(self) -> None:
+        """Steps stored before this import for a case this file adds to must agree on item
+        and amount."""
+        summary = {c: (self._first_of[c], self._amount_of.get(c)) for c in self._first_of}
+        in_file = self._steps
         conn = self.store.conn
-        if conn.execute(f"SELECT 1 FROM {_q(table)} LIMIT 1").fetchone() is None:
-            return out
-        select = ", ".join(
-            _q(f.id) if f.id in have else "?" for f in self.fields)
-        consts = [to_db(f.type, f.default) for f in self.fields if f.id not in have]
-        ids = [f.id for f in self.fields]
-        key_pos = [ids.index(k) for k in keys]
-        first_key = keys[0]
-        wanted = list(dict.fromkeys(r[first_key] for r in self.table.rows))
+        select = ", ".join(_q(f.id) for f in self.fields)
+        seen: set[tuple[Any, str]] = set()
+        wanted = list(summary)
         for start in range(0, len(wanted), 500):
             part = wanted[start:start + 500]
-            marks = ", ".join("?" * len(part))
-            sql = f"SELECT {select} FROM {_q(table)} WHERE {_q(first_key)} IN ({marks})"
-            for values in conn.execute(sql, consts + part):
-                out[tuple(values[i] for i in key_pos)] = values
-        return out
+            sql = (f"SELECT {select} FROM cases WHERE case_id IN ({', '.join('?' * len(part))})"
+                   f" AND rowid <= ?")
+            for values in conn.execute(sql, part + [self.start_max]):
+                key = tuple(values[i] for i in self.key_pos)
+                if key in in_file:
+                    continue
+                old = self._typed(values)
+                case = key[0]
+                (fline, frow), amount = summary[case]
+                checks = [("item", old.get("item"), frow.get("item"), fline)]
+                if amount is not None:
+                    checks.append(("amount", old.get("amount"), amount[1], amount[0]))
+                for what, a, b, line in checks:
+                    if a is None or b is None or (case, what) in seen:
+                        continue
+                    same = (self._item_key(a) == self._item_key(b)) if what == "item" else a == b
+                    if not same:
+                        seen.add((case, what))
+                        self._add("E-IMPORT-CASE-STORED", line, self._col(what), case=case,
+                                  what=_WHAT[what][0], what_en=_WHAT[what][1], a=a, b=b)
 
-    def _typed(self, values: tuple[Any, ...]) -> dict[str, Any]:
-        return {f.id: (f.default if v is None else from_db(f.type, v))
-                for f, v in zip(self.fields, values)}
+    # -- writing ----------------------------------------------------------------------------
+    _seen_made = False
 
     def _write(self, result: ImportResult) -> None:
-        store, table, rows, lines = self.store, self.kind, self.table.rows, self.table.lines
-        have = set(store.columns(table))
-        stored = self._stored(have)
-        if self.kind == "cases":
-            self._check_stored_cases({k: self._typed(v) for k, v in stored.items()})
-        values = list(zip(*columns_to_db(self.fields, rows))) if rows else []
-        ids = [f.id for f in self.fields]
-        key_pos = [ids.index(k) for k in self.keys]
-        new_rows: list[int] = []
-        changed: list[int] = []
-        for i, vals in enumerate(values):
-            old = stored.get(tuple(vals[j] for j in key_pos)) if stored else None
-            if old is None:
-                new_rows.append(i)
-                continue
-            if old == vals:  # same stored text: the common case of a re-imported file
-                result.unchanged += 1
-                continue
-            typed_old, row = self._typed(old), rows[i]
-            diffs = [f for f in self.fields if typed_old[f.id] != row[f.id]]
-            if not diffs:  # e.g. 1.0 stored, 1 now: equal values
-                result.unchanged += 1
-            elif self.replace:
-                changed.append(i)
-            else:
-                self._conflict(row, lines[i], typed_old, diffs)
-        if self.kind == "records":
-            self._unknown_households(rows, lines)
+        """Stream the file into the table block by block, inside the caller's transaction:
+        ``INSERT OR IGNORE`` adds the new rows; only a block where some row was ignored (its
+        key already stored, or repeated in the file) is looked at row by row."""
+        store, table, conn = self.store, self.kind, self.store.conn
+        store.ensure_columns(table, self.fields)
+        self.start_max = conn.execute(f"SELECT max(rowid) FROM {_q(table)}").fetchone()[0] or 0
+        # A first import into an empty table: build the secondary indexes once at the end
+        # (a sort) instead of updating them row by row. Part of the transaction.
+        deferred: list[str] = []
+        if self.start_max == 0:
+            for name, sql in conn.execute(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+                    "AND sql IS NOT NULL", (table,)).fetchall():
+                conn.execute(f"DROP INDEX {_q(name)}")
+                deferred.append(sql)
+        now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        self.source = source = str(self.path)
+        self.now = now
+        names = [f.id for f in self.fields] + ["source_file", "source_row", "imported_at"]
+        insert = (f"INSERT OR IGNORE INTO {_q(table)} ({', '.join(map(_q, names))}) "
+                  f"VALUES ({', '.join('?' * len(names))})")
+        register = store.household_ids() if self.kind == "records" else set()
+        hcol = next((j for j, f in enumerate(self.fields) if f.id == "household"), None)
+        unknown: dict[Any, list[int]] = {}
+        self._first_of: dict[Any, tuple[int, dict[str, Any]]] = {}
+        self._amount_of: dict[Any, tuple[int, Any]] = {}
+        self._steps: dict[tuple[Any, Any], int] = {}
+        self.dup_first: dict[int, tuple[Any, int]] = {}  # row -> (key, first row with it)
+        self.bad_first: dict[Any, int] = {}
+        self.conflicts: list[Diagnostic] = []
+        rows = 0
+        for block in self.stream.blocks():
+            cols, lines = block.columns, block.lines
+            n = len(lines)
+            rows += n
+            if self.kind == "cases":
+                self._check_cases([self._typed(v) for v in zip(*cols)], lines)
+            if register and hcol is not None:
+                for h, line in zip(cols[hcol], lines):
+                    if h not in register:
+                        seen = unknown.get(h)
+                        if seen is None:
+                            unknown[h] = [line, 1]
+                        else:
+                            seen[1] += 1
+            if n:
+                added = conn.executemany(
+                    insert, zip(*cols, repeat(source), lines, repeat(now))).rowcount
+                result.added += added
+                if added != n:
+                    self._collisions(block, result)
+            if self.single is not None and (block.bad_keys or self.bad_first):
+                self._bad_keys(block)
+        result.rows = rows
+        # Everything of the file itself is reported together, before what the database says
+        # (as when the file is checked first): nothing is kept either way.
+        if self.single is not None:
+            spec = next(f for f in self.fields if f.id == self.single)
+            column = self.table.columns.get(spec.id, spec.id)
+            for line in sorted(self.dup_first):
+                k, first = self.dup_first[line]
+                self.stream.add("E-TABLE-DUP-KEY", line, column, name=spec.label or spec.id,
+                                value=k, first=first, row=line)
+        self.diags[:0] = self.stream.finish()
         if any(d.severity == "error" for d in self.diags):
             raise InputError(self.diags)  # rolls the transaction back: nothing written
-
-        store.ensure_columns(table, self.fields)
-        now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-        source = str(self.path)
-        names = ids + ["source_file", "source_row", "imported_at"]
-        conn = store.conn
-        if new_rows:
-            sql = (f"INSERT INTO {_q(table)} ({', '.join(map(_q, names))}) "
-                   f"VALUES ({', '.join('?' * len(names))})")
-            if len(new_rows) == len(rows):
-                conn.executemany(sql, (v + (source, line, now) for v, line in zip(values, lines)))
-            else:
-                conn.executemany(sql, (values[i] + (source, lines[i], now) for i in new_rows))
-        if changed:
-            sets = [j for j, f in enumerate(ids) if f not in self.keys]
-            sql = (f"UPDATE {_q(table)} SET "
-                   + ", ".join(f"{_q(ids[j])} = ?" for j in sets)
-                   + ", source_file = ?, source_row = ?, imported_at = ? WHERE "
-                   + " AND ".join(f"{_q(k)} = ?" for k in self.keys))
-            conn.executemany(sql, (
-                tuple(values[i][j] for j in sets) + (source, lines[i], now)
-                + tuple(values[i][j] for j in key_pos) for i in changed))
-        result.added = len(new_rows)
-        result.replaced = len(changed)
+        if self.kind == "cases":
+            self._check_stored_cases()
+        self.diags.extend(self.conflicts)
+        if unknown:
+            column = self._col("household")
+            for h, (first, count) in unknown.items():
+                self._add("W-IMPORT-UNKNOWN-HOUSEHOLD", first, column, severity="warning",
+                          household=h, count=count, first=first)
+        if any(d.severity == "error" for d in self.diags):
+            raise InputError(self.diags)  # rolls the transaction back: nothing written
+        for sql in deferred:
+            conn.execute(sql)
         conn.execute(
             "INSERT INTO imports (kind, file, sha256, rows, added, unchanged, replaced, ruleset,"
             " imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (self.kind, source, result.sha256, result.rows, result.added, result.unchanged,
              result.replaced, getattr(self.ruleset, "file", None), now))
+
+    def _dup(self, line: int, key: Any, first: int) -> None:
+        """Row ``line`` repeats ``key`` first seen in row ``first`` (the earliest one wins)."""
+        bad = self.bad_first.get(key)
+        if bad is not None and bad < first:
+            first = bad
+        had = self.dup_first.get(line)
+        if had is None or first < had[1]:
+            self.dup_first[line] = (key, first)
+
+    def _seen(self, key: tuple[Any, ...], line: int) -> int | None:
+        """Note that row ``line`` matched the stored row under ``key``; the row that did first,
+        if another one did (a key repeated in the file). Kept in a temporary table, so a
+        re-import of millions of rows needs no memory for it."""
+        conn = self.store.conn
+        if not self._seen_made:
+            conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_SEEN} "
+                         "(k1, k2, line INTEGER, PRIMARY KEY (k1, k2))")
+            conn.execute(f"DELETE FROM temp.{_SEEN}")
+            self._seen_made = True
+        k2 = key[1] if len(key) > 1 else None
+        if conn.execute(f"INSERT OR IGNORE INTO temp.{_SEEN} VALUES (?, ?, ?)",
+                        (key[0], k2, line)).rowcount:
+            return None
+        return conn.execute(f"SELECT line FROM temp.{_SEEN} WHERE k1 IS ? AND k2 IS ?",
+                            (key[0], k2)).fetchone()[0]
+
+    def _seen_line(self, key: tuple[Any, ...]) -> int | None:
+        if not self._seen_made:
+            return None
+        k2 = key[1] if len(key) > 1 else None
+        hit = self.store.conn.execute(f"SELECT line FROM temp.{_SEEN} WHERE k1 IS ? AND k2 IS ?",
+                                      (key[0], k2)).fetchone()
+        return hit[0] if hit else None
+
+    def _collisions(self, block: Block, result: ImportResult) -> None:
+        """The rows of a block ``INSERT OR IGNORE`` left out: a key already stored before this
+        import (unchanged, replaced or a conflict) or one repeated in the file."""
+        conn, table, key_pos = self.store.conn, self.kind, self.key_pos
+        cols, lines = block.columns, block.lines
+        select = "rowid, source_row, " + ", ".join(_q(f.id) for f in self.fields)
+        first_key = self.keys[0]
+        stored: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        wanted = list(dict.fromkeys(cols[key_pos[0]]))
+        for start in range(0, len(wanted), 500):
+            part = wanted[start:start + 500]
+            sql = (f"SELECT {select} FROM {_q(table)} "
+                   f"WHERE {_q(first_key)} IN ({', '.join('?' * len(part))})")
+            for values in conn.execute(sql, part):
+                stored[tuple(values[2 + j] for j in key_pos)] = values
+        ids = [f.id for f in self.fields]
+        sets = [j for j, f in enumerate(ids) if f not in self.keys]
+        for i, line in enumerate(lines):
+            vals = tuple(c[i] for c in cols)
+            key = tuple(vals[j] for j in key_pos)
+            rowid, srow, *old_list = stored[key]
+            if rowid > self.start_max:  # a row of this file
+                if srow != line and self.single is not None:
+                    self._dup(line, key[0], srow)  # cases: a repeated step, said by _check_cases
+                continue
+            first = self._seen(key, line)
+            if first is not None:
+                if self.single is not None:
+                    self._dup(line, key[0], first)
+                continue
+            old = tuple(old_list)
+            if old == vals:  # same stored text: the common case of a re-imported file
+                result.unchanged += 1
+                continue
+            typed_old, row = self._typed(old), self._typed(vals)
+            diffs = [f for f in self.fields if typed_old[f.id] != row[f.id]]
+            if not diffs:  # e.g. 1.0 stored, 1 now: equal values
+                result.unchanged += 1
+            elif self.replace:
+                conn.execute(
+                    f"UPDATE {_q(table)} SET "
+                    + ", ".join(f"{_q(ids[j])} = ?" for j in sets)
+                    + ", source_file = ?, source_row = ?, imported_at = ? WHERE rowid = ?",
+                    tuple(vals[j] for j in sets) + (self.source, line, self.now, rowid))
+                result.replaced += 1
+            else:
+                self._conflict(row, line, typed_old, diffs)
+
+    def _bad_keys(self, block: Block) -> None:
+        """Rows left out for a bad cell still count for duplicate keys, as in read_table."""
+        conn, table, key = self.store.conn, self.kind, self.single
+        for line, k in block.bad_keys:
+            firsts = [self.bad_first.get(k)]
+            own = conn.execute(f"SELECT source_row FROM {_q(table)} WHERE {_q(key)} = ? "
+                               "AND rowid > ?", (k, self.start_max)).fetchone()
+            firsts.append(own[0] if own else None)
+            firsts.append(self._seen_line((k,)))
+            earlier = [f for f in firsts if f is not None and f < line]
+            if earlier:
+                self._dup(line, k, min(earlier))
+            self.bad_first.setdefault(k, line)
+        if self.bad_first:
+            keys = block.columns[self.key_pos[0]]
+            for k, line in zip(keys, block.lines):
+                b = self.bad_first.get(k)
+                if b is not None and b < line:
+                    self._dup(line, k, b)
 
     def _conflict(self, row: dict[str, Any], line: int, old: dict[str, Any],
                   diffs: Sequence[FieldSpec]) -> None:
@@ -370,21 +492,7 @@ class _Import:
             en += "; …"
         key = self.keys[-1] if self.kind == "cases" else self.keys[0]
         value = " / ".join(str(row.get(k)) for k in self.keys)
-        self._add("E-IMPORT-CONFLICT", line, self._col(key),
-                  name="/".join(self._label(k) for k in self.keys), value=value,
-                  changes_zh=zh, changes_en=en)
-
-    def _unknown_households(self, rows: Sequence[dict[str, Any]], lines: Sequence[int]) -> None:
-        register_ids = self.store.household_ids()
-        if not register_ids:
-            return
-        unknown: dict[str, list[int]] = defaultdict(list)
-        for row, line in zip(rows, lines):
-            h = row.get("household")
-            if h not in register_ids:
-                unknown[h].append(line)
-        column = self._col("household")
-        for h, where in unknown.items():
-            self._add("W-IMPORT-UNKNOWN-HOUSEHOLD", where[0], column, severity="warning",
-                      household=h, count=len(where), first=where[0])
-
+        self.conflicts.append(Diagnostic(
+            "E-IMPORT-CONFLICT", file=self.table.file, line=line, column=self._col(key),
+            args={"name": "/".join(self._label(k) for k in self.keys), "value": value,
+                  "changes_zh": zh, "changes_en": en}))

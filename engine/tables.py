@@ -36,7 +36,7 @@ from .errors import Diagnostic, InputError
 from .i18n import Msg, register
 from .model import FieldSpec
 
-__all__ = ["TableResult", "read_table", "match_header", "FORMATS"]
+__all__ = ["TableResult", "TableStream", "Block", "read_table", "match_header", "FORMATS"]
 
 FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx",
            ".jsonl": "jsonl", ".ndjson": "jsonl"}
@@ -351,6 +351,20 @@ class CellConverter:
             return vals
         return list(map(self.text, cells))
 
+    def stored_column(self, cells: Sequence[str]) -> list[Any]:
+        """A whole column of CSV cells as stored in the database (:func:`xiangyue.store.to_db`
+        of the typed value), raising :class:`CellError` at the first bad one: text needs no
+        conversion, other types one cached dict lookup per cell."""
+        if self.plain:
+            return self.column(cells)
+        cache = getattr(self, "stored_cache", None)
+        if cache is None:
+            from .store import to_db
+
+            kind = self.spec.type
+            cache = self.stored_cache = _Cache(lambda cell: to_db(kind, self._convert_new(cell)))
+        return list(map(cache.__getitem__, cells))
+
     def _empty(self) -> Any:
         if self.required:
             raise CellError("E-TABLE-REQUIRED", name=self.name)
@@ -479,7 +493,8 @@ class _Table:
     """The per-file plan: which field each column holds, the converters, the key."""
 
     def __init__(self, file: str, fields: Sequence[FieldSpec], key: str | None,
-                 out: _Collector, result: TableResult):
+                 out: _Collector, result: TableResult, stream: bool = False):
+        self.stream = stream  # rows go to ``pending`` as stored columns, see TableStream
         self.file = file
         self.fields = list(fields)
         self.key = key
@@ -524,9 +539,37 @@ class _Table:
         self.ids = [c.spec.id for _, c in plan]
         self.missing = {f.id: f.default for f in self.fields if f.id not in seen}
         self.key_pos = self.ids.index(self.key) if self.key in self.ids else None
+        if self.stream:
+            from .store import to_db
+
+            where = {c.spec.id: j for j, (_, c) in enumerate(plan)}
+            # each field's source: its position in the plan, or its stored default
+            self.order = [(where.get(f.id), to_db(f.type, f.default)) for f in self.fields]
+            self.types = [f.type for f in self.fields]
+            self._reset()
+
+    # -- streaming (stored columns, keys left to the caller) -------------------------------
+    def _reset(self) -> None:
+        self.pending: list[list[Any]] = [[] for _ in self.fields]
+        self.pending_lines: list[int] = []
+        self.pending_bad: list[tuple[int, Any]] = []
+
+    def take(self) -> "Block":
+        block = Block(self.pending, self.pending_lines, self.pending_bad)
+        self._reset()
+        return block
 
     # -- rows ------------------------------------------------------------------------------
     def add_row(self, line: int, row: dict[str, Any]) -> None:
+        if self.stream:
+            from .store import to_db
+
+            if self.missing:
+                row.update(self.missing)
+            for col, f in zip(self.pending, self.fields):
+                col.append(to_db(f.type, row[f.id]))
+            self.pending_lines.append(line)
+            return
         if self.key_pos is not None and not self.note_key(line, row):
             return
         if self.missing:
@@ -538,6 +581,9 @@ class _Table:
         """Remember the row's key; False (and a diagnostic naming both rows) if seen before."""
         k = row.get(self.key)  # type: ignore[arg-type]
         if k is None:
+            return True
+        if self.stream:  # only rows left out are noted: the caller checks the others' keys
+            self.pending_bad.append((line, k))
             return True
         first = self.keys_seen.setdefault(k, line)
         if first == line:
@@ -567,6 +613,16 @@ class _Table:
         if not all(map(any, chunk)):
             return False
         cols = list(zip(*chunk))
+        if self.stream:
+            try:
+                out = [conv.stored_column(cols[i]) for i, conv in self.plan]
+            except CellError:
+                return False
+            n = len(chunk)
+            for col, (j, const) in zip(self.pending, self.order):
+                col.extend(out[j] if j is not None else repeat(const, n))
+            self.pending_lines.extend(range(start, start + n))
+            return True
         try:
             out = [conv.column(cols[i]) for i, conv in self.plan]
         except CellError:
@@ -630,6 +686,130 @@ class _Table:
         return ok
 
 
+@dataclass
+class Block:
+    """A run of good rows of a table file, as stored in the database: ``columns[j]`` holds the
+    stored values (:func:`xiangyue.store.to_db`) of the j-th field, ``lines[i]`` the row number
+    of the i-th row; ``bad_keys`` the (row number, key) of rows left out for a bad cell whose
+    key could be read (so the caller can still report a duplicate key)."""
+
+    columns: list[list[Any]]
+    lines: list[int]
+    bad_keys: list[tuple[int, Any]]
+
+
+class TableStream:
+    """A table file read in blocks of about ``chunk_rows`` rows, for imports of any size.
+
+    Same checks and diagnostics as :func:`read_table`, except that the uniqueness of ``key``
+    among the good rows is left to the caller (the database checks it as it stores them) and
+    reported back with :meth:`add`. Fatal problems (missing file, unknown format) raise at
+    construction, reading problems (undecodable bytes) while iterating :meth:`blocks`; the
+    other diagnostics come from :meth:`finish`, after the last block. CSV files are streamed
+    (memory bounded by the block size); XLSX and JSONL files are read whole, then cut in blocks.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], fields: Sequence[FieldSpec], *,
+                 encoding: str | None = None, key: str | None = None, sheet: str | None = None,
+                 max_errors: int = 1000, display_name: str | None = None,
+                 chunk_rows: int = 50000):
+        self.p, name, self.format = _check_path(path, encoding, display_name)
+        self.fields = list(fields)
+        self.encoding = encoding
+        self.key = key
+        self.sheet = sheet
+        self.chunk_rows = chunk_rows
+        self.out = _Collector(name, max_errors)
+        self.result = TableResult(file=name, format=self.format)
+        self._done: list[Diagnostic] | None = None
+        self._extra: list[Diagnostic] = []
+
+    @property
+    def file(self) -> str:
+        return self.result.file
+
+    def add(self, code: str, line: int = 0, column: int | str = 0, **args: Any) -> None:
+        """A problem the caller found (e.g. a duplicate key), reported with the file's."""
+        if self._done is None:
+            self.out.add(code, line, column, **args)
+        else:
+            self._extra.append(Diagnostic(code, file=self.file, line=line, column=column,
+                                          args=args))
+
+    def finish(self) -> list[Diagnostic]:
+        """Every diagnostic, sorted by position (call after the last block)."""
+        if self._done is not None:
+            self.result.diagnostics = sorted(self._done + self._extra, key=Diagnostic.sort_key)
+        else:
+            self.result.diagnostics = self.out.finish()
+        return self.result.diagnostics
+
+    def blocks(self) -> Iterator[Block]:
+        try:
+            if self.format == "csv":
+                yield from self._csv_blocks()
+            else:
+                yield from self._whole_blocks()
+        except OSError as err:
+            raise _fatal("E-TABLE-FILE-READ", self.file, path=self.file,
+                         reason=err.strerror or str(err)) from None
+
+    def _whole_blocks(self) -> Iterator[Block]:
+        from .store import to_db
+
+        whole = read_table(self.p, self.fields, encoding=self.encoding, key=self.key,
+                           sheet=self.sheet, max_errors=self.out.max, display_name=self.file)
+        self.result.encoding = whole.encoding
+        self.result.columns.update(whole.columns)
+        self._done = whole.diagnostics
+        rows, lines = whole.rows, whole.lines
+        for start in range(0, len(rows), self.chunk_rows):
+            part = rows[start:start + self.chunk_rows]
+            cols = [[to_db(f.type, r[f.id]) for r in part] for f in self.fields]
+            yield Block(cols, lines[start:start + self.chunk_rows], [])
+
+    def _csv_blocks(self) -> Iterator[Block]:
+        p, name = self.p, self.file
+        if p.stat().st_size == 0:
+            raise _fatal("E-TABLE-EMPTY", name)
+        forced = self.encoding or _sniff_encoding(p)
+        enc = forced or ("utf-8-sig" if _is_utf8(p) else "gb18030")
+        self.result.encoding = "utf-8" if enc == "utf-8-sig" else enc
+        with p.open("r", encoding=enc, errors="strict", newline="") as fh:
+            lines: Iterable[str] = _guarded(fh) if enc == "gb18030" and not forced else fh
+            table = _Table(name, self.fields, self.key, self.out, self.result, stream=True)
+            try:
+                yield from _csv_stream(lines, table, self.result, self.chunk_rows)
+            except UnicodeDecodeError:
+                if forced:
+                    raise _decode_error(p, name, enc) from None
+                raise _fatal("E-TABLE-ENCODING", name) from None
+            except _Unclear:
+                raise _fatal("E-TABLE-ENCODING", name) from None
+
+
+def _check_path(path: str | os.PathLike[str], encoding: str | None,
+                display_name: str | None) -> tuple[Path, str, str]:
+    p = Path(path)
+    name = display_name or str(path)
+    ext = p.suffix.lower()
+    fmt = FORMATS.get(ext)
+    if fmt is None:
+        if ext == ".xls":
+            raise _fatal("E-TABLE-XLS", name)
+        raise _fatal("E-TABLE-FORMAT", name, ext=ext or p.name)
+    if not p.exists():
+        raise _fatal("E-TABLE-FILE-MISSING", name, path=name)
+    if p.is_dir():
+        raise _fatal("E-TABLE-FILE-READ", name, path=name, reason="是文件夹 / is a directory")
+    if encoding is not None:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise _fatal("E-TABLE-ENCODING-NAME", name, encoding=encoding) from None
+    return p, name, fmt
+
+
 def read_table(
     path: str | os.PathLike[str],
     fields: Sequence[FieldSpec],
@@ -650,23 +830,7 @@ def read_table(
     Returns every problem found in ``TableResult.diagnostics``; raises
     :class:`~xiangyue.errors.InputError` only when the file cannot be read at all.
     """
-    p = Path(path)
-    name = display_name or str(path)
-    ext = p.suffix.lower()
-    fmt = FORMATS.get(ext)
-    if fmt is None:
-        if ext == ".xls":
-            raise _fatal("E-TABLE-XLS", name)
-        raise _fatal("E-TABLE-FORMAT", name, ext=ext or p.name)
-    if not p.exists():
-        raise _fatal("E-TABLE-FILE-MISSING", name, path=name)
-    if p.is_dir():
-        raise _fatal("E-TABLE-FILE-READ", name, path=name, reason="是文件夹 / is a directory")
-    if encoding is not None:
-        try:
-            codecs.lookup(encoding)
-        except LookupError:
-            raise _fatal("E-TABLE-ENCODING-NAME", name, encoding=encoding) from None
+    p, name, fmt = _check_path(path, encoding, display_name)
     out = _Collector(name, max_errors)
     result = TableResult(file=name, format=fmt)
     try:
@@ -704,6 +868,19 @@ def _sniff_encoding(p: Path) -> str | None:
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
     return None
+
+
+def _is_utf8(p: Path) -> bool:
+    """Whether the whole file decodes as UTF-8 (checked block by block: bounded memory)."""
+    dec = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with p.open("rb") as fh:
+            while block := fh.read(1 << 20):
+                dec.decode(block)
+        dec.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _decode_error(p: Path, name: str, encoding: str) -> InputError:
@@ -770,6 +947,38 @@ def _csv_rows(lines: Iterable[str], table: _Table, result: TableResult) -> None:
         line += len(chunk)
     if data_rows == 0:
         raise _fatal("E-TABLE-NO-ROWS", result.file, 1)
+
+
+def _csv_stream(lines: Iterable[str], table: _Table, result: TableResult,
+                chunk_rows: int) -> Iterator[Block]:
+    """:func:`_csv_rows` for a streaming ``table``: a block every ``chunk_rows`` rows or so."""
+    it = iter(lines)
+    first = ""
+    for first in it:  # skip leading blank lines
+        if first.strip():
+            break
+    else:
+        raise _fatal("E-TABLE-EMPTY", result.file)
+    delimiter = "\t" if first.count("\t") > first.count(",") else ","
+    reader = csv.reader(chain([first], it), delimiter=delimiter)
+    table.set_header(next(reader))
+    line = 1
+    data_rows = 0
+    while True:
+        chunk = list(islice(reader, _CHUNK))
+        if not chunk:
+            break
+        if table.fast_chunk(chunk, line + 1):
+            data_rows += len(chunk)
+        else:
+            data_rows += table.slow_chunk(chunk, line + 1)
+        line += len(chunk)
+        if len(table.pending_lines) >= chunk_rows:
+            yield table.take()
+    if data_rows == 0:
+        raise _fatal("E-TABLE-NO-ROWS", result.file, 1)
+    if table.pending_lines or table.pending_bad:
+        yield table.take()
 
 
 # -- XLSX -------------------------------------------------------------------------------------
