@@ -353,7 +353,10 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
     if len(order) < 2**31 - 1:
         order = order.astype(np.int32)
     cols.permute(order)
+    rank = cols.rank  # each record's place in (date, record_id) order (database), or None
     cols.rank = None
+    if not with_ledger:
+        rank = None
     unit = unit[order]
     n = cols.n
     day = cols.day
@@ -599,6 +602,7 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
         parts_v.append(np.add.reduceat(v, first))
         parts_k.append(np.full(len(first), rr.index, dtype=np.int64))
     sums_out: dict[Any, list] = {}
+    lazy_sums: tuple | None = None
     if parts_u:
         U, K, V = np.concatenate(parts_u), np.concatenate(parts_k), np.concatenate(parts_v)
         o = np.argsort(U, kind="stable")  # by unit, then rule in file order
@@ -621,6 +625,11 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
             objs = np.array([dec(x) for x in uniq.tolist()] + [None], dtype=object)[:-1]
             return objs[inv.ravel()].tolist()
 
+        if not plan.person:  # household units: dicts built when a result is read
+            lazy_sums = (TU, TV, K, V, CC, CV, np.append(ufirst, len(U)),
+                         np.append(np.flatnonzero(_starts(CU, CU)), len(CU)), cat_names)
+            parts_u = []  # skip the dicts below
+    if parts_u:
         rule_names = np.array([r.id for r in rs.rules] + [None], dtype=object)[:-1]
         ids = rule_names[K].tolist()
         vals = decimals(V)
@@ -674,7 +683,7 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
                   "invalid": side.invalid, "unknown_households": side.unknown_households}
 
     lap("listed records")
-    ledger: list[ref.LedgerEntry] | None = None
+    lazy = None
     if with_ledger:
         from .fastpath_ledger import build_ledger, materialize
 
@@ -683,10 +692,17 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
                 return materialize(rs, cols, idx)
         else:
             records = cols.fetch
-        ledger = build_ledger(rs, cols, unit, unit_keys, rows, ledger_info, in_p, periods,
-                              dec, scale, plan.person, records, order)
+        lazy = build_ledger(rs, cols, unit, unit_keys, rows, ledger_info, in_p, periods,
+                            dec, scale, plan.person, records, order, rank)
     lap("ledger")
-    results = ref._results(rs, period, register, seen_units, sums_out, vetoes, ledger)
+    base_entries: list[ref.LedgerEntry] | None = [] if with_ledger else None
+    if plan.person:
+        results = ref._results(rs, period, register, seen_units, sums_out, vetoes,
+                               base_entries)
+    else:
+        results = _household_results(rs, period, register, seen_units, lazy_sums, vetoes,
+                                     base_entries, unit_keys, dec)
+    ledger = lazy.with_base(base_entries) if lazy is not None and base_entries else lazy
     lap("results")
     return ref.Evaluation(
         period=period,
@@ -700,3 +716,139 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
         record_count=int(in_p.sum()),
         replayed=n,
     )
+
+
+# ------------------------------------------------------------------------------------------
+# Results per household, their sums by rule and category built when read
+
+
+class _FastUnitResult(ref.UnitResult):
+    """A :class:`~xiangyue.evaluate.UnitResult` whose ``by_rule`` and ``by_category`` dicts
+    are built from the fast path's arrays the first time they are read (equal to the
+    reference's; a dict once built)."""
+
+    __slots__ = ("_src", "_rule_d", "_cat_d")
+
+    def _build(self) -> None:
+        src, self._src = self._src, None
+        base, sums, j, dec = src
+        by_rule: dict[str, Decimal] = {}
+        if base is not None:
+            by_rule[ref.BASE_RULE] = base
+        by_cat: dict[str, Decimal] = {}
+        if j is not None:
+            TU, TV, K, V, CC, CV, ub, cb, cat_names = sums
+            a, b = int(ub[j]), int(ub[j + 1])
+            ids = cat_names.rule_ids
+            for k, v in zip(K[a:b].tolist(), V[a:b].tolist()):
+                by_rule[ids[k]] = dec(v)
+            ca, cb_ = int(cb[j]), int(cb[j + 1])
+            order = cat_names.order
+            pairs = [(cat_names[c], dec(v)) for c, v in zip(CC[ca:cb_].tolist(),
+                                                            CV[ca:cb_].tolist())]
+            pairs.sort(key=lambda p: (order.get(p[0], len(order)), p[0]))
+            by_cat.update(pairs)
+        self._rule_d, self._cat_d = by_rule, by_cat
+
+    @property  # type: ignore[override]
+    def by_rule(self) -> dict[str, Decimal]:
+        if self._src is not None:
+            self._build()
+        return self._rule_d
+
+    @by_rule.setter
+    def by_rule(self, value: dict[str, Decimal]) -> None:
+        if self._src is not None:
+            self._build()
+        self._rule_d = value
+
+    @property  # type: ignore[override]
+    def by_category(self) -> dict[str, Decimal]:
+        if self._src is not None:
+            self._build()
+        return self._cat_d
+
+    @by_category.setter
+    def by_category(self, value: dict[str, Decimal]) -> None:
+        if self._src is not None:
+            self._build()
+        self._cat_d = value
+
+    def _key(self) -> tuple:
+        return (self.household, self.person, self.head, self.grid, self.total, self.vetoed,
+                self.by_rule, self.by_category, self.vetoes)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, ref.UnitResult):
+            return self._key() == (other.household, other.person, other.head, other.grid,
+                                   other.total, other.vetoed, other.by_rule, other.by_category,
+                                   other.vetoes)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class _CatNames(list):
+    """Category names (by index), carrying the rule ids (by index) and the categories'
+    order in the rule file too."""
+
+    rule_ids: list[str]
+    order: dict[str, int]
+
+
+def _household_results(rs: Ruleset, period: Period,
+                       register: dict[str, Mapping[str, Any]] | None, seen_units: dict[Any, None],
+                       sums: tuple | None, vetoes: dict[Any, list[dict[str, Any]]],
+                       base_entries: list[ref.LedgerEntry] | None, unit_keys: list[Any],
+                       dec: Any) -> list[ref.UnitResult]:
+    """What :func:`xiangyue.evaluate._results` gives for ``unit: household`` (base points,
+    vetoes of the periods overlapping ``period``, register order), from the sums' arrays."""
+    units = list(register) if register is not None else sorted(seen_units, key=str)
+    overlap = ref._overlapping_keys(period)
+    base = rs.base
+    base_starts = ref._period_starts(period, base.per) if base is not None else []
+    grants = None
+    if base is not None and (base.points * len(base_starts) or base_starts):
+        grants = base.points * len(base_starts)
+    row_of: dict[Any, int] = {}
+    totals: list[Decimal] = []
+    if sums is not None:
+        TU, TV = sums[0], sums[1]
+        names = _CatNames(sums[8].tolist())
+        names.rule_ids = [r.id for r in rs.rules]
+        names.order = {c.id: i for i, c in enumerate(rs.categories)}
+        sums = sums[:8] + (names,)
+        row_of = {unit_keys[u]: j for j, u in enumerate(TU.tolist())}
+        totals = [dec(v) for v in TV.tolist()]
+    zero = ref.ZERO
+    new = object.__new__
+    cls = _FastUnitResult
+    out: list[ref.UnitResult] = []
+    for hh in units:
+        info = register.get(hh, {}) if register is not None else {}
+        res = new(cls)
+        res.household, res.person = hh, None
+        res.head, res.grid = info.get("head"), info.get("grid")
+        j = row_of.get(hh)
+        total = zero if j is None else totals[j]
+        if grants is not None:
+            total = grants + total
+        res.total = total
+        res._src = (grants, sums, j, dec)
+        res._rule_d = res._cat_d = None
+        vs = []
+        for v in vetoes.get(hh, ()):
+            if v["period"] in overlap[v["per"]]:
+                vs.append(v)
+        res.vetoed = bool(vs)
+        res.vetoes = vs
+        out.append(res)
+        if base_entries is not None and base is not None:
+            pos = f"{base.pos.file}:{base.pos.line}" if base.pos.line else base.pos.file
+            for day, _ in base_starts:
+                base_entries.append(ref.LedgerEntry(None, hh, day, ref.BASE_RULE, "基础分", None,
+                                                    base.points, base.points, (), pos, None,
+                                                    None, None))
+    if base_entries:
+        base_entries.sort(key=lambda e: e.date)
+    return out

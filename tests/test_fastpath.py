@@ -50,6 +50,12 @@ def assert_same(rs, records, period, households=None, ledger=True):
     if ledger:
         assert got.ledger == want.ledger
         assert [e.reasons for e in got.ledger] == [e.reasons for e in want.ledger]
+        assert [e.record for e in got.ledger] == [e.record for e in want.ledger]
+        # entries built one at a time (by index, from either end, by slice) are the same
+        n = len(want.ledger)
+        assert [got.ledger[i] for i in range(n)] == want.ledger
+        assert [got.ledger[-i] for i in range(1, n + 1)] == want.ledger[::-1]
+        assert got.ledger[1:n:2] == want.ledger[1:n:2]
 
 
 # -- generated rule files ---------------------------------------------------------------------
@@ -77,6 +83,9 @@ def rule_files(draw):
     if default:
         lines.append(default)
     lines += ["  - id: grade", "    label: 等级", "    type: text", "    values: [优, 良, 差]"]
+    if draw(st.integers(0, 3)) == 0:
+        lines.append(f"base: {{points: {draw(st.sampled_from(['60', '1.5']))}, "
+                     f"per: {draw(st.sampled_from(PERS))}}}")
     lines.append("categories:")
     for cat in ("c1", "c2"):
         lines.append(f"  - id: {cat}")
@@ -275,6 +284,67 @@ def test_a_later_veto_marks_the_whole_year():
     assert by["H1"].vetoed and not by["H2"].vetoed
     assert by["H1"].total == D("2")  # the July record is not summed in Q1
     assert_same(rs, records, q1)
+
+
+def test_database_a_later_veto_and_a_long_ledger(tmp_path, monkeypatch):
+    """From the database: a veto record after the reported period marks the household for
+    the year (read and tested against the veto rules only); a ledger longer than one chunk
+    of the lazy ledger, read in order and by index."""
+    pytest.importorskip("adbc_driver_sqlite")
+    import csv
+
+    from xiangyue.fastpath_ledger import LazyLedger
+    from xiangyue.ingest import import_records
+    from xiangyue.store import open_store
+
+    monkeypatch.setattr(LazyLedger, "CHUNK", 100)
+    rs = load_ruleset(JINGOU)
+    path = tmp_path / "records.csv"
+    acts = ["志愿服务", "垃圾分类", "乱扔垃圾", "庭院检查", "参加坝坝会"]
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["记录编号", "户号", "日期", "事项", "数量", "等级"])
+        for i in range(3000):
+            day = dt.date(2024, 1, 1) + dt.timedelta(days=(i * 7) % 200)
+            act = acts[i % len(acts)]
+            w.writerow([f"R{i:05d}", f"H{i % 7}", day.isoformat(), act,
+                        "2.5" if act != "庭院检查" else "", "优" if act == "庭院检查" else ""])
+        w.writerow(["V1", "H1", "2024-07-09", "违反禁渔", "", ""])  # after Q1 and Q2
+        w.writerow(["V2", "H2", "2025-01-02", "违反禁渔", "", ""])  # another year
+        w.writerow(["V3", "H3", "2024-03-31", "违反禁渔", "", ""])
+    store = open_store(tmp_path / "v.db")
+    try:
+        import_records(store, path, rs)
+        for p in ("2024-Q1", "2024-Q2", "2024-03", "2024"):
+            period = parse_period(p)
+            want = evaluate(rs, list(stored_records(store, rs, period)), None, period,
+                            presorted=True)
+            got, choice = evaluate_with_engine(rs, store, period, None, engine="fast",
+                                               with_ledger=True)
+            assert choice.engine == "fast"
+            assert summary(got) == summary(want)
+            assert isinstance(got.ledger, LazyLedger)
+            assert len(got.ledger) > 4 * LazyLedger.CHUNK
+            assert got.ledger == want.ledger
+            assert [e.record for e in got.ledger] == [e.record for e in want.ledger]
+            for i in (0, 1, len(want.ledger) // 2, len(want.ledger) - 1, -1):
+                assert got.ledger[i] == want.ledger[i]
+            by = {r.household: r for r in got.results}
+            assert by["H1"].vetoed and by["H3"].vetoed and not by["H2"].vetoed
+    finally:
+        store.close()
+
+
+def test_lazy_ledger_chunks(monkeypatch):
+    """Entries built a chunk at a time: chunk edges fall between records, never inside one."""
+    from xiangyue.fastpath_ledger import LazyLedger
+
+    monkeypatch.setattr(LazyLedger, "CHUNK", 3)
+    rs = load_ruleset(JINGOU)
+    records = [rec(f"r{i:02d}", f"H{i % 3}", f"2024-0{1 + i % 6}-1{i % 9}",
+                   ["志愿服务", "垃圾分类", "庭院检查"][i % 3], "4", "优") for i in range(40)]
+    for p in ("2024", "2024-Q2"):
+        assert_same(rs, records, parse_period(p))
 
 
 def test_evaluate_period_engine_option(tmp_path):
