@@ -24,7 +24,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
-from itertools import repeat
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -115,6 +114,11 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
         while chunk := fh.read(1 << 20):
             h.update(chunk)
     return h.hexdigest()
+
+
+def _literal(text: str) -> str:
+    """``text`` as an SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
 
 
 # -- public entry points ----------------------------------------------------------------------
@@ -306,8 +310,11 @@ class _Import:
         self.source = source = str(self.path)
         self.now = now
         names = [f.id for f in self.fields] + ["source_file", "source_row", "imported_at"]
+        # the file and time are the same for every row: SQL literals, not parameters bound
+        # a million times
         insert = (f"INSERT OR IGNORE INTO {_q(table)} ({', '.join(map(_q, names))}) "
-                  f"VALUES ({', '.join('?' * len(names))})")
+                  f"VALUES ({', '.join('?' * len(self.fields))}, {_literal(source)}, ?, "
+                  f"{_literal(now)})")
         register = store.household_ids() if self.kind == "records" else set()
         hcol = next((j for j, f in enumerate(self.fields) if f.id == "household"), None)
         unknown: dict[Any, list[int]] = {}
@@ -334,7 +341,7 @@ class _Import:
                             seen[1] += 1
             if n:
                 added = conn.executemany(
-                    insert, zip(*cols, repeat(source), lines, repeat(now))).rowcount
+                    insert, zip(*cols, lines)).rowcount
                 result.added += added
                 if added != n:
                     self._collisions(block, result)
