@@ -429,7 +429,7 @@ class _Import:
                          "(k1, k2, line INTEGER, PRIMARY KEY (k1, k2))")
             conn.execute(f"DELETE FROM temp.{_SEEN}")
             self._seen_made = True
-        k2 = key[1] if len(key) > 1 else None
+        k2 = key[1] if len(key) > 1 else ""  # not NULL: NULLs never clash
         if conn.execute(f"INSERT OR IGNORE INTO temp.{_SEEN} VALUES (?, ?, ?)",
                         (key[0], k2, line)).rowcount:
             return None
@@ -439,7 +439,7 @@ class _Import:
     def _seen_line(self, key: tuple[Any, ...]) -> int | None:
         if not self._seen_made:
             return None
-        k2 = key[1] if len(key) > 1 else None
+        k2 = key[1] if len(key) > 1 else ""  # not NULL: NULLs never clash
         hit = self.store.conn.execute(f"SELECT line FROM temp.{_SEEN} WHERE k1 IS ? AND k2 IS ?",
                                       (key[0], k2)).fetchone()
         return hit[0] if hit else None

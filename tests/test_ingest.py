@@ -312,3 +312,101 @@ def test_a_busy_database_fails_the_import_cleanly(tmp_path):
         holder.close()
     with open_store(path) as s:
         assert s.count("records") == 0 and s.imports() == []
+
+
+# -- streaming: the file goes in block by block, still all or nothing -------------------------
+
+
+@pytest.fixture
+def small_blocks(monkeypatch):
+    """Blocks of 3 rows, so a test file spans several of them."""
+    import xiangyue.ingest as ingest
+    import xiangyue.tables as tables
+
+    monkeypatch.setattr(tables, "_CHUNK", 2)
+    monkeypatch.setattr(ingest, "CHUNK_ROWS", 3)
+    monkeypatch.setattr(ingest, "_ROWS_PER_INSERT", 2)
+
+
+def rows_csv(n: int, start: int = 0, quantity: str = "1") -> str:
+    return "".join(f"R{i:04d},001,2024-03-{1 + i % 28:02d},志愿服务,{quantity},,,,\n"
+                   for i in range(start, start + n))
+
+
+def test_a_big_file_goes_in_block_by_block_and_reads_back_in_order(store, tmp_path, small_blocks):
+    p = write(tmp_path, "big.csv", HEADER + rows_csv(11))
+    result = import_records(store, p, RS)
+    assert (result.rows, result.added) == (11, 11)
+    rows = list(store.iter_records(RS.fields))
+    assert [r["record_id"] for r in rows] == sorted(
+        (f"R{i:04d}" for i in range(11)), key=lambda k: (1 + int(k[1:]) % 28, k))
+    assert store.conn.execute("SELECT source_row FROM records WHERE record_id = 'R0010'"
+                              ).fetchone() == (12,)
+    assert "records_by_date" in {r[1] for r in store.conn.execute("PRAGMA index_list(records)")}
+    again = import_records(store, p, RS)
+    assert (again.added, again.unchanged) == (0, 11)
+
+
+def test_an_error_after_blocks_were_written_writes_nothing(store, tmp_path, small_blocks):
+    import_records(store, DATA / "records_zh.csv", RS)
+    before = dump(store)
+    p = write(tmp_path, "late.csv", HEADER + rows_csv(10) + "R9999,001,2024-02-30,x,,,,,\n")
+    with pytest.raises(InputError) as info:
+        import_records(store, p, RS)
+    assert errors_of(info) == [("E-TABLE-DATE-DAY", 12, "日期")]
+    assert dump(store) == before
+
+
+def test_a_conflict_in_a_later_block_writes_nothing(store, tmp_path, small_blocks):
+    import_records(store, DATA / "records_zh.csv", RS)
+    before = dump(store)
+    p = write(tmp_path, "c.csv", HEADER + rows_csv(7)
+              + "R001,001,2024-03-01,志愿服务,4,,,王网格,清扫村道\n" + rows_csv(2, 50))
+    with pytest.raises(InputError) as info:
+        import_records(store, p, RS)
+    assert errors_of(info) == [("E-IMPORT-CONFLICT", 9, "记录编号")]
+    assert dump(store) == before
+
+
+def test_keys_repeated_across_blocks_are_all_reported(store, tmp_path, small_blocks):
+    import_records(store, DATA / "records_zh.csv", RS)
+    before = dump(store)
+    p = write(tmp_path, "dup.csv", HEADER
+              + "R0001,001,2024-03-01,志愿服务,1,,,,\n"   # 2
+              + "R0002,001,2024-3-1,志愿服务,1,,,,\n"     # 3: bad date, key still counts
+              + "R001,001,2024-03-01,志愿服务,3,,,王网格,清扫村道\n"  # 4: as stored
+              + rows_csv(3, 10)                            # 5-7
+              + "R0001,001,2024-03-02,志愿服务,1,,,,\n"   # 8: repeats row 2
+              + "R0002,001,2024-03-02,志愿服务,1,,,,\n"   # 9: repeats bad row 3
+              + "R001,001,2024-03-01,志愿服务,3,,,王网格,清扫村道\n"  # 10: repeats row 4
+              + "R0011,001,2024-03-02,志愿服务,1,,,,\n")  # 11: repeats row 6
+    with pytest.raises(InputError) as info:
+        import_records(store, p, RS)
+    assert errors_of(info) == [
+        ("E-TABLE-DATE", 3, "日期"), ("E-TABLE-DUP-KEY", 8, "记录编号"),
+        ("E-TABLE-DUP-KEY", 9, "记录编号"), ("E-TABLE-DUP-KEY", 10, "记录编号"),
+        ("E-TABLE-DUP-KEY", 11, "记录编号")]
+    firsts = [d.args["first"] for d in info.value.diagnostics if d.code == "E-TABLE-DUP-KEY"]
+    assert firsts == [2, 3, 4, 6]
+    assert dump(store) == before
+
+
+def test_replace_across_blocks(store, tmp_path, small_blocks):
+    import_records(store, write(tmp_path, "a.csv", HEADER + rows_csv(8)), RS)
+    p = write(tmp_path, "b.csv", HEADER + rows_csv(8, 4, quantity="2"))
+    with pytest.raises(InputError) as info:
+        import_records(store, p, RS)
+    assert [c for c, _, _ in errors_of(info)] == ["E-IMPORT-CONFLICT"] * 4
+    result = import_records(store, p, RS, replace=True)
+    assert (result.added, result.unchanged, result.replaced) == (4, 0, 4)
+    q = {r["record_id"]: r["quantity"] for r in store.iter_records(RS.fields)}
+    assert q["R0003"] == Decimal(1) and q["R0004"] == Decimal(2) and len(q) == 12
+
+
+def test_a_file_that_is_not_utf8_late_in_the_file_is_read_as_gbk(store, tmp_path, small_blocks):
+    text = HEADER + rows_csv(8) + "R0100,001,2024-03-01,志愿服务,1,,,王网格,清扫村道\n"
+    p = tmp_path / "gbk.csv"
+    p.write_bytes(text.encode("gb18030"))
+    assert import_records(store, p, RS).added == 9
+    row = next(r for r in store.iter_records(RS.fields) if r["record_id"] == "R0100")
+    assert row["note"] == "清扫村道"

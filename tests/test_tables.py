@@ -403,3 +403,32 @@ def test_xlsx_numbers_formatted_with_leading_zeros_stay_the_ids_the_clerk_sees(t
     (bad,) = result.errors
     assert (bad.code, bad.line, bad.column) == ("E-TABLE-DATE", 3, "日期")
     assert "Excel 日期序号，即 2024-03-01" in bad.hint("zh")
+
+
+# -- streaming (imports) ----------------------------------------------------------------------
+
+
+def test_table_stream_gives_the_stored_values_of_read_table_in_blocks(tmp_path, monkeypatch):
+    from xiangyue import tables
+    from xiangyue.store import to_db
+    from xiangyue.tables import TableStream
+
+    monkeypatch.setattr(tables, "_CHUNK", 2)
+    text = ("记录编号,户号,日期,事项,数量,等级\n" + "".join(
+        f"R{i},00{i % 3},2024-03-0{1 + i % 9},志愿服务,{i}.50,优\n" for i in range(7))
+        + "R9,001,2024-3-1,志愿服务,1,优\n" + "R1,001,2024-03-01,志愿服务,1,优\n")
+    p = write(tmp_path, "s.csv", text)
+    whole = read(p)
+    stream = TableStream(p, FIELDS, key="record_id", chunk_rows=3)
+    blocks = list(stream.blocks())
+    assert len(blocks) > 1
+    lines = [n for b in blocks for n in b.lines]
+    rows = [r for b in blocks for r in zip(*b.columns)]
+    assert lines == list(range(2, 9)) + [10]  # the repeated key is the caller's to find
+    assert [b for blk in blocks for b in blk.bad_keys] == [(9, "R9")]
+    expect = [tuple(to_db(f.type, r[f.id]) for f in FIELDS) for r in whole.rows]
+    assert rows[:7] == expect[:7] and rows[0][FIELDS.index(next(
+        f for f in FIELDS if f.id == "quantity"))] == "0.50"
+    stream.add("E-TABLE-DUP-KEY", 10, "记录编号", name="记录编号", value="R1", first=3, row=10)
+    stream.finish()
+    assert found(stream.result) == found(whole)
