@@ -536,6 +536,7 @@ class _Table:
             if f.id not in seen and f.required:
                 self.out.add("E-TABLE-MISSING-COLUMN", line, "", name=f.label or f.id, id=f.id)
         self.plan = plan
+        self.guarded = any(c.required for _, c in plan)
         self.ids = [c.spec.id for _, c in plan]
         self.missing = {f.id: f.default for f in self.fields if f.id not in seen}
         self.key_pos = self.ids.index(self.key) if self.key in self.ids else None
@@ -610,8 +611,8 @@ class _Table:
         any row is ragged, blank or has a bad cell, so the slow path can say what is wrong."""
         if not self.plan or self.unnamed or set(map(len, chunk)) != {self.ncols}:
             return False
-        if not all(map(any, chunk)):
-            return False
+        if not self.guarded and not all(map(any, chunk)):
+            return False  # a blank row (with a required column, its empty cell says so)
         cols = list(zip(*chunk))
         if self.stream:
             try:
