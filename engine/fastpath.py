@@ -38,7 +38,7 @@ from . import evaluate as ref
 from .checker import Scope
 from .fastpath_expr import (INT_LIMIT, Evaluator, Table, Unsupported, Val, check_supported,
                             decimal_to_scaled, rescale, scaled_to_decimal)
-from .fastpath_load import EPOCH, Columns, load_records, load_store
+from .fastpath_load import EPOCH, Columns, load_records, load_store, release_memory
 from .model import Ruleset
 from .nodes import names
 from .periods import Period
@@ -231,10 +231,14 @@ class _RuleRows:
 
 
 def _period_arrays(day: np.ndarray) -> dict[str, np.ndarray]:
-    months = day.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
-    small = np.int16 if (not len(months) or (int(months.min()) > -32000
-                                             and int(months.max()) < 32000)) else np.int32
-    months = months.astype(small)
+    if len(day):  # each day's month from a table of the days spanned (no 64-bit copies)
+        d0, d1 = int(day.min()), int(day.max())
+        span = np.arange(d0, d1 + 1, dtype=np.int64)
+        lut = span.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+        small = np.int16 if (int(lut.min()) > -32000 and int(lut.max()) < 32000) else np.int32
+        months = lut.astype(small)[day - d0]
+    else:
+        months = np.zeros(0, dtype=np.int16)
     return {"month": months, "quarter": months // 3, "year": months // 12}
 
 
@@ -255,8 +259,9 @@ def _sort_order(cols: Columns, unit: np.ndarray) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     if cols.rank is not None:
         # records laid out in (date, record_id) order, then a stable sort by unit
-        by_rank = np.empty(cols.n, dtype=np.int64)
-        by_rank[cols.rank] = np.arange(cols.n)
+        small = np.int32 if cols.n < 2**31 - 1 else np.int64
+        by_rank = np.empty(cols.n, dtype=small)
+        by_rank[cols.rank] = np.arange(cols.n, dtype=small)
         u = unit[by_rank]
         if len(u) and -32768 <= int(u.min()) and int(u.max()) < 32767:
             u = u.astype(np.int16)  # numpy sorts 16-bit keys by radix: linear time
@@ -344,6 +349,7 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
                                                              "person"})
         cols = load_store(source, rs.fields, needed, plan.person, year_start, horizon,
                           with_ids=with_ledger)
+        release_memory()
     else:
         cols = load_records(source, rs.fields, plan.needed, plan.person, year_start, horizon)
 
@@ -351,13 +357,15 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
     unit, unit_keys, unit_hh = _units(cols, plan.person)
     order = _sort_order(cols, unit)
     if len(order) < 2**31 - 1:
-        order = order.astype(np.int32)
+        order = order.astype(np.int32, copy=False)
     cols.permute(order)
     rank = cols.rank  # each record's place in (date, record_id) order (database), or None
     cols.rank = None
     if not with_ledger:
         rank = None
-    unit = unit[order]
+    # the household column is the unit when the unit is the household (no second copy)
+    unit = cols.household if not plan.person else unit[order]
+    release_memory()
     n = cols.n
     day = cols.day
     words = cols.vocab.words
@@ -429,6 +437,8 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
         m = reached & truth
         any_match |= m
         cand = np.flatnonzero(m)
+        if n < 2**31 - 1:
+            cand = cand.astype(np.int32)
         if pv is None:
             cands.append((cand, 0, 0))
         else:

@@ -105,6 +105,28 @@ class Columns:
         )
 
 
+_TRIM: Any = None
+
+
+def release_memory() -> None:
+    """Give the C heap's freed pages back to the system (glibc's ``malloc_trim``; elsewhere
+    nothing). Arrays of a batch freed by one thread stay in its arena otherwise, and count
+    to the process's peak while the next columns are built."""
+    global _TRIM
+    if _TRIM is None:
+        _TRIM = False
+        try:
+            import ctypes
+            import ctypes.util
+
+            _TRIM = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+            _TRIM.argtypes = [ctypes.c_size_t]
+        except (OSError, AttributeError):
+            pass
+    if _TRIM:
+        _TRIM(0)
+
+
 def _day(d: dt.date) -> int:
     return (d - EPOCH).days
 
@@ -327,7 +349,27 @@ def _load_store(store: Any, fields: Sequence[FieldSpec], needed: set[str], perso
 
     # the date index gives the order; record ids are then read only when asked for
     read_order()
-    read_ids = with_ids or not ranked or "record_id" in needed
+    lo, hi = store.conn.execute(  # two sub-queries: each is one index probe
+        "SELECT (SELECT min(rowid) FROM records), (SELECT max(rowid) FROM records)").fetchone()
+    if lo is None:
+        lo, hi = 0, 0
+    lo -= 1
+    # each row id's place in (date, record_id) order, looked up batch by batch as the rows
+    # are read (so no full column of 64-bit row ids is ever held)
+    by_rowid: np.ndarray | None = None
+    n_ranked = 0
+    if ranked:
+        in_order = np.asarray(ranked[0].combine_chunks() if hasattr(ranked[0], "combine_chunks")
+                              else ranked[0])
+        ranked.clear()
+        n_ranked = len(in_order)
+        if n_ranked and (int(in_order.min()) <= lo or int(in_order.max()) > hi):
+            n_ranked = -1  # the table changed between the two reads
+        elif n_ranked < 2**31 - 1:
+            by_rowid = np.full(int(hi) - int(lo) + 1, -1, dtype=np.int32)
+            by_rowid[in_order - int(lo)] = np.arange(n_ranked, dtype=np.int32)
+        del in_order
+    read_ids = with_ids or by_rowid is None or "record_id" in needed
     cols = (["record_id"] if read_ids else []) + ["household", "date"] + (["person"] if person else [])
     cols += [f for f in wanted if f in have]
     # The driver infers a column's type from its first rows (an empty cell reads as INT64),
@@ -338,11 +380,6 @@ def _load_store(store: Any, fields: Sequence[FieldSpec], needed: set[str], perso
         return f"ifnull({_q(c)}, {blank}) AS {_q(c)}"
 
     select = ", ".join(sel(c) for c in cols) + ", rowid AS _rowid"
-    lo, hi = store.conn.execute(  # two sub-queries: each is one index probe
-        "SELECT (SELECT min(rowid) FROM records), (SELECT max(rowid) FROM records)").fetchone()
-    if lo is None:
-        lo, hi = 0, 0
-    lo -= 1
     # ``+date`` keeps SQLite from walking the date index (a range on rowid, a plain scan)
     sql = (f"SELECT {select} FROM records WHERE rowid > ? AND rowid <= ? "
            f"AND +date >= ? AND +date <= ?")
@@ -374,7 +411,10 @@ def _load_store(store: Any, fields: Sequence[FieldSpec], needed: set[str], perso
         if d.null is not None:
             raise Unsupported("records without a date")
         part["day"] = d.data
-        part["_rowid"] = np.asarray(col["_rowid"]).astype(np.int64)
+        rowid_b = np.asarray(col["_rowid"])
+        if by_rowid is not None:
+            part["rank"] = by_rowid[rowid_b - int(lo)]
+        part["_rowid"] = rowid_b.astype(np.int32 if int(hi) < 2**31 else np.int64)
         if read_ids:
             rid = col["record_id"]
             if not (pa.types.is_string(rid.type) or pa.types.is_large_string(rid.type)):
@@ -427,23 +467,16 @@ def _load_store(store: Any, fields: Sequence[FieldSpec], needed: set[str], perso
         if not flat:
             return np.zeros(0, dtype=dtype)
         out = np.concatenate([p.pop(key) for p in flat])
+        release_memory()  # the batches' pieces, freed in the readers' arenas
         return out.astype(dtype, copy=False)
 
+    by_rowid_known = by_rowid is not None
+    del by_rowid
     day = cat("day", np.int32)
-    rowid = cat("_rowid", np.int64)
-    if len(rowid) and int(hi) < 2**31:
-        rowid = rowid.astype(np.int32)
+    rowid = cat("_rowid", np.int32 if int(hi) < 2**31 else np.int64)
     rank = None
-    if ranked and len(ranked[0]) == n:
-        in_order = np.asarray(ranked[0].combine_chunks() if hasattr(ranked[0], "combine_chunks")
-                              else ranked[0]).astype(np.int64)
-        base = int(lo)
-        small = np.int32 if n < 2**31 - 1 else np.int64
-        by_rowid = np.full(int(hi) - base + 1, -1, dtype=small)
-        by_rowid[in_order - base] = np.arange(n, dtype=small)
-        del in_order, ranked[:]
-        rank = by_rowid[rowid - base]
-        del by_rowid
+    if n_ranked == n and by_rowid_known:
+        rank = cat("rank", np.int32)
         if (rank < 0).any():  # the table changed between the two reads
             rank = None
     household = cat("household", np.int32)
@@ -459,6 +492,8 @@ def _load_store(store: Any, fields: Sequence[FieldSpec], needed: set[str], perso
     for fid in wanted:
         vals = [p.pop(fid) for p in flat]
         columns[fid] = _concat_vals(vals, specs[fid], vocab)
+        del vals
+        release_memory()
     for builtin in ("record_id", "household", "date"):
         if builtin in needed:
             if builtin == "household":
