@@ -305,6 +305,20 @@ def _units(cols: Columns, person: bool) -> tuple[np.ndarray, list[Any], np.ndarr
     return unit, keys, (uniq // width)
 
 
+def _points(expr: Any, table: Table, scope: Any, rows: np.ndarray) -> Val:
+    """``expr`` over the records at ``rows`` only (a constant stays a constant)."""
+    keys = {scope.bindings[name].key for name in names(expr) if name in scope.bindings}
+    if not keys:
+        return Evaluator(table, scope)(expr)
+    sub: dict[str, Val] = {}
+    for key in keys:
+        v = table.columns.get(key)
+        if v is not None:
+            sub[key] = Val(v.kind, v.data[rows], v.scale,
+                           None if v.null is None else v.null[rows])
+    return Evaluator(Table(len(rows), sub, table.vocab), scope)(expr)
+
+
 def _fast(plan: FastPlan, source: Any, period: Period,
           households: list[Mapping[str, Any]] | None, with_ledger: bool) -> ref.Evaluation:
     import gc
@@ -424,14 +438,6 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
                 late_vetoes.append((position[rule.id], np.flatnonzero(hit)))
             if first_only:
                 late_alive &= ~truth
-        pv: Val | None = None
-        if rule.points_expr is not None:
-            pv = ev(rule.points_expr)
-            if pv.kind != "num":
-                raise Unsupported(f"rule {rule.id}: points that are not a number")
-            perr = pv.null if pv.err is None else (pv.err if pv.null is None else pv.err | pv.null)
-            if perr is not None:
-                err = perr & truth if err is None else err | (perr & truth)
         if err is not None:
             rec_err |= reached & err
         m = reached & truth
@@ -439,11 +445,22 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
         cand = np.flatnonzero(m)
         if n < 2**31 - 1:
             cand = cand.astype(np.int32)
+        del w, m, err
+        pv: Val | None = None
+        if rule.points_expr is not None:
+            # the points only where the rule applies (a point's error or empty value counts
+            # only there): the rule's own rows, not whole columns
+            pv = _points(rule.points_expr, table, plan.scope, cand)
+            if pv.kind != "num":
+                raise Unsupported(f"rule {rule.id}: points that are not a number")
+            perr = pv.null if pv.err is None else (pv.err if pv.null is None else pv.err | pv.null)
+            if perr is not None and not pv.const:
+                rec_err[cand[perr]] = True
         if pv is None:
             cands.append((cand, 0, 0))
         else:
-            cands.append((cand, pv.data if pv.const else pv.data[cand], pv.scale))
-        del w, pv, m, err
+            cands.append((cand, pv.data, pv.scale))
+        del pv
         if first_only:
             reached &= ~truth
     ok = usable_unit & ~rec_err & ~late
@@ -452,6 +469,7 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
     if not with_ledger:  # the rules' columns are no longer needed (memory stays bounded)
         table.columns = {}
         cols.fields = {}
+    release_memory()
     lap("rules")
 
     # -- one scale for every amount -----------------------------------------------------
@@ -549,9 +567,12 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
                 info["deduction_cap"] = (neg & (got < a), used)
             v = np.where(neg, -got, v)
         rr.value, rr.pos, rr.neg = v, pos, neg
+        if not with_ledger:  # only the ledger reads the raw points again
+            rr.raw = v
         if with_ledger:
             ledger_info[rr.index] = info
 
+    release_memory()
     lap("rule limits")
     # -- category limits, over the rules' awards in record order ----------------------
     nrules = len(rs.rules)
@@ -587,6 +608,7 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
                     ledger_info[rr.index][name] = (hit, u_before, limit)
                 rr.value = newv
 
+    release_memory()
     lap("category limits")
     # -- sums for the reported period ------------------------------------------------------
     dec_cache: dict[int, Decimal] = {}
@@ -655,7 +677,9 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
             sums_out[unit_keys[uc]] = [tvals[j], dict(zip(ids[a:b], vals[a:b])),
                                        dict(zip(cids[ca:cb], cvals[ca:cb]))]
 
-    seen_units = dict.fromkeys(unit_keys[c] for c in np.unique(unit[scored]).tolist())
+    # the units with a scored record, in code order (a count, not a sort of every record)
+    seen_units = dict.fromkeys(unit_keys[c] for c in np.flatnonzero(
+        np.bincount(unit[scored], minlength=len(unit_keys))).tolist())
 
     lap("sums")
     # -- vetoes ----------------------------------------------------------------------------
