@@ -419,22 +419,27 @@ class _Import:
         if had is None or first < had[1]:
             self.dup_first[line] = (key, first)
 
-    def _seen(self, key: tuple[Any, ...], line: int) -> int | None:
-        """Note that row ``line`` matched the stored row under ``key``; the row that did first,
-        if another one did (a key repeated in the file). Kept in a temporary table, so a
-        re-import of millions of rows needs no memory for it."""
+    def _seen_many(self, items: list[tuple[tuple[Any, ...], int]]) -> dict[tuple[Any, ...], int]:
+        """Note that these rows (key, row number) matched the stored row under their key; the
+        keys an earlier row already did (a key repeated in the file), with that row. Kept in
+        a temporary table, so a re-import of millions of rows needs no memory for it."""
         conn = self.store.conn
         if not self._seen_made:
             conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_SEEN} "
-                         "(k1, k2, line INTEGER, PRIMARY KEY (k1, k2))")
+                         "(k1, k2, line INTEGER, PRIMARY KEY (k1, k2)) WITHOUT ROWID")
             conn.execute(f"DELETE FROM temp.{_SEEN}")
             self._seen_made = True
-        k2 = key[1] if len(key) > 1 else ""  # not NULL: NULLs never clash
-        if conn.execute(f"INSERT OR IGNORE INTO temp.{_SEEN} VALUES (?, ?, ?)",
-                        (key[0], k2, line)).rowcount:
-            return None
-        return conn.execute(f"SELECT line FROM temp.{_SEEN} WHERE k1 IS ? AND k2 IS ?",
-                            (key[0], k2)).fetchone()[0]
+        rows = [(key[0], key[1] if len(key) > 1 else "", line) for key, line in items]
+        if conn.executemany(f"INSERT OR IGNORE INTO temp.{_SEEN} VALUES (?, ?, ?)",
+                            rows).rowcount == len(rows):
+            return {}
+        out = {}
+        for (key, line), (k1, k2, _) in zip(items, rows):
+            first = conn.execute(f"SELECT line FROM temp.{_SEEN} WHERE k1 IS ? AND k2 IS ?",
+                                 (k1, k2)).fetchone()[0]
+            if first != line:
+                out[key] = first
+        return out
 
     def _seen_line(self, key: tuple[Any, ...]) -> int | None:
         if not self._seen_made:
@@ -451,30 +456,48 @@ class _Import:
         cols, lines = block.columns, block.lines
         select = "rowid, source_row, " + ", ".join(_q(f.id) for f in self.fields)
         first_key = self.keys[0]
-        stored: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        fetched: list[tuple[Any, ...]] = []
         wanted = list(dict.fromkeys(cols[key_pos[0]]))
         for start in range(0, len(wanted), 500):
             part = wanted[start:start + 500]
             sql = (f"SELECT {select} FROM {_q(table)} "
                    f"WHERE {_q(first_key)} IN ({', '.join('?' * len(part))})")
-            for values in conn.execute(sql, part):
-                stored[tuple(values[2 + j] for j in key_pos)] = values
+            fetched.extend(conn.execute(sql, part).fetchall())
+        # whole columns at a time (C loops), then one pass over the rows
+        stored = dict(zip(zip(*[[v[2 + j] for v in fetched] for j in key_pos]), fetched))
+        del fetched
+        keys = list(zip(*[cols[j] for j in key_pos]))
+        start_max, single = self.start_max, self.single is not None
+        # rows matching a row stored before this import, each key's first one (per block)
+        olds: list[tuple[int, tuple[Any, ...], tuple[Any, ...], int, tuple[Any, ...]]] = []
+        again: list[tuple[int, tuple[Any, ...]]] = []  # later rows with such a key
+        firsts: dict[tuple[Any, ...], int] = {}
+        for line, vals, key in zip(lines, zip(*cols), keys):
+            hit = stored[key]
+            if hit[0] > start_max:  # a row of this file
+                if hit[1] != line and single:
+                    self._dup(line, key[0], hit[1])  # cases: a repeated step, said by _check_cases
+                continue
+            if firsts.setdefault(key, line) != line:
+                again.append((line, key))
+                continue
+            olds.append((line, key, vals, hit[0], hit[2:]))
+        # ... and whether an earlier block had it (a temporary table: no memory per row)
+        if olds:
+            earlier = self._seen_many([(key, line) for line, key, *_ in olds])
+            if earlier:
+                for line, key, *_ in olds:
+                    if key in earlier:
+                        firsts[key] = earlier[key]
+                        if self.single is not None:
+                            self._dup(line, key[0], earlier[key])
+                olds = [o for o in olds if o[1] not in earlier]
+        if self.single is not None:
+            for line, key in again:
+                self._dup(line, key[0], firsts[key])
         ids = [f.id for f in self.fields]
         sets = [j for j, f in enumerate(ids) if f not in self.keys]
-        for i, line in enumerate(lines):
-            vals = tuple(c[i] for c in cols)
-            key = tuple(vals[j] for j in key_pos)
-            rowid, srow, *old_list = stored[key]
-            if rowid > self.start_max:  # a row of this file
-                if srow != line and self.single is not None:
-                    self._dup(line, key[0], srow)  # cases: a repeated step, said by _check_cases
-                continue
-            first = self._seen(key, line)
-            if first is not None:
-                if self.single is not None:
-                    self._dup(line, key[0], first)
-                continue
-            old = tuple(old_list)
+        for line, key, vals, rowid, old in olds:
             if old == vals:  # same stored text: the common case of a re-imported file
                 result.unchanged += 1
                 continue
