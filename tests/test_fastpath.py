@@ -366,3 +366,40 @@ def test_evaluate_period_engine_option(tmp_path):
                                  engine=engine)
         assert summary(got) == summary(want)
         assert got.ledger == want.ledger
+
+
+def test_database_read_in_many_small_batches(tmp_path, monkeypatch):
+    """Rows read by two threads in batches of a few rows: each batch's row ids are ranked in
+    (date, record_id) order as it arrives (the records are imported out of date order), the
+    pieces joined; the same results and ledger as the reference."""
+    pytest.importorskip("adbc_driver_sqlite")
+    import functools
+
+    from xiangyue import fastpath
+    from xiangyue.fastpath_load import load_store
+    from xiangyue.ingest import import_households, import_records
+    from xiangyue.store import open_store
+
+    monkeypatch.setattr(fastpath, "load_store", functools.partial(load_store, batch_rows=3))
+    rs = load_ruleset(JINGOU)
+    lines = (DATA / "records.csv").read_text(encoding="utf-8").splitlines()
+    shuffled = tmp_path / "records.csv"
+    shuffled.write_text("\n".join([lines[0]] + lines[1:][::-1]) + "\n", encoding="utf-8")
+    store = open_store(tmp_path / "v.db")
+    try:
+        import_households(store, DATA / "households.csv", rs)
+        import_records(store, shuffled, rs)
+        households = store.households()
+        for p in ("2024", "2024-03"):
+            period = parse_period(p)
+            records = list(stored_records(store, rs, period))
+            want = evaluate(rs, records, households, period, presorted=True, with_ledger=True)
+            for ledger in (False, True):
+                got, choice = evaluate_with_engine(rs, store, period, households,
+                                                   engine="fast", with_ledger=ledger)
+                assert choice.engine == "fast"
+                assert summary(got) == summary(want)
+                if ledger:
+                    assert got.ledger == want.ledger
+    finally:
+        store.close()
