@@ -258,7 +258,7 @@ _LOOSE_DATE = re.compile(
 _BOOLS = {"是": True, "否": False, "true": True, "false": False, "1": True, "0": False,
           "yes": True, "no": False, "y": True, "n": False, "对": True, "错": False}
 _CACHE_MAX = 20000
-_CHUNK = 4096  # CSV rows converted column-wise at a time
+_CHUNK = 512  # CSV rows converted column-wise at a time (small: the columns stay in the CPU cache)
 
 
 def _date_hint(text: str) -> dict[str, str]:
