@@ -379,13 +379,15 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
     lap("read")
     unit, unit_keys, unit_hh = _units(cols, plan.person)
     order = _sort_order(cols, unit)
+    if not with_ledger:  # only the ledger reads the (date, record_id) places again
+        cols.rank = None
+    index = order.astype(np.intp, copy=False)
     if len(order) < 2**31 - 1:
         order = order.astype(np.int32, copy=False)
-    cols.permute(order)
+    cols.permute(order, index)
+    del index
     rank = cols.rank  # each record's place in (date, record_id) order (database), or None
     cols.rank = None
-    if not with_ledger:
-        rank = None
     # the household column is the unit when the unit is the household (no second copy)
     unit = cols.household if not plan.person else unit[order]
     release_memory()

@@ -55,24 +55,27 @@ class Columns:
             return self.record_id.take(pa.array(np.asarray(idx, dtype=np.int64))).to_pylist()
         return _ids_by_rowid(self.store, self.rowid[idx].tolist())
 
-    def permute(self, order: np.ndarray) -> None:
-        """Put the rows in ``order``, in place (one column at a time: memory stays flat)."""
+    def permute(self, order: np.ndarray, index: np.ndarray | None = None) -> None:
+        """Put the rows in ``order``, in place (one column at a time: memory stays flat).
+        ``index``: the same positions as ``intp`` (numpy gathers by them without a cast, much
+        faster on 10M rows than by ``int32``), used for the gathers only and not kept."""
         import pyarrow as pa
 
+        at = order if index is None else index
         for k, v in self.fields.items():
-            v.data = v.data[order]
+            v.data = v.data[at]
             if v.null is not None:
-                v.null = v.null[order]
-        self.household = self.household[order]
+                v.null = v.null[at]
+        self.household = self.household[at]
         if self.person is not None:
-            self.person = self.person[order]
-        self.day = self.day[order]
+            self.person = self.person[at]
+        self.day = self.day[at]
         if self.record_id is not None:
-            self.record_id = self.record_id.take(pa.array(order))
+            self.record_id = self.record_id.take(pa.array(at))
         if self.rowid is not None:
-            self.rowid = self.rowid[order]
+            self.rowid = self.rowid[at]
         if self.rank is not None:
-            self.rank = self.rank[order]
+            self.rank = self.rank[at]
         if "household" in self.fields:
             self.fields["household"] = Val("text", self.household, 0, None)
         if "date" in self.fields:
