@@ -925,34 +925,15 @@ def _read_csv(p: Path, fields: Sequence[FieldSpec], key: str | None, encoding: s
 
 
 def _csv_rows(lines: Iterable[str], table: _Table, result: TableResult) -> None:
-    it = iter(lines)
-    first = ""
-    for first in it:  # skip leading blank lines
-        if first.strip():
-            break
-    else:
-        raise _fatal("E-TABLE-EMPTY", result.file)
-    delimiter = "\t" if first.count("\t") > first.count(",") else ","
-    reader = csv.reader(chain([first], it), delimiter=delimiter)
-    table.set_header(next(reader))
-    line = 1
-    data_rows = 0
-    while True:
-        chunk = list(islice(reader, _CHUNK))
-        if not chunk:
-            break
-        if table.fast_chunk(chunk, line + 1):
-            data_rows += len(chunk)
-        else:
-            data_rows += table.slow_chunk(chunk, line + 1)
-        line += len(chunk)
-    if data_rows == 0:
-        raise _fatal("E-TABLE-NO-ROWS", result.file, 1)
+    """Every row of a CSV into ``table`` (rows kept in ``result``, not streamed)."""
+    for _ in _csv_stream(lines, table, result, chunk_rows=0):
+        pass
 
 
 def _csv_stream(lines: Iterable[str], table: _Table, result: TableResult,
                 chunk_rows: int) -> Iterator[Block]:
-    """:func:`_csv_rows` for a streaming ``table``: a block every ``chunk_rows`` rows or so."""
+    """The rows of a CSV into ``table``; a streaming ``table`` yields a block every
+    ``chunk_rows`` rows or so (a table that keeps its rows yields nothing)."""
     it = iter(lines)
     first = ""
     for first in it:  # skip leading blank lines
@@ -974,11 +955,11 @@ def _csv_stream(lines: Iterable[str], table: _Table, result: TableResult,
         else:
             data_rows += table.slow_chunk(chunk, line + 1)
         line += len(chunk)
-        if len(table.pending_lines) >= chunk_rows:
+        if table.stream and len(table.pending_lines) >= chunk_rows:
             yield table.take()
     if data_rows == 0:
         raise _fatal("E-TABLE-NO-ROWS", result.file, 1)
-    if table.pending_lines or table.pending_bad:
+    if table.stream and (table.pending_lines or table.pending_bad):
         yield table.take()
 
 
