@@ -108,7 +108,7 @@ def explain(args: tuple[str, ...], ruleset_opt: str | None, db_path: str, record
 
 
 @click.command(
-    help="演示：把内置的金钩村演示数据（农户名册、积分记录）导入一个新数据库，计算一个季度并打印总分表。\n\n"
+    help="演示：把内置的金钩村演示数据（农户名册、积分记录、清单办理记录）导入一个新数据库，计算一个季度，打印总分表、红黑榜和清单合规检查。\n\n"
     "Demo: import the bundled 金钩村 data into a fresh database (replaced each run), "
     "evaluate a quarter and print the totals, the red and black boards and the checklist "
     "compliance report (as of 2024-06-30).\n\n"
