@@ -145,9 +145,9 @@ def format_diagnostic(d: Diagnostic, lang: str = "zh", *, caret: bool = True) ->
 
 
 def _display_width(text: str) -> int:
-    import unicodedata
+    from .report.terminal import text_width
 
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return text_width(text)
 
 
 def _caret_pad(src: str, upto: int) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import html
 import io
-import unicodedata
 from decimal import Decimal
 from typing import Any
 
@@ -17,6 +16,7 @@ from ..checklists import STATUSES, UNLISTED, CaseResult, ComplianceReport
 from ..i18n import text
 from .jsonout import dumps
 from .output import write_output
+from .terminal import pad, text_width
 
 
 FORMATS = ("table", "json", "csv", "html")
@@ -140,24 +140,14 @@ def _amount(value: Decimal | None) -> str:
 # --- text table -----------------------------------------------------------------------------
 
 
-def display_width(text: str) -> int:
-    """Columns the text takes in a terminal (wide CJK characters count twice)."""
-    return sum(
-        0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1
-        for ch in text
-    )
-
-
-def _pad(text: str, width: int, right: bool = False) -> str:
-    fill = " " * max(0, width - display_width(text))
-    return fill + text if right else text + fill
+display_width = text_width  # columns a text takes in a terminal (wide CJK characters count twice)
 
 
 def _grid(header: list[str], rows: list[list[str]], numeric_from: int) -> list[str]:
     widths = [max(display_width(r[i]) for r in [header, *rows]) for i in range(len(header))]
     lines = []
     for n, row in enumerate([header, *rows]):
-        cells = [_pad(c, widths[i], right=i >= numeric_from) for i, c in enumerate(row)]
+        cells = [pad(c, widths[i], right=i >= numeric_from) for i, c in enumerate(row)]
         lines.append("  ".join(cells).rstrip())
         if n == 0:
             lines.append("  ".join("-" * w for w in widths))

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import csv
 import io
-import unicodedata
 from decimal import Decimal
 from typing import Any, Sequence
 
 from ..evaluate import BASE_RULE, Evaluation
+from .terminal import table, text_width  # noqa: F401  (text_width re-exported)
 from .jsonout import decimal_text, dumps
 
 __all__ = ["to_json", "render_json", "render_table", "render_csv", "text_width", "align"]
@@ -43,32 +43,9 @@ def render_json(ev: Evaluation, lang: str = "zh") -> str:
     return dumps(to_json(ev, lang))
 
 
-def text_width(text: str) -> int:
-    """Columns ``text`` takes on a terminal (wide and full-width characters count twice)."""
-    return sum(
-        0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1
-        for ch in text
-    )
-
-
 def align(rows: Sequence[Sequence[str]], right: set[int] = frozenset(), gap: str = "  ") -> str:
     """Rows of cells as aligned text lines; columns in ``right`` are right-aligned."""
-    if not rows:
-        return ""
-    ncols = max(len(r) for r in rows)
-    widths = [0] * ncols
-    for r in rows:
-        for i, cell in enumerate(r):
-            widths[i] = max(widths[i], text_width(cell))
-    lines = []
-    for r in rows:
-        cells = []
-        for i in range(ncols):
-            cell = r[i] if i < len(r) else ""
-            pad = " " * (widths[i] - text_width(cell))
-            cells.append(pad + cell if i in right else cell + pad)
-        lines.append(gap.join(cells).rstrip())
-    return "\n".join(lines)
+    return table((), rows, right=right, gap=gap)
 
 
 def _num(value: Decimal) -> str:
