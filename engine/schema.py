@@ -12,7 +12,7 @@ import difflib
 import functools
 import json
 from importlib import resources
-from typing import Any, Iterable
+from typing import Any
 
 import jsonschema
 from jsonschema.exceptions import ValidationError
