@@ -45,7 +45,7 @@ from . import model as m
 from . import nodes as n
 from .errors import Diagnostic, Pos, XiangyueError
 from .i18n import Msg, register
-from .source import YamlDoc, load_yaml
+from .source import YamlDoc
 
 __all__ = ["Policy", "LintReport", "load_policy", "lint_ruleset", "lint_files", "points_range",
            "record_range"]
@@ -265,21 +265,9 @@ def policy_schema() -> dict[str, Any]:
 def load_policy(path: str | os.PathLike) -> Policy:
     """Load and check a policy file; raise :class:`XiangyueError` (exit 2) with every problem,
     each at its line and column."""
-    import jsonschema
+    from .schema import load_checked_yaml
 
-    from .schema import best_error, error_diagnostic
-
-    try:
-        doc = load_yaml(path)
-    except XiangyueError as err:
-        raise XiangyueError(err.diagnostics, exit_code=2) from None
-    if not isinstance(doc.data, dict):
-        p = doc.pos(())
-        raise XiangyueError(Diagnostic("E-POLICY-NOT-OBJECT", p.file, p.line, p.column), exit_code=2)
-    validator = jsonschema.Draft202012Validator(policy_schema())
-    diags = [error_diagnostic(doc, best_error(e)) for e in validator.iter_errors(doc.data)]
-    if diags:
-        raise XiangyueError(diags, exit_code=2)
+    doc = load_checked_yaml(path, policy_schema(), "E-POLICY-NOT-OBJECT")
     return Policy(doc.file, doc.data, doc)
 
 

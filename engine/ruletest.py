@@ -231,20 +231,10 @@ def _test_file_schema() -> dict[str, Any]:
 
 
 def _test_file_source(path: str) -> _Source:
-    import jsonschema
-
     from .ruleset import load_ruleset
-    from .schema import best_error, error_diagnostic
-    from .source import load_yaml
+    from .schema import load_checked_yaml
 
-    doc = load_yaml(path)
-    if not isinstance(doc.data, dict):
-        p = doc.pos(())
-        raise XiangyueError(Diagnostic("E-TEST-NOT-OBJECT", p.file, p.line, p.column), exit_code=2)
-    validator = jsonschema.Draft202012Validator(_test_file_schema())
-    diags = [error_diagnostic(doc, best_error(e)) for e in validator.iter_errors(doc.data)]
-    if diags:
-        raise XiangyueError(diags, exit_code=2)
+    doc = load_checked_yaml(path, _test_file_schema(), "E-TEST-NOT-OBJECT")
     target = doc.data["ruleset"]
     full = target if os.path.isabs(target) else os.path.join(os.path.dirname(path), target)
     rs = load_ruleset(os.path.normpath(full))

@@ -9,6 +9,7 @@ Chinese and English with a hint (an unknown key gets "did you mean").
 from __future__ import annotations
 
 import difflib
+import os
 import functools
 import json
 from importlib import resources
@@ -245,3 +246,23 @@ def error_diagnostic(doc: YamlDoc, error: ValidationError) -> Diagnostic:
     if v == "uniqueItems":
         return diag("E-SCHEMA-UNIQUE", path)
     return diag("E-SCHEMA-OTHER", path, detail=error.message)
+
+
+def load_checked_yaml(path: str | os.PathLike, schema: dict[str, Any], not_object_code: str) -> YamlDoc:
+    """A YAML file that is not a rule file (a county policy, a test file) checked against its
+    own JSON Schema: every problem at its line and column, raised together (exit 2)."""
+    from .errors import XiangyueError
+    from .source import load_yaml
+
+    try:
+        doc = load_yaml(path)
+    except XiangyueError as err:
+        raise XiangyueError(err.diagnostics, exit_code=2) from None
+    if not isinstance(doc.data, dict):
+        p = doc.pos(())
+        raise XiangyueError(Diagnostic(not_object_code, p.file, p.line, p.column), exit_code=2)
+    validator = jsonschema.Draft202012Validator(schema)
+    diags = [error_diagnostic(doc, best_error(e)) for e in validator.iter_errors(doc.data)]
+    if diags:
+        raise XiangyueError(diags, exit_code=2)
+    return doc
