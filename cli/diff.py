@@ -93,9 +93,9 @@ def _git_driver(args: tuple[str, ...], fmt: str, lang: str) -> None:
     """git runs ``command path old-file old-hex old-mode new-file new-hex new-mode`` (and two
     more for a rename) from the top of the work tree; a non-zero exit would stop ``git diff``,
     so every problem is printed, never returned."""
-    if len(args) not in (7, 9):
-        click.echo(f"xiangyue diff --git-driver: git passes 7 arguments, got {len(args)}")
-        return
+    if len(args) not in (7, 9):  # not called by git: a usage mistake
+        raise click.UsageError(f"--git-driver takes git's 7 (or 9) arguments, got {len(args)} / "
+                               f"--git-driver 需要 git 传入的 7 个（或 9 个）参数，这里是 {len(args)} 个")
     path, old_file, new_file = args[0], args[1], args[4]
     new_path = args[7] if len(args) == 9 else path
     click.echo(f"xiangyue diff a/{path} b/{new_path}")

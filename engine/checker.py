@@ -111,7 +111,8 @@ class Scope:
     def from_fields(cls, fields: Iterable[FieldSpec]) -> "Scope":
         bindings: dict[str, Binding] = {}
         for f in fields:
-            b = Binding(f.id, FIELD_TYPE[f.type], f.values, f.label or f.id)
+            # a type the schema refused is reported there; here it checks as "any value"
+            b = Binding(f.id, FIELD_TYPE.get(f.type, ANY), f.values, f.label or f.id)
             for name in f.names():
                 bindings[name] = b
         return cls(bindings)
@@ -175,7 +176,7 @@ class _Checker:
                     zh = f"关键字“{kw}”前后要加空格"
                     en = f"put spaces around the keyword '{kw}'"
             if not zh:
-                fields = {id(b): b for b in self.scope.bindings.values()}.values()
+                fields = {b.key: b for b in self.scope.bindings.values()}.values()
                 zh = "可用的字段：" + "、".join(b.label or b.key for b in fields)
                 en = "known fields: " + ", ".join(b.key for b in fields)
         self.diags.append(_diag("E-EXPR-NAME", node, name=node.name, suggest_zh=zh, suggest_en=en))

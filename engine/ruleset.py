@@ -194,6 +194,7 @@ class _Builder:
         self.diags: list[Diagnostic] = []
         # file -> paths (in that file) where the schema found a problem
         self.broken = broken or {}
+        self.categories_unsure = False
 
     def is_broken(self, path: tuple) -> bool:
         """Whether the schema found a problem in (or around) the part of the file at ``path``."""
@@ -378,6 +379,10 @@ class _Builder:
     def categories(self) -> tuple[m.Category, ...]:
         items = self.data.get("categories") or []
         self.unique_ids("categories", "类别", "category", items)
+        # a misspelt section name or a category whose id cannot be read: "unknown category"
+        # would only echo that error
+        self.categories_unsure = self.unusable(("categories",)) or any(
+            self.unusable(("categories", i, "id")) for i in range(len(items)))
         out = []
         for i, c in enumerate(items):
             if self.unusable(("categories", i)):
@@ -407,7 +412,7 @@ class _Builder:
                 path = ("rules", i)
                 rid = str(r["id"])
                 category = str(r.get("category", ""))
-                if "category" in r and category not in cat_ids and not self.is_broken(("categories",)):
+                if "category" in r and category not in cat_ids and not self.categories_unsure:
                     zh, en = did_you_mean(category, cat_ids, cutoff=0.3,
                                           otherwise=("在 categories 中加上它", "add it under categories"))
                     self.diag("E-RULE-CATEGORY", path + ("category",), rule=rid, category=category,
@@ -662,7 +667,9 @@ class _Builder:
 
 def selection_scope(record_scope: Scope) -> Scope:
     """Names and functions of selection criteria: totals and counts over the period."""
-    bindings = {name: Binding(name if name in ("total", "vetoed") else {"总分": "total", "一票否决": "vetoed"}[name], t)
+    labels = {"total": "总分", "vetoed": "一票否决"}
+    keys = {"总分": "total", "一票否决": "vetoed"}
+    bindings = {name: Binding(keys.get(name, name), t, None, labels[keys.get(name, name)])
                 for name, t in SELECTION_NAMES.items()}
     funcs = {
         "count": Function("count", ("计数",), (BOOLEAN,), NUMBER, lambda *_: None, 1, 1,

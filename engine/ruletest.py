@@ -607,7 +607,8 @@ def render_text(report: TestReport, lang: str) -> str:
                 out.append("  rules no example exercises: " + ", ".join(un_r))
             if un_l:
                 out.append("  limits no example shows binding: "
-                           + ", ".join(f"{s[:-1]} {i} {lim}" for s, i, lim in un_l))
+                           + ", ".join(f"{ {'rules': 'rule', 'categories': 'category'}[s]} {i} {lim}"
+                                       for s, i, lim in un_l))
         else:
             out.append(f"{file} 覆盖情况：规则 {n_rules - len(un_r)}/{n_rules}，"
                        f"上限起作用 {n_lim - len(un_l)}/{n_lim}")

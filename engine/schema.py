@@ -89,6 +89,8 @@ _TYPE_NAMES = {
     "null": ("空", "empty"),
 }
 
+_RENAMED = {"cap": "limit", "deduction_cap": "deduction_limit"}  # keys of earlier drafts
+
 _PATTERN_HINTS = {
     r"^\d{4}-\d{2}-\d{2}$": ("日期写成 2024-03-01", "write dates as 2024-03-01"),
     r"^\s*\d+\s*/\s*\d+\s*$": ("写成分数，例如 2/3", "write a fraction, e.g. 2/3"),
@@ -204,8 +206,11 @@ def error_diagnostic(doc: YamlDoc, error: ValidationError) -> Diagnostic:
         allowed = sorted((error.schema.get("properties") or {}).keys())
         extras = [k for k in instance if k not in allowed] if isinstance(instance, dict) else []
         key = extras[0] if extras else "?"
-        zh, en = did_you_mean(key, allowed, otherwise=("可用的键：" + "、".join(allowed),
-                                                      "known keys: " + ", ".join(allowed)))
+        if key in _RENAMED and _RENAMED[key] in allowed:
+            zh, en = f"现在写作 {_RENAMED[key]}", f"now written {_RENAMED[key]}"
+        else:
+            zh, en = did_you_mean(key, allowed, otherwise=("可用的键：" + "、".join(allowed),
+                                                          "known keys: " + ", ".join(allowed)))
         base["key"] = key
         return diag("E-SCHEMA-UNKNOWN-KEY", path + (key,), use_key_pos=True, suggest_zh=zh, suggest_en=en)
     if v == "required":

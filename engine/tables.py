@@ -997,20 +997,21 @@ def _read_xlsx(p: Path, fields: Sequence[FieldSpec], key: str | None, sheet: str
             wb.close()
 
 
-_ZEROS_FORMAT = re.compile(r"0+\Z")
+_ZEROS_FORMAT = re.compile(r'(?:"([^"]*)")?(0+)\Z')  # 000, "JG"000
 
 
 def _shown_values(ws: Any) -> Iterator[list[Any]]:
     """Cell values as the clerk sees them where it matters: a number formatted ``000`` (a
-    household id typed as 3, shown as 003) is the text ``003``."""
+    household id typed as 3, shown as 003) is the text ``003``; formatted ``"JG"000``, ``JG003``."""
     for row in ws.iter_rows():
         values = []
         for c in row:
             v = getattr(c, "value", None)
             if type(v) in (int, float) and v == int(v) and v >= 0:
                 fmt = getattr(c, "number_format", None) or ""
-                if len(fmt) > 1 and _ZEROS_FORMAT.match(fmt):
-                    v = str(int(v)).zfill(len(fmt))
+                m = _ZEROS_FORMAT.match(fmt)
+                if m and (m.group(1) or len(m.group(2)) > 1):
+                    v = (m.group(1) or "") + str(int(v)).zfill(len(m.group(2)))
             values.append(v)
         yield values
 

@@ -344,3 +344,27 @@ def test_one_misspelt_section_gives_one_error(tmp_path):
           - {id: b, category: 乡风文明, when: 事项 == "b", points: 1}
         """), encoding="utf-8")
     assert errors(p) == [("E-SCHEMA-UNKNOWN-KEY", 4, 1)]
+
+
+def test_an_unknown_field_type_is_an_error_with_the_others(tmp_path):
+    p = tmp_path / "t.yaml"
+    p.write_text(textwrap.dedent("""\
+        xiangyue: 1
+        fields:
+          - {id: activity, label: 事项, type: txt}
+        categories:
+          - id: 乡风文明
+            limit: {max: 12, per: week}
+        rules:
+          - {id: a, category: 不存在类, when: 事项 == "a", points: 1}
+          - {id: b, category: 乡风文明, when: 事项 == "b", points: 1, cap: {max: 3, per: month}}
+        """), encoding="utf-8")
+    with pytest.raises(RulesetError) as info:
+        load_ruleset(p)
+    got = [(d.code, d.line, d.hint("zh")) for d in info.value.diagnostics]
+    assert got == [
+        ("E-SCHEMA-ENUM", 3, "是不是：text？"),
+        ("E-SCHEMA-ENUM", 6, None),  # the message lists month, quarter, year
+        ("E-RULE-CATEGORY", 8, "在 categories 中加上它"),
+        ("E-SCHEMA-UNKNOWN-KEY", 9, "现在写作 limit"),
+    ]

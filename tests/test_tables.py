@@ -432,3 +432,19 @@ def test_table_stream_gives_the_stored_values_of_read_table_in_blocks(tmp_path, 
     stream.add("E-TABLE-DUP-KEY", 10, "记录编号", name="记录编号", value="R1", first=3, row=10)
     stream.finish()
     assert found(stream.result) == found(whole)
+
+
+def test_xlsx_ids_with_a_text_prefix_format_keep_what_the_clerk_sees(tmp_path):
+    import openpyxl
+
+    from xiangyue.model import FieldSpec
+    from xiangyue.tables import read_table
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["户号"])
+    ws.append([1])
+    ws["A2"].number_format = '"JG"000'
+    path = tmp_path / "jg.xlsx"
+    wb.save(path)
+    assert read_table(path, [FieldSpec("household", "text", "户号")]).rows == [{"household": "JG001"}]
