@@ -210,6 +210,12 @@ register(
             hint_zh="写成 2024-06-30 这样的格式",
             hint_en="write it as YYYY-MM-DD, e.g. 2024-06-30",
         ),
+        "E-AS-OF-DAY": Msg(
+            zh="核对日期“{text}”不存在",
+            en="the as-of date '{text}' does not exist",
+            hint_zh="检查月份和日期，例如 2 月没有 30 日",
+            hint_en="check month and day, e.g. February has no 30th",
+        ),
         "E-CASE-DATE": Msg(
             zh="日期“{value}”无法识别",
             en="date '{value}' is not understood",
@@ -267,7 +273,7 @@ def parse_as_of(text: str | None, today: dt.date | None = None) -> dt.date:
         try:
             return dt.date.fromisoformat(t)
         except ValueError:
-            pass
+            raise InputError(Diagnostic("E-AS-OF-DAY", file="--as-of", args={"text": text})) from None
     raise InputError(Diagnostic("E-AS-OF", file="--as-of", args={"text": text}))
 
 

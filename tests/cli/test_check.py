@@ -82,7 +82,7 @@ def test_bad_case_file_exit_2_with_positions():
 def test_bad_date_exit_2():
     result = run(RULES, "--cases", str(CASES / "clean_cases.csv"), "--as-of", "2024-02-30")
     assert result.exit_code == 2
-    assert "--as-of: E-AS-OF: 核对日期“2024-02-30”无法识别" in result.output
+    assert "--as-of: E-AS-OF-DAY: 核对日期“2024-02-30”不存在" in result.output
 
 
 def test_bad_rule_file_exit_2(tmp_path):
