@@ -474,7 +474,7 @@ def _load_store(store: Any, fields: Sequence[FieldSpec], needed: set[str], perso
         return out.astype(dtype, copy=False)
 
     by_rowid_known = by_rowid is not None
-    del by_rowid
+    by_rowid = None  # free the table (the readers that used it have finished)
     day = cat("day", np.int32)
     rowid = cat("_rowid", np.int32 if int(hi) < 2**31 else np.int64)
     rank = None

@@ -154,42 +154,38 @@ def list_runs(store: Store) -> list[dict[str, Any]]:
     return list(store.db.query("SELECT * FROM runs ORDER BY period, ruleset_version, run_id"))
 
 
-def read_ledger(store: Store, run_id: str, household: str | None = None) -> list[dict[str, Any]]:
-    """A run's ledger entries (typed: dates, exact decimals, reasons as dicts), in order;
-    only one household's with ``household``."""
+def _run_rows(store: Store, table: str, run_id: str, household: str | None) -> list[dict[str, Any]]:
+    """A run's rows of ``ledger`` or ``run_totals`` in order; one household's with ``household``."""
     if not _has_tables(store):
         return []
-    sql = "SELECT * FROM ledger WHERE run_id = ?"
+    sql = f"SELECT * FROM {table} WHERE run_id = ?"
     params: list[Any] = [run_id]
     if household is not None:
         sql += " AND household = ?"
         params.append(household)
-    out = []
-    for row in store.db.query(sql + " ORDER BY seq", params):
+    return list(store.db.query(sql + " ORDER BY seq", params))
+
+
+def read_ledger(store: Store, run_id: str, household: str | None = None) -> list[dict[str, Any]]:
+    """A run's ledger entries (typed: dates, exact decimals, reasons as dicts), in order;
+    only one household's with ``household``."""
+    out = _run_rows(store, "ledger", run_id, household)
+    for row in out:
         row["date"] = dt.date.fromisoformat(row["date"])
         row["raw"] = Decimal(row["raw"])
         row["awarded"] = Decimal(row["awarded"])
         row["reasons"] = loads(row["reasons"])
-        out.append(row)
     return out
 
 
 def read_totals(store: Store, run_id: str, household: str | None = None) -> list[dict[str, Any]]:
     """A run's totals per household (person), typed."""
-    if not _has_tables(store):
-        return []
-    sql = "SELECT * FROM run_totals WHERE run_id = ?"
-    params: list[Any] = [run_id]
-    if household is not None:
-        sql += " AND household = ?"
-        params.append(household)
-    out = []
-    for row in store.db.query(sql + " ORDER BY seq", params):
+    out = _run_rows(store, "run_totals", run_id, household)
+    for row in out:
         row["total"] = Decimal(row["total"])
         row["vetoed"] = bool(row["vetoed"])
         row["by_rule"] = loads(row["by_rule"])
         row["by_category"] = loads(row["by_category"])
-        out.append(row)
     return out
 
 

@@ -430,14 +430,13 @@ def find_selection(ruleset: Ruleset, name: str) -> Selection:
         "name": name, "suggest_zh": zh, "suggest_en": en}))
 
 
-def _evaluate_with_records(ruleset_path: str, period: Period, *, db_path: str | None,
+def _evaluate_with_records(ruleset: Ruleset, period: Period, *, db_path: str | None,
                            records_path: str | None, households_path: str | None,
                            show_progress: bool = False
-                           ) -> tuple[Ruleset, Evaluation, list[Mapping[str, Any]]]:
-    from .evaluate import load_rules, open_inputs
+                           ) -> tuple[Evaluation, list[Mapping[str, Any]]]:
+    from .evaluate import open_inputs
     from .report.terminal import progress
 
-    ruleset = load_rules(ruleset_path)
     inputs = open_inputs(ruleset, period, db_path=db_path, records_path=records_path,
                          households_path=households_path)
     try:
@@ -447,7 +446,7 @@ def _evaluate_with_records(ruleset_path: str, period: Period, *, db_path: str | 
                       presorted=inputs.presorted)
     finally:
         inputs.close()
-    return ruleset, ev, records
+    return ev, records
 
 
 def select_for_period(ruleset_path: str, name: str, period_text: str, *,
@@ -466,8 +465,8 @@ def select_for_period(ruleset_path: str, name: str, period_text: str, *,
             "name": selection.name, "per": selection.per, "per_zh": per_zh,
             "period": period_text, "example": example}))
     compile_selection(ruleset, selection)  # criteria problems before any record is read
-    ruleset, ev, records = _evaluate_with_records(
-        ruleset_path, period, db_path=db_path, records_path=records_path,
+    ev, records = _evaluate_with_records(
+        ruleset, period, db_path=db_path, records_path=records_path,
         households_path=households_path, show_progress=show_progress)
     return run_selection(ruleset, selection, ev, records)
 
@@ -520,10 +519,8 @@ def stars_for_period(ruleset_path: str, period_text: str, *, db_path: str | None
     ruleset = load_rules(ruleset_path)
     if not ruleset.stars:
         raise InputError(Diagnostic("E-STARS-NONE", file=ruleset.file))
-    ruleset, ev, _ = _evaluate_with_records(ruleset_path, period, db_path=db_path,
-                                            records_path=records_path,
-                                            households_path=households_path,
-                                            show_progress=show_progress)
+    ev, _ = _evaluate_with_records(ruleset, period, db_path=db_path, records_path=records_path,
+                                   households_path=households_path, show_progress=show_progress)
     return rate_stars(ruleset, ev)
 
 

@@ -86,17 +86,20 @@ class Village:
     # -- points -------------------------------------------------------------------------------
     def evaluate(self, period: str | Period, *, with_ledger: bool = True, save: bool = True):
         """Score every household of the register for ``period``; store the run (``save``)."""
-        from .evaluate import evaluate, stored_records
+        from .evaluate import evaluate, open_inputs
         from .ledger import save_run
 
         p = parse_period(period) if isinstance(period, str) else period
         rs = self.ruleset
-        with self.store() as store:
-            ev = evaluate(rs, stored_records(store, rs, p), store.households(rs.household_fields) or None, p,
-                          with_ledger=with_ledger or save, presorted=True)
+        inputs = open_inputs(rs, p, db_path=self.db_path)  # records and register, as `evaluate` reads them
+        try:
+            ev = evaluate(rs, inputs.records, inputs.households, p, with_ledger=with_ledger or save,
+                          presorted=inputs.presorted)
             if save:
-                save_run(store, ev)
-            self._remember(store)
+                save_run(inputs.store, ev)
+            self._remember(inputs.store)
+        finally:
+            inputs.close()
         return ev
 
     def explain(self, household: str, period: str | Period):
