@@ -28,9 +28,9 @@ import sqlite3
 from decimal import Decimal
 from typing import Any, Iterator
 
-from xiangyue import nodes as n
-from xiangyue.checker import Scope
-from xiangyue.model import Ruleset
+from xiangyue.rules import nodes as n
+from xiangyue.rules.checker import Scope
+from xiangyue.rules.model import Ruleset
 from xiangyue.periods import Period, period_key
 
 ZERO = Decimal(0)

@@ -7,10 +7,10 @@ For each workload (``synthetic``: a 40-rule file; ``jingou``: the reference vill
 file) it generates the records (CSV, deterministic), imports them into a village database and
 times, over several repetitions (the median is shown):
 
-* ``import``: CSV -> database with validation, all or nothing (:func:`xiangyue.ingest.import_records`);
-* ``fast totals`` / ``fast ledger``: :func:`xiangyue.fastpath.evaluate_totals` from the database;
+* ``import``: CSV -> database with validation, all or nothing (:func:`xiangyue.data.ingest.import_records`);
+* ``fast totals`` / ``fast ledger``: :func:`xiangyue.points.columnar.evaluate.evaluate_totals` from the database;
 * ``reference totals`` / ``reference ledger``: the straightforward evaluator
-  (:func:`xiangyue.evaluate.evaluate` over :meth:`Store.iter_records`);
+  (:func:`xiangyue.points.evaluate.evaluate` over :meth:`Store.iter_records`);
 * peers (``pip install 'xiangyue[bench]'``): zen-engine, rule-engine, a bare Python scan.
 
 Every measurement runs in a fresh process (so "peak memory" is that process's peak resident
@@ -57,15 +57,15 @@ def _grand(results) -> tuple[str, int]:
 
 def measure(task: str, kind: str, n: int, workdir: Path) -> dict:
     from xiangyue.periods import parse_period
-    from xiangyue.ruleset import load_ruleset
-    from xiangyue.store import open_store
+    from xiangyue.rules.pipeline import load_ruleset
+    from xiangyue.data.store import open_store
 
     rs = load_ruleset(workload.ruleset_path(kind, workdir))
     period = parse_period(PERIOD)
     csv_path, db_path = files(kind, n, workdir)
     out: dict = {"task": task, "workload": kind, "n": n}
     if task == "import":
-        from xiangyue.ingest import import_records
+        from xiangyue.data.ingest import import_records
 
         target = db_path.with_suffix(".import.db")
         for p in (target, Path(f"{target}-wal"), Path(f"{target}-shm")):
@@ -81,7 +81,7 @@ def measure(task: str, kind: str, n: int, workdir: Path) -> dict:
             if p.exists():
                 p.unlink()
     elif task.startswith("fast"):
-        from xiangyue import fastpath
+        from xiangyue.points.columnar import evaluate as fastpath
 
         store = open_store(db_path, create=False)
         t = time.perf_counter()
@@ -100,7 +100,7 @@ def measure(task: str, kind: str, n: int, workdir: Path) -> dict:
             out["profile"]["(after) every ledger entry built"] = time.perf_counter() - t
         store.close()
     elif task.startswith("reference"):
-        from xiangyue.evaluate import evaluate, replay_window
+        from xiangyue.points.evaluate import evaluate, replay_window
 
         store = open_store(db_path, create=False)
         t = time.perf_counter()
@@ -138,9 +138,9 @@ def files(kind: str, n: int, workdir: Path) -> tuple[Path, Path]:
 
 def prepare(kind: str, n: int, workdir: Path, log) -> None:
     """Generate the CSV and the database every evaluation reads (once per size)."""
-    from xiangyue.ingest import import_records
-    from xiangyue.ruleset import load_ruleset
-    from xiangyue.store import open_store
+    from xiangyue.data.ingest import import_records
+    from xiangyue.rules.pipeline import load_ruleset
+    from xiangyue.data.store import open_store
 
     csv_path, db_path = files(kind, n, workdir)
     households = min(HOUSEHOLDS[kind], max(10, n // 50))

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import click
 
-from xiangyue.boards import board_for_period
+from xiangyue.points.boards import board_for_period
 from xiangyue.errors import Diagnostic, InputError
 from xiangyue.report.boards import BINARY_FORMATS, FORMATS, emit, render
 from xiangyue.report.terminal import color_enabled
-from xiangyue.selections import render_stars, stars_for_period
-from xiangyue.workspace import resolve_ruleset_path
+from xiangyue.points.selections import render_stars, stars_for_period
+from xiangyue.data.workspace import resolve_ruleset_path
 
 from .options import (
     db_option,

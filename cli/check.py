@@ -6,10 +6,10 @@ import sys
 
 import click
 
-from xiangyue.checklists import check_case_file, check_store, parse_as_of
+from xiangyue.checklists.check import check_case_file, check_store, parse_as_of
 from xiangyue.errors import RulesetError, format_diagnostic
 from xiangyue.report.compliance import FORMATS, render, write_report
-from xiangyue.ruleset import load_ruleset
+from xiangyue.rules.pipeline import load_ruleset
 
 from .options import db_option, format_option, handles_user_errors, lang_option, resolve_lang
 

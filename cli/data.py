@@ -11,10 +11,10 @@ import click
 
 from xiangyue.errors import InputError, RulesetError, XiangyueError, format_diagnostic
 from xiangyue.i18n import text
-from xiangyue.ingest import ImportResult, import_cases, import_households, import_records
-from xiangyue.ruleset import load_ruleset
-from xiangyue.workspace import reference_ruleset, remember_ruleset, resolve_ruleset_path
-from xiangyue.store import open_store
+from xiangyue.data.ingest import ImportResult, import_cases, import_households, import_records
+from xiangyue.rules.pipeline import load_ruleset
+from xiangyue.data.workspace import reference_ruleset, remember_ruleset, resolve_ruleset_path
+from xiangyue.data.store import open_store
 
 from .options import db_option, format_option, handles_user_errors, lang_option, print_json, resolve_lang
 

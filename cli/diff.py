@@ -8,11 +8,11 @@ import sys
 
 import click
 
-from xiangyue.diff import canonical_text, diff_rulesets, load_one, load_pair
+from xiangyue.review.diff import canonical_text, diff_rulesets, load_one, load_pair
 from xiangyue.errors import XiangyueError, format_diagnostic
-from xiangyue.replay import replay
+from xiangyue.review.replay import replay
 from xiangyue.report.diff import FORMATS, render
-from xiangyue.ruleset import load_ruleset
+from xiangyue.rules.pipeline import load_ruleset
 
 from .options import handles_user_errors, lang_option, period_option, resolve_lang
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import click
 
 from xiangyue.demo import DEFAULT_DEMO_DB, run_demo
-from xiangyue.evaluate import evaluate_period
-from xiangyue.explain import explain_period, story_text
+from xiangyue.points.evaluate import evaluate_period
+from xiangyue.points.explain import explain_period, story_text
 from xiangyue.i18n import text
 from xiangyue.report.boards import render_table as render_boards
 from xiangyue.report.compliance import render as render_compliance
 from xiangyue.report.jsonout import dumps
 from xiangyue.report.output import emit
-from xiangyue.workspace import resolve_ruleset_path
+from xiangyue.data.workspace import resolve_ruleset_path
 from xiangyue.report.points import render_csv, render_json, render_table
 
 from .options import (

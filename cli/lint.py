@@ -7,7 +7,7 @@ import sys
 import click
 
 from xiangyue.errors import format_diagnostic
-from xiangyue.lint import lint_files
+from xiangyue.review.lint import lint_files
 from xiangyue.report.jsonout import dumps
 
 from .options import handles_user_errors, lang_option, resolve_lang

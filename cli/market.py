@@ -6,11 +6,11 @@ import click
 
 from xiangyue.errors import Diagnostic, InputError, RulesetError
 from xiangyue.i18n import text
-from xiangyue.market import balances, import_redemptions, parse_day, redeem
+from xiangyue.points.market import balances, import_redemptions, parse_day, redeem
 from xiangyue.report.jsonout import decimal_text, dumps
 from xiangyue.report.terminal import color_enabled, style, table
-from xiangyue.ruleset import load_ruleset
-from xiangyue.store import open_store
+from xiangyue.rules.pipeline import load_ruleset
+from xiangyue.data.store import open_store
 
 from .options import (
     db_option,

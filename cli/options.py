@@ -107,8 +107,8 @@ def split_ruleset(args: tuple[str, ...], max_rest: int, ruleset_opt: str | None,
                   db_path: str | None) -> tuple[str, list[str]]:
     """``[RULESET] REST...``: the rule file named first (a ``.yaml`` file, or one argument more
     than the command otherwise takes), else the one from ``--ruleset``, the environment or the
-    database (:func:`xiangyue.workspace.resolve_ruleset_path`)."""
-    from xiangyue.workspace import resolve_ruleset_path
+    database (:func:`xiangyue.data.workspace.resolve_ruleset_path`)."""
+    from xiangyue.data.workspace import resolve_ruleset_path
 
     if args and (len(args) > max_rest or args[0].lower().endswith((".yaml", ".yml"))):
         if len(args) > max_rest + 1:

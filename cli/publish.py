@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import click
 
-from xiangyue.workspace import resolve_ruleset_path
+from xiangyue.data.workspace import resolve_ruleset_path
 
 from xiangyue.errors import Diagnostic, InputError
 from xiangyue.i18n import text
-from xiangyue.publish import get_publication, list_publications, publish, write_notice_files
+from xiangyue.points.publish import get_publication, list_publications, publish, write_notice_files
 from xiangyue.report.boards import render_table
 from xiangyue.report.jsonout import dumps
 from xiangyue.report.terminal import color_enabled, table
-from xiangyue.store import open_store
+from xiangyue.data.store import open_store
 
 from .options import (
     db_option,

@@ -7,7 +7,7 @@ import sys
 import click
 
 from xiangyue.report.jsonout import dumps
-from xiangyue.ruletest import render_text, run_tests
+from xiangyue.review.ruletest import render_text, run_tests
 
 from .options import handles_user_errors, lang_option, resolve_lang
 

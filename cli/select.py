@@ -7,7 +7,7 @@ import click
 
 from xiangyue.report.boards import emit
 from xiangyue.report.terminal import color_enabled
-from xiangyue.selections import render_selection, select_for_period
+from xiangyue.points.selections import render_selection, select_for_period
 
 from .board import _sources
 from .options import (

@@ -8,7 +8,7 @@ import click
 
 from xiangyue.errors import format_diagnostic
 from xiangyue.i18n import label
-from xiangyue.ruleset import validate_files
+from xiangyue.rules.pipeline import validate_files
 
 from .options import EXIT_CODES_HELP, lang_option, print_json, resolve_lang
 

@@ -1,6 +1,6 @@
 """xiangyue (乡约): village points rules and checklists, as data, checked and explained."""
 
-from .errors import Diagnostic, InputError, Pos, RulesetError, StoreError, XiangyueError
+from xiangyue.errors import Diagnostic, InputError, Pos, RulesetError, StoreError, XiangyueError
 
 __all__ = ["Diagnostic", "InputError", "Pos", "RulesetError", "StoreError", "Village", "XiangyueError",
            "load_ruleset"]
@@ -9,11 +9,11 @@ __all__ = ["Diagnostic", "InputError", "Pos", "RulesetError", "StoreError", "Vil
 def __getattr__(name: str):
     # the API object and the loader are imported on first use: `import xiangyue` stays cheap
     if name == "Village":
-        from .village import Village
+        from xiangyue.village import Village
 
         return Village
     if name == "load_ruleset":
-        from .ruleset import load_ruleset
+        from xiangyue.rules.pipeline import load_ruleset
 
         return load_ruleset
     raise AttributeError(name)

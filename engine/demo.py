@@ -16,15 +16,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Iterator
 
-from .errors import Diagnostic, InputError
-from .evaluate import Evaluation, evaluate, stored_records
-from .i18n import Msg, register
-from .ingest import ImportResult, import_cases, import_households, import_records
-from .ledger import save_run
-from .model import Ruleset
-from .periods import parse_period
-from .ruleset import load_ruleset
-from .store import open_store
+from xiangyue.errors import Diagnostic, InputError
+from xiangyue.points.evaluate import Evaluation, evaluate, stored_records
+from xiangyue.i18n import Msg, register
+from xiangyue.data.ingest import ImportResult, import_cases, import_households, import_records
+from xiangyue.points.ledger import save_run
+from xiangyue.rules.model import Ruleset
+from xiangyue.periods import parse_period
+from xiangyue.rules.pipeline import load_ruleset
+from xiangyue.data.store import open_store
 
 register(
     {
@@ -93,9 +93,9 @@ DEMO_AS_OF = "2024-06-30"  # the demo cases are checked as of the end of the dat
 def run_demo(db_path: str = DEFAULT_DEMO_DB, period: str = "2024-Q1", as_of: str = DEMO_AS_OF) -> DemoRun:
     """Import the demo village into a fresh database, evaluate ``period`` and store the run;
     compute the period's boards and check the demo cases as of ``as_of``."""
-    from .boards import compute_boards
-    from .checklists import check_store, parse_as_of
-    from .workspace import remember_ruleset
+    from xiangyue.points.boards import compute_boards
+    from xiangyue.checklists.check import check_store, parse_as_of
+    from xiangyue.data.workspace import remember_ruleset
 
     p = parse_period(period)
     fresh_db(db_path)

@@ -49,12 +49,12 @@ class Diagnostic:
     span: int = 1  # width of the caret underline, in characters
 
     def message(self, lang: str = "zh") -> str:
-        from .i18n import message
+        from xiangyue.i18n import message
 
         return message(self.code, lang, **self.args)
 
     def hint(self, lang: str = "zh") -> str | None:
-        from .i18n import hint
+        from xiangyue.i18n import hint
 
         return hint(self.code, lang, **self.args)
 
@@ -127,7 +127,7 @@ class StoreError(XiangyueError):
 
 def format_diagnostic(d: Diagnostic, lang: str = "zh", *, caret: bool = True) -> str:
     """``file:line:column: code: message`` then the source line with a caret, then the hint."""
-    from .i18n import label
+    from xiangyue.i18n import label
 
     where = f"{d.location()}: " if d.location() else ""
     head = f"{where}{d.code}: {d.message(lang)}"
@@ -145,7 +145,7 @@ def format_diagnostic(d: Diagnostic, lang: str = "zh", *, caret: bool = True) ->
 
 
 def _display_width(text: str) -> int:
-    from .report.terminal import text_width
+    from xiangyue.report.terminal import text_width
 
     return text_width(text)
 

@@ -6,8 +6,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from .errors import Diagnostic, InputError
-from .i18n import Msg, register
+from xiangyue.errors import Diagnostic, InputError
+from xiangyue.i18n import Msg, register
 
 register(
     {

@@ -12,7 +12,7 @@ Everything the ``xiangyue`` command does is a call a Python user can make too::
     boards = village.boards("2024-Q1")
     report = village.check("2024-06-30")
 
-Without a rule file, the one the database remembers is used (see :mod:`xiangyue.workspace`).
+Without a rule file, the one the database remembers is used (see :mod:`xiangyue.data.workspace`).
 Each method opens the database for the duration of the call, so a ``Village`` can be kept
 around while other programs (or clerks) write to the same file.
 """
@@ -24,11 +24,11 @@ import os
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-from .model import Ruleset
-from .periods import Period, parse_period
-from .ruleset import load_ruleset
-from .store import Store, open_store
-from .workspace import remember_ruleset, resolve_ruleset_path
+from xiangyue.rules.model import Ruleset
+from xiangyue.periods import Period, parse_period
+from xiangyue.rules.pipeline import load_ruleset
+from xiangyue.data.store import Store, open_store
+from xiangyue.data.workspace import remember_ruleset, resolve_ruleset_path
 
 
 class Village:
@@ -60,7 +60,7 @@ class Village:
 
     # -- imports ------------------------------------------------------------------------------
     def import_households(self, path: str | os.PathLike, **options: Any):
-        from .ingest import import_households
+        from xiangyue.data.ingest import import_households
 
         with self.store() as store:
             result = import_households(store, path, self.ruleset, **options)
@@ -68,7 +68,7 @@ class Village:
             return result
 
     def import_records(self, path: str | os.PathLike, **options: Any):
-        from .ingest import import_records
+        from xiangyue.data.ingest import import_records
 
         with self.store() as store:
             result = import_records(store, path, self.ruleset, **options)
@@ -76,7 +76,7 @@ class Village:
             return result
 
     def import_cases(self, path: str | os.PathLike, **options: Any):
-        from .ingest import import_cases
+        from xiangyue.data.ingest import import_cases
 
         with self.store() as store:
             result = import_cases(store, path, self.ruleset, **options)
@@ -86,8 +86,8 @@ class Village:
     # -- points -------------------------------------------------------------------------------
     def evaluate(self, period: str | Period, *, with_ledger: bool = True, save: bool = True):
         """Score every household of the register for ``period``; store the run (``save``)."""
-        from .evaluate import evaluate, open_inputs
-        from .ledger import save_run
+        from xiangyue.points.evaluate import evaluate, open_inputs
+        from xiangyue.points.ledger import save_run
 
         p = parse_period(period) if isinstance(period, str) else period
         rs = self.ruleset
@@ -104,34 +104,34 @@ class Village:
 
     def explain(self, household: str, period: str | Period):
         """One household's points for ``period``, record by record (``.text(lang)``, ``.to_json()``)."""
-        from .explain import story_of
+        from xiangyue.points.explain import story_of
 
         return _Told(story_of(self.evaluate(period, save=False), household))
 
     def boards(self, period: str | Period):
         """红黑榜 and the grid ranking for ``period``."""
-        from .boards import compute_boards
+        from xiangyue.points.boards import compute_boards
 
         return compute_boards(self.evaluate(period, save=False), self.ruleset.boards)
 
     # -- checklists ---------------------------------------------------------------------------
     def check(self, as_of: str | dt.date | None = None):
         """Compliance of every case in the database as of a date (default today)."""
-        from .checklists import check_store, parse_as_of
+        from xiangyue.checklists.check import check_store, parse_as_of
 
         day = as_of if isinstance(as_of, dt.date) else parse_as_of(as_of)
         return check_store(self.ruleset, self.db_path, day)
 
     # -- the points supermarket -----------------------------------------------------------------
     def balance(self, household: str | None = None, day: dt.date | None = None):
-        from .market import balances
+        from xiangyue.points.market import balances
 
         with self.store() as store:
             found = balances(store, self.ruleset, day=day, household=household)
         return found[0] if household is not None else found
 
     def redeem(self, household: str, item: str, *, qty: int = 1, day: dt.date | None = None):
-        from .market import redeem
+        from xiangyue.points.market import redeem
 
         with self.store() as store:
             return redeem(store, self.ruleset, household, item, qty=qty, day=day)
@@ -144,7 +144,7 @@ class _Told:
         self.story = story
 
     def text(self, lang: str = "zh") -> str:
-        from .explain import story_text
+        from xiangyue.points.explain import story_text
 
         return story_text(self.story, lang)
 

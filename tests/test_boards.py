@@ -16,14 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from xiangyue.boards import board_for_period, competition_ranks, compute_boards, round_half_up
-from xiangyue.evaluate import Evaluation, UnitResult
-from xiangyue.model import BoardSpec
+from xiangyue.points.boards import board_for_period, competition_ranks, compute_boards, round_half_up
+from xiangyue.points.evaluate import Evaluation, UnitResult
+from xiangyue.rules.model import BoardSpec
 from xiangyue.periods import parse_period
 from xiangyue.report.boards import render_csv, render_table, render_xlsx
 from xiangyue.report.jsonout import dumps, loads
 from xiangyue.report.notice import period_title, render_notice
-from xiangyue.ruleset import load_ruleset
+from xiangyue.rules.pipeline import load_ruleset
 
 D = Decimal
 HERE = Path(__file__).parent

@@ -13,9 +13,9 @@ from fractions import Fraction
 
 import pytest
 
-from xiangyue.checklists import Case, CaseStep, check_cases, group_cases
+from xiangyue.checklists.check import Case, CaseStep, check_cases, group_cases
 from xiangyue.errors import InputError
-from xiangyue.model import (
+from xiangyue.rules.model import (
     Adoption,
     BoardSpec,
     ChecklistItem,
@@ -596,7 +596,7 @@ def test_empty_report_renders():
 
 from pathlib import Path  # noqa: E402
 
-from xiangyue.checklists import check_case_file  # noqa: E402
+from xiangyue.checklists.check import check_case_file  # noqa: E402
 
 CASES = Path(__file__).parent / "cases" / "checklists"
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from xiangyue.diff import canonical_text, diff_files, diff_rulesets, load_pair
+from xiangyue.review.diff import canonical_text, diff_files, diff_rulesets, load_pair
 from xiangyue.errors import XiangyueError
 from xiangyue.report.diff import render
-from xiangyue.ruleset import load_ruleset
+from xiangyue.rules.pipeline import load_ruleset
 
 REVIEW = Path(__file__).parent / "review"
 V1 = str(REVIEW / "village-v1.yaml")
@@ -371,7 +371,7 @@ def test_selections_stars_and_market_of_the_reference_file(tmp_path):
 
 
 def test_a_rename_is_diffed_even_when_the_examples_still_use_the_old_id(tmp_path):
-    from xiangyue.diff import diff_files
+    from xiangyue.review.diff import diff_files
 
     root = Path(__file__).parent.parent
     old = (root / "rulesets" / "examples" / "jingou.yaml").read_text(encoding="utf-8")

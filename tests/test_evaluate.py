@@ -19,11 +19,11 @@ sys.path.insert(0, str(Path(__file__).parent / "evaluate"))  # rule builders for
 
 from jingou_rules import jingou  # noqa: E402
 from rule_builders import D, cap, esc, rec, rule, ruleset  # noqa: E402
-from xiangyue.evaluate import evaluate, read_households_file, read_records_file
-from xiangyue.model import BasePoints, Category
+from xiangyue.points.evaluate import evaluate, read_households_file, read_records_file
+from xiangyue.rules.model import BasePoints, Category
 from xiangyue.periods import parse_period
 from xiangyue.report.jsonout import dumps, loads
-from xiangyue.ruleset import load_ruleset
+from xiangyue.rules.pipeline import load_ruleset
 
 REGISTER = [{"household": "JG001", "head": "张大山", "grid": "第1网格"},
             {"household": "JG002", "head": "李秀英", "grid": "第1网格"},
@@ -488,7 +488,7 @@ def _without_guards(rs):
     """The same rules with their ``when`` trees hidden: the engine must ask every rule."""
     from dataclasses import replace
 
-    from xiangyue.nodes import Bool
+    from xiangyue.rules.nodes import Bool
 
     return replace(rs, rules=tuple(replace(r, when_expr=Bool(True)) for r in rs.rules))
 

@@ -12,12 +12,12 @@ sys.path.insert(0, str(Path(__file__).parent / "evaluate"))  # rule builders for
 from jingou_rules import jingou  # noqa: E402
 from rule_builders import D, rec  # noqa: E402
 from xiangyue.errors import InputError
-from xiangyue.evaluate import read_households_file, read_records_file
-from xiangyue.explain import explain, story_text
-from xiangyue.model import BasePoints
+from xiangyue.points.evaluate import read_households_file, read_records_file
+from xiangyue.points.explain import explain, story_text
+from xiangyue.rules.model import BasePoints
 from xiangyue.periods import parse_period
 from xiangyue.report.jsonout import dumps, loads
-from xiangyue.ruleset import load_ruleset
+from xiangyue.rules.pipeline import load_ruleset
 
 FIXTURES = Path(__file__).parent / "evaluate"
 JINGOU = Path(__file__).parent.parent / "rulesets" / "examples" / "jingou.yaml"

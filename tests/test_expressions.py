@@ -9,13 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xiangyue import nodes as n
-from xiangyue.checker import Scope, check_expression
-from xiangyue.compiler import EvalError, compile_condition, compile_expression, constant_value
+from xiangyue.rules import nodes as n
+from xiangyue.rules.checker import Scope, check_expression
+from xiangyue.rules.compiler import EvalError, compile_condition, compile_expression, constant_value
 from xiangyue.errors import XiangyueError
-from xiangyue.model import FieldSpec
-from xiangyue.parser import MAX_DEPTH, MAX_LENGTH, ExpressionError, parse_expression
-from xiangyue.printer import to_source
+from xiangyue.rules.model import FieldSpec
+from xiangyue.rules.parser import MAX_DEPTH, MAX_LENGTH, ExpressionError, parse_expression
+from xiangyue.rules.printer import to_source
 
 FIELDS = (
     FieldSpec("record_id", "text", "记录编号"),

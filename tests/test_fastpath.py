@@ -17,11 +17,11 @@ pytest.importorskip("pyarrow")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from xiangyue.evaluate import evaluate, stored_records  # noqa: E402
-from xiangyue.fastpath import (Unsupported, compile_plan, evaluate_totals,  # noqa: E402
+from xiangyue.points.evaluate import evaluate, stored_records  # noqa: E402
+from xiangyue.points.columnar.evaluate import (Unsupported, compile_plan, evaluate_totals,  # noqa: E402
                                evaluate_with_engine)
 from xiangyue.periods import parse_period  # noqa: E402
-from xiangyue.ruleset import load_ruleset  # noqa: E402
+from xiangyue.rules.pipeline import load_ruleset  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 JINGOU = ROOT / "rulesets" / "examples" / "jingou.yaml"
@@ -251,8 +251,8 @@ def test_too_many_decimal_places_fall_back():
 
 def test_database_source_agrees(tmp_path):
     pytest.importorskip("adbc_driver_sqlite")
-    from xiangyue.ingest import import_households, import_records
-    from xiangyue.store import open_store
+    from xiangyue.data.ingest import import_households, import_records
+    from xiangyue.data.store import open_store
 
     rs = load_ruleset(JINGOU)
     store = open_store(tmp_path / "v.db")
@@ -293,9 +293,9 @@ def test_database_a_later_veto_and_a_long_ledger(tmp_path, monkeypatch):
     pytest.importorskip("adbc_driver_sqlite")
     import csv
 
-    from xiangyue.fastpath_ledger import LazyLedger
-    from xiangyue.ingest import import_records
-    from xiangyue.store import open_store
+    from xiangyue.points.columnar.ledger import LazyLedger
+    from xiangyue.data.ingest import import_records
+    from xiangyue.data.store import open_store
 
     monkeypatch.setattr(LazyLedger, "CHUNK", 100)
     rs = load_ruleset(JINGOU)
@@ -337,7 +337,7 @@ def test_database_a_later_veto_and_a_long_ledger(tmp_path, monkeypatch):
 
 def test_lazy_ledger_chunks(monkeypatch):
     """Entries built a chunk at a time: chunk edges fall between records, never inside one."""
-    from xiangyue.fastpath_ledger import LazyLedger
+    from xiangyue.points.columnar.ledger import LazyLedger
 
     monkeypatch.setattr(LazyLedger, "CHUNK", 3)
     rs = load_ruleset(JINGOU)
@@ -350,9 +350,9 @@ def test_lazy_ledger_chunks(monkeypatch):
 def test_evaluate_period_engine_option(tmp_path):
     """`xiangyue evaluate --engine auto|fast` gives what the reference gives."""
     pytest.importorskip("adbc_driver_sqlite")
-    from xiangyue.evaluate import evaluate_period
-    from xiangyue.ingest import import_households, import_records
-    from xiangyue.store import open_store
+    from xiangyue.points.evaluate import evaluate_period
+    from xiangyue.data.ingest import import_households, import_records
+    from xiangyue.data.store import open_store
 
     rs = load_ruleset(JINGOU)
     db = tmp_path / "v.db"
@@ -375,10 +375,10 @@ def test_database_read_in_many_small_batches(tmp_path, monkeypatch):
     pytest.importorskip("adbc_driver_sqlite")
     import functools
 
-    from xiangyue import fastpath
-    from xiangyue.fastpath_load import load_store
-    from xiangyue.ingest import import_households, import_records
-    from xiangyue.store import open_store
+    from xiangyue.points.columnar import evaluate as fastpath
+    from xiangyue.points.columnar.load import load_store
+    from xiangyue.data.ingest import import_households, import_records
+    from xiangyue.data.store import open_store
 
     monkeypatch.setattr(fastpath, "load_store", functools.partial(load_store, batch_rows=3))
     rs = load_ruleset(JINGOU)

@@ -12,10 +12,10 @@ import openpyxl
 import pytest
 
 from xiangyue.errors import InputError, StoreError
-from xiangyue.ingest import file_sha256, import_cases, import_households, import_records
-from xiangyue.model import FieldSpec
-from xiangyue.ruleset import load_ruleset
-from xiangyue.store import open_store
+from xiangyue.data.ingest import file_sha256, import_cases, import_households, import_records
+from xiangyue.rules.model import FieldSpec
+from xiangyue.rules.pipeline import load_ruleset
+from xiangyue.data.store import open_store
 
 DATA = Path(__file__).parent / "data"
 RS = load_ruleset(str(DATA / "jingou.yaml"))
@@ -320,8 +320,8 @@ def test_a_busy_database_fails_the_import_cleanly(tmp_path):
 @pytest.fixture
 def small_blocks(monkeypatch):
     """Blocks of 3 rows, so a test file spans several of them."""
-    import xiangyue.ingest as ingest
-    import xiangyue.tables as tables
+    import xiangyue.data.ingest as ingest
+    import xiangyue.data.tables as tables
 
     monkeypatch.setattr(tables, "_CHUNK", 2)
     monkeypatch.setattr(ingest, "CHUNK_ROWS", 3)

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from xiangyue.evaluate import evaluate, stored_records
-from xiangyue.ingest import import_households, import_records
-from xiangyue.ledger import dump_run, get_run, list_runs, read_ledger, read_totals, run_id_for, save_run
+from xiangyue.points.evaluate import evaluate, stored_records
+from xiangyue.data.ingest import import_households, import_records
+from xiangyue.points.ledger import dump_run, get_run, list_runs, read_ledger, read_totals, run_id_for, save_run
 from xiangyue.periods import parse_period
-from xiangyue.ruleset import load_ruleset
-from xiangyue.store import open_store
+from xiangyue.rules.pipeline import load_ruleset
+from xiangyue.data.store import open_store
 
 FIXTURES = Path(__file__).parent / "evaluate"
 JINGOU = Path(__file__).parent.parent / "rulesets" / "examples" / "jingou.yaml"

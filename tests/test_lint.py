@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from xiangyue.errors import XiangyueError
-from xiangyue.lint import expr_range, lint_files, load_policy, points_range, record_range
-from xiangyue.parser import parse_expression
-from xiangyue.ruleset import load_ruleset
+from xiangyue.review.lint import expr_range, lint_files, load_policy, points_range, record_range
+from xiangyue.rules.parser import parse_expression
+from xiangyue.rules.pipeline import load_ruleset
 
 ROOT = Path(__file__).parent.parent
 POLICY = str(ROOT / "rulesets" / "policies" / "jiangyang-county.policy.yaml")

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from xiangyue.errors import InputError
-from xiangyue.ingest import import_households, import_records
-from xiangyue.market import (MarketError, balance_of, balances, import_redemptions,
+from xiangyue.data.ingest import import_households, import_records
+from xiangyue.points.market import (MarketError, balance_of, balances, import_redemptions,
                              list_redemptions, redeem)
-from xiangyue.ruleset import load_ruleset
-from xiangyue.store import open_store
+from xiangyue.rules.pipeline import load_ruleset
+from xiangyue.data.store import open_store
 
 D = Decimal
 HERE = Path(__file__).parent

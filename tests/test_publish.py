@@ -8,17 +8,17 @@ from pathlib import Path
 import pytest
 
 from xiangyue.errors import InputError
-from xiangyue.ingest import import_households, import_records
-from xiangyue.ledger import get_run
-from xiangyue.publish import (
+from xiangyue.data.ingest import import_households, import_records
+from xiangyue.points.ledger import get_run
+from xiangyue.points.publish import (
     get_publication,
     list_publications,
     publish,
     published_ledger,
     write_notice_files,
 )
-from xiangyue.ruleset import load_ruleset
-from xiangyue.store import open_store
+from xiangyue.rules.pipeline import load_ruleset
+from xiangyue.data.store import open_store
 
 HERE = Path(__file__).parent
 JINGOU = HERE.parent / "rulesets" / "examples" / "jingou.yaml"

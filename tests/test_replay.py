@@ -22,8 +22,8 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from xiangyue.diff import load_pair
-from xiangyue.replay import board_changes, replay
+from xiangyue.review.diff import load_pair
+from xiangyue.review.replay import board_changes, replay
 
 REVIEW = Path(__file__).parent / "review"
 RECORDS = str(REVIEW / "records.csv")

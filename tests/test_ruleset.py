@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from xiangyue.errors import RulesetError, format_diagnostic
-from xiangyue.ruleset import load_ruleset
+from xiangyue.rules.pipeline import load_ruleset
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent
@@ -308,7 +308,7 @@ def test_schema_file_matches_its_generator():
 
 def test_schema_knows_every_key_the_loader_reads():
     """The schema is the single source of truth: every key in the reference file is declared."""
-    from xiangyue.schema import ruleset_schema
+    from xiangyue.rules.schema import ruleset_schema
 
     schema = ruleset_schema()
     rule_keys = set(schema["properties"]["rules"]["items"]["properties"])

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from xiangyue.errors import XiangyueError
-from xiangyue.ruletest import render_text, run_tests
+from xiangyue.review.ruletest import render_text, run_tests
 
 ROOT = Path(__file__).parent.parent
 JINGOU = ROOT / "rulesets" / "examples" / "jingou.yaml"

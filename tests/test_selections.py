@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from xiangyue.errors import InputError, RulesetError
-from xiangyue.evaluate import Evaluation, UnitResult, evaluate
+from xiangyue.points.evaluate import Evaluation, UnitResult, evaluate
 from xiangyue.periods import parse_period
-from xiangyue.ruleset import load_ruleset
-from xiangyue.selections import (compile_selection, find_selection, rate_stars, render_selection,
+from xiangyue.rules.pipeline import load_ruleset
+from xiangyue.points.selections import (compile_selection, find_selection, rate_stars, render_selection,
                                  run_selection, select_for_period)
 
 D = Decimal

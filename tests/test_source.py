@@ -1,4 +1,4 @@
-"""xiangyue.source: safe YAML loading with positions.
+"""xiangyue.rules.source: safe YAML loading with positions.
 
 The bad-input corpus in tests/bad_yaml/ runs through both PyYAML parsers (libyaml and pure
 Python): they must report the same codes at the same places.
@@ -16,9 +16,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from xiangyue import source
+from xiangyue.rules import source
 from xiangyue.errors import Pos, RulesetError, XiangyueError, format_diagnostic
-from xiangyue.source import YamlDoc, load_yaml, load_yaml_text
+from xiangyue.rules.source import YamlDoc, load_yaml, load_yaml_text
 
 HERE = Path(__file__).parent
 BAD = HERE / "bad_yaml"

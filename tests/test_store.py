@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from xiangyue.errors import StoreError
-from xiangyue.model import FieldSpec
-from xiangyue.store import SCHEMA_VERSION, from_db, open_store, to_db
+from xiangyue.rules.model import FieldSpec
+from xiangyue.data.store import SCHEMA_VERSION, from_db, open_store, to_db
 
 FIELDS = (
     FieldSpec("record_id", "text", "记录编号", required=True),

@@ -12,9 +12,9 @@ import pytest
 
 from xiangyue.errors import InputError, format_diagnostic
 from xiangyue.i18n import codes
-from xiangyue.model import FieldSpec
-from xiangyue.ruleset import load_ruleset
-from xiangyue.tables import read_table
+from xiangyue.rules.model import FieldSpec
+from xiangyue.rules.pipeline import load_ruleset
+from xiangyue.data.tables import read_table
 
 DATA = Path(__file__).parent / "data"
 RS = load_ruleset(str(DATA / "jingou.yaml"))
@@ -386,8 +386,8 @@ def test_xlsx_numbers_formatted_with_leading_zeros_stay_the_ids_the_clerk_sees(t
 
     import openpyxl
 
-    from xiangyue.model import FieldSpec
-    from xiangyue.tables import read_table
+    from xiangyue.rules.model import FieldSpec
+    from xiangyue.data.tables import read_table
 
     wb = openpyxl.Workbook()
     ws = wb.active
@@ -409,9 +409,9 @@ def test_xlsx_numbers_formatted_with_leading_zeros_stay_the_ids_the_clerk_sees(t
 
 
 def test_table_stream_gives_the_stored_values_of_read_table_in_blocks(tmp_path, monkeypatch):
-    from xiangyue import tables
-    from xiangyue.store import to_db
-    from xiangyue.tables import TableStream
+    from xiangyue.data import tables
+    from xiangyue.data.store import to_db
+    from xiangyue.data.tables import TableStream
 
     monkeypatch.setattr(tables, "_CHUNK", 2)
     text = ("记录编号,户号,日期,事项,数量,等级\n" + "".join(
@@ -437,8 +437,8 @@ def test_table_stream_gives_the_stored_values_of_read_table_in_blocks(tmp_path, 
 def test_xlsx_ids_with_a_text_prefix_format_keep_what_the_clerk_sees(tmp_path):
     import openpyxl
 
-    from xiangyue.model import FieldSpec
-    from xiangyue.tables import read_table
+    from xiangyue.rules.model import FieldSpec
+    from xiangyue.data.tables import read_table
 
     wb = openpyxl.Workbook()
     ws = wb.active

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from xiangyue.errors import RulesetError, XiangyueError
-from xiangyue.ruleset import load_effective, load_ruleset
+from xiangyue.rules.pipeline import load_effective, load_ruleset
 
 ROOT = Path(__file__).parent.parent
 COUNTY = ROOT / "rulesets" / "templates" / "jiangyang-county.yaml"

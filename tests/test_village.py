@@ -53,9 +53,9 @@ def test_a_database_without_a_rule_file_says_so(tmp_path, monkeypatch):
 
 
 def test_python_rows_are_typed_like_a_table_file_and_untyped_ones_are_refused():
-    from xiangyue.evaluate import evaluate, typed_households, typed_records
+    from xiangyue.points.evaluate import evaluate, typed_households, typed_records
     from xiangyue.periods import parse_period
-    from xiangyue.ruleset import load_ruleset
+    from xiangyue.rules.pipeline import load_ruleset
 
     rules = load_ruleset(RULES)
     rows = [{"记录编号": "R1", "户号": "H1", "日期": "2024-03-01", "事项": "垃圾分类", "数量": "3"},

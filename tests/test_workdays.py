@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from xiangyue.errors import InputError
-from xiangyue.workdays import (
+from xiangyue.checklists.workdays import (
     add_days,
     add_working_days,
     covered_years,

@@ -1,4 +1,4 @@
-"""Renderers of the boards (:class:`xiangyue.boards.Boards`): terminal table, JSON, CSV, XLSX,
+"""Renderers of the boards (:class:`xiangyue.points.boards.Boards`): terminal table, JSON, CSV, XLSX,
 HTML (the A4 notice of :mod:`.notice`).
 
 All of them read the boards' JSON form (``Boards.to_json(details=True)``), the same data a
@@ -27,10 +27,10 @@ import io
 from decimal import Decimal
 from typing import Any, Mapping
 
-from .output import BINARY_FORMATS, emit, write_output  # noqa: F401  (re-exported)
-from .jsonout import decimal_text, dumps
-from .notice import period_title, render_notice
-from .terminal import table
+from xiangyue.report.output import BINARY_FORMATS, emit, write_output  # noqa: F401  (re-exported)
+from xiangyue.report.jsonout import decimal_text, dumps
+from xiangyue.report.notice import period_title, render_notice
+from xiangyue.report.terminal import table
 
 __all__ = ["FORMATS", "render", "emit", "write_output", "render_table", "render_json", "render_csv", "render_xlsx",
            "BINARY_FORMATS"]
@@ -133,7 +133,7 @@ def render_table(data: Mapping[str, Any], lang: str = "zh", *, color: bool = Fal
 
 
 def _style_title(text: str, colour: str, color: bool) -> str:
-    from .terminal import style
+    from xiangyue.report.terminal import style
 
     return style(text, *((colour, "bold") if colour != "bold" else ("bold",)), enabled=color)
 

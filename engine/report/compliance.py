@@ -1,4 +1,4 @@
-"""Renderers of a :class:`~xiangyue.checklists.ComplianceReport`: text table, JSON, CSV, HTML.
+"""Renderers of a :class:`~xiangyue.checklists.check.ComplianceReport`: text table, JSON, CSV, HTML.
 
 Every renderer returns text; Chinese by default, English with ``lang="en"`` (finding messages,
 labels and status words; names from the rule file and the case file stay as written).
@@ -12,11 +12,11 @@ import io
 from decimal import Decimal
 from typing import Any
 
-from ..checklists import STATUSES, UNLISTED, CaseResult, ComplianceReport
-from ..i18n import text
-from .jsonout import dumps
-from .output import write_output
-from .terminal import pad, text_width
+from xiangyue.checklists.check import STATUSES, UNLISTED, CaseResult, ComplianceReport
+from xiangyue.i18n import text
+from xiangyue.report.jsonout import dumps
+from xiangyue.report.output import write_output
+from xiangyue.report.terminal import pad, text_width
 
 
 FORMATS = ("table", "json", "csv", "html")

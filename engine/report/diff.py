@@ -18,10 +18,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from ..diff import SECTIONS, Diff
-from ..replay import Impact
-from .jsonout import decimal_text, dumps
-from .points import align
+from xiangyue.review.diff import SECTIONS, Diff
+from xiangyue.review.replay import Impact
+from xiangyue.report.jsonout import decimal_text, dumps
+from xiangyue.report.points import align
 
 __all__ = ["render", "render_text", "render_json", "render_markdown", "FORMATS"]
 

@@ -3,7 +3,7 @@ page, in Chinese, to print and post at the village service centre.
 
 The page is self-contained (inline CSS, an inline SVG bar chart, no scripts, no web fonts,
 no external files), sized with ``@page { size: A4 }``. It renders from the boards' JSON form
-(:meth:`xiangyue.boards.Boards.to_json`), the same data a publication stores, so a notice
+(:meth:`xiangyue.points.boards.Boards.to_json`), the same data a publication stores, so a notice
 printed again from a stored publication is the one first posted.
 
 ``scripts/render_notice.sh`` renders a notice to PNG in headless Chromium, to check it by eye.
@@ -19,7 +19,7 @@ from importlib import resources
 from string import Template
 from typing import Any, Mapping, Sequence
 
-from .jsonout import decimal_text
+from xiangyue.report.jsonout import decimal_text
 
 __all__ = ["render_notice", "period_title", "render_chart"]
 

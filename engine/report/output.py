@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import click
 
-from ..errors import Diagnostic, InputError
-from ..i18n import Msg, register
+from xiangyue.errors import Diagnostic, InputError
+from xiangyue.i18n import Msg, register
 
 register({
     "E-OUTPUT-NEEDED": Msg(

@@ -18,9 +18,9 @@ import io
 from decimal import Decimal
 from typing import Any, Sequence
 
-from ..evaluate import BASE_RULE, Evaluation
-from .terminal import table, text_width  # noqa: F401  (text_width re-exported)
-from .jsonout import decimal_text, dumps
+from xiangyue.points.evaluate import BASE_RULE, Evaluation
+from xiangyue.report.terminal import table, text_width  # noqa: F401  (text_width re-exported)
+from xiangyue.report.jsonout import decimal_text, dumps
 
 __all__ = ["to_json", "render_json", "render_table", "render_csv", "text_width", "align"]
 

@@ -101,9 +101,9 @@ def test_missing_database_exit_2(tmp_path):
 
 
 def test_cases_from_the_database(tmp_path):
-    from xiangyue.ingest import import_cases
-    from xiangyue.ruleset import load_ruleset
-    from xiangyue.store import open_store
+    from xiangyue.data.ingest import import_cases
+    from xiangyue.rules.pipeline import load_ruleset
+    from xiangyue.data.store import open_store
 
     db = tmp_path / "village.db"
     store = open_store(db)

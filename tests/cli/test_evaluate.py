@@ -10,9 +10,9 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from xiangyue.cli.main import main
-from xiangyue.ingest import import_households, import_records
-from xiangyue.ruleset import load_ruleset
-from xiangyue.store import open_store
+from xiangyue.data.ingest import import_households, import_records
+from xiangyue.rules.pipeline import load_ruleset
+from xiangyue.data.store import open_store
 
 FIXTURES = Path(__file__).parent.parent / "evaluate"
 JINGOU = str(Path(__file__).parent.parent.parent / "rulesets" / "examples" / "jingou.yaml")

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from xiangyue.cli.main import main
-from xiangyue.store import open_store
+from xiangyue.data.store import open_store
 
 DATA = Path(__file__).parent.parent / "data"
 RULES = str(DATA / "jingou.yaml")

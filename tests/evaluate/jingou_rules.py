@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from xiangyue.compiler import EvalError
+from xiangyue.rules.compiler import EvalError
 from xiangyue.errors import Diagnostic
-from xiangyue.model import Category
+from xiangyue.rules.model import Category
 
 from rule_builders import D, cap, rule, ruleset
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any, Callable
 
 from xiangyue.errors import Pos
-from xiangyue.model import (
+from xiangyue.rules.model import (
     Adoption,
     BasePoints,
     BoardSpec,
@@ -18,7 +18,7 @@ from xiangyue.model import (
     Rule,
     Ruleset,
 )
-from xiangyue.nodes import Bool
+from xiangyue.rules.nodes import Bool
 
 D = Decimal
 

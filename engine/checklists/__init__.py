@@ -1,0 +1,1 @@
+"""Checklists: case rows, compliance checking, working days."""

@@ -1,0 +1,1 @@
+"""Village data: tables (CSV/XLSX/JSONL), imports, the SQLite store, the workspace."""

@@ -1,0 +1,241 @@
+"""红黑榜: the red board, the black board and the grid ranking of one period.
+
+Definitions (reference page ``jingou.md``, "Boards"):
+
+* **Red board**: households with a positive total for the period, highest first, competition
+  ranking (1, 2, 2, 4); every household ranked within the board size (``boards.red``) is
+  listed, so a tie at the cut-off lists all tied. A household vetoed (一票否决) is never on it
+  and does not take a rank from anyone.
+* **Black board**: households with a negative total, lowest first, ranked the same way within
+  ``boards.black``; and every vetoed household, marked ``vetoed``. A vetoed household not
+  ranked (total not negative, or ranked beyond the board size) is listed with ``rank`` None,
+  after the ranked ones (lowest total first).
+* **Grid ranking**: every grid of the register, ranked (competition ranking) by the average
+  total of *all* its households (a household without records counts 0). Ranking uses the
+  exact average (a fraction, so 1/3 is not 0.333); ``average`` shows it rounded half-up to
+  2 decimals. Households with no grid are not ranked; they are listed in ``no_grid``.
+
+"Vetoed" is the engine's flag for the period (see :mod:`xiangyue.points.evaluate`): with the
+reference rule file's ``veto: year`` a fishing offence vetoes the household in every board
+of that year from the offence on.
+
+With ``unit: person`` the boards rank households: a household's total is the sum of its
+members' totals, and it is vetoed when any member is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+from typing import Any, Callable, Sequence, TypeVar
+
+from xiangyue.points.evaluate import Evaluation
+from xiangyue.rules.model import BoardSpec
+
+__all__ = ["BoardEntry", "GridEntry", "Boards", "HouseholdTotal", "compute_boards",
+           "household_totals", "competition_ranks", "board_for_period"]
+
+ZERO = Decimal(0)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class HouseholdTotal:
+    """One household's total for the period (members summed with ``unit: person``)."""
+
+    household: str
+    head: str | None
+    grid: str | None
+    total: Decimal
+    vetoed: bool
+
+
+@dataclass(frozen=True)
+class BoardEntry:
+    rank: int | None
+    household: str
+    head: str | None
+    grid: str | None
+    total: Decimal
+    vetoed: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"rank": self.rank, "household": self.household, "head": self.head,
+                "grid": self.grid, "total": self.total, "vetoed": self.vetoed}
+
+
+@dataclass(frozen=True)
+class GridEntry:
+    rank: int
+    grid: str
+    households: int
+    total: Decimal  # sum of the grid's households' totals
+    average_exact: Fraction = field(compare=False)
+
+    @property
+    def average(self) -> Decimal:
+        """The average, rounded half-up to 2 decimals (for display)."""
+        return round_half_up(self.average_exact)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"rank": self.rank, "grid": self.grid, "average": self.average,
+                "households": self.households, "total": self.total}
+
+
+@dataclass
+class Boards:
+    """The three boards of one period, with what they were computed from."""
+
+    period: str
+    village: str
+    ruleset: dict[str, Any]
+    spec: BoardSpec
+    red: list[BoardEntry]
+    black: list[BoardEntry]
+    grids: list[GridEntry]
+    no_grid: list[str]
+    households: list[HouseholdTotal]  # every household, register order
+
+    def to_json(self, *, details: bool = False) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "period": self.period,
+            "village": self.village,
+            "ruleset": dict(self.ruleset),
+            "sizes": {"red": self.spec.red_size, "black": self.spec.black_size},
+            "red": [e.to_json() for e in self.red],
+            "black": [e.to_json() for e in self.black],
+            "grids": [g.to_json() for g in self.grids],
+            "no_grid": list(self.no_grid),
+        }
+        if details:
+            out["households"] = [
+                {"household": h.household, "head": h.head, "grid": h.grid, "total": h.total,
+                 "vetoed": h.vetoed} for h in self.households]
+        return out
+
+
+def round_half_up(value: Fraction | Decimal, places: int = 2) -> Decimal:
+    """``value`` rounded half-up (away from zero at .5) to ``places`` decimals, exactly."""
+    if isinstance(value, Decimal):
+        return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    scaled = value * 10 ** places
+    sign = -1 if scaled < 0 else 1
+    q, r = divmod(abs(scaled.numerator), scaled.denominator)
+    if 2 * r >= scaled.denominator:
+        q += 1
+    return (Decimal(sign * q).scaleb(-places)).quantize(Decimal(1).scaleb(-places))
+
+
+def competition_ranks(items: Sequence[T], key: Callable[[T], Any]) -> list[tuple[int, T]]:
+    """``items`` already sorted best first, each with its competition rank (1, 2, 2, 4):
+    one more than the number of items strictly better."""
+    out: list[tuple[int, T]] = []
+    prev: Any = object()
+    rank = 0
+    for i, item in enumerate(items):
+        k = key(item)
+        if i == 0 or k != prev:
+            rank = i + 1
+            prev = k
+        out.append((rank, item))
+    return out
+
+
+def household_totals(ev: Evaluation) -> list[HouseholdTotal]:
+    """Each household's total and veto for the evaluated period, in the evaluation's order."""
+    order: dict[str, list] = {}
+    for r in ev.results:
+        acc = order.get(r.household)
+        if acc is None:
+            order[r.household] = [r.head, r.grid, r.total, r.vetoed]
+        else:
+            acc[0] = acc[0] or r.head
+            acc[1] = acc[1] or r.grid
+            acc[2] += r.total
+            acc[3] = acc[3] or r.vetoed
+    return [HouseholdTotal(h, head, grid, total, vetoed)
+            for h, (head, grid, total, vetoed) in order.items()]
+
+
+def compute_boards(ev: Evaluation, spec: BoardSpec | None = None) -> Boards:
+    """The red board, black board and grid ranking of an evaluation."""
+    spec = spec or ev.ruleset.boards
+    totals = household_totals(ev)
+
+    red_pool = sorted((h for h in totals if h.total > 0 and not h.vetoed),
+                      key=lambda h: (-h.total, h.household))
+    red = [BoardEntry(rank, h.household, h.head, h.grid, h.total, False)
+           for rank, h in competition_ranks(red_pool, lambda h: h.total)
+           if rank <= spec.red_size]
+
+    black_pool = sorted((h for h in totals if h.total < 0), key=lambda h: (h.total, h.household))
+    black: list[BoardEntry] = []
+    listed: set[str] = set()
+    for rank, h in competition_ranks(black_pool, lambda h: h.total):
+        if rank <= spec.black_size:
+            black.append(BoardEntry(rank, h.household, h.head, h.grid, h.total, h.vetoed))
+            listed.add(h.household)
+    for h in sorted((h for h in totals if h.vetoed and h.household not in listed),
+                    key=lambda h: (h.total, h.household)):
+        black.append(BoardEntry(None, h.household, h.head, h.grid, h.total, True))
+
+    by_grid: dict[str, list[HouseholdTotal]] = {}
+    no_grid: list[str] = []
+    for h in totals:
+        if h.grid is None or str(h.grid).strip() == "":
+            no_grid.append(h.household)
+        else:
+            by_grid.setdefault(str(h.grid), []).append(h)
+    stats = []
+    for g, members in by_grid.items():
+        s = sum((m.total for m in members), ZERO)
+        stats.append((g, len(members), s, Fraction(s) / len(members)))
+    stats.sort(key=lambda x: (-x[3], _natural(x[0])))
+    grids = [GridEntry(rank, g, count, s, avg)
+             for rank, (g, count, s, avg) in competition_ranks(stats, lambda x: x[3])]
+
+    rs = ev.ruleset
+    raw = rs.raw or {}
+    return Boards(period=ev.period.key, village=rs.village,
+                  ruleset={"name": rs.name, "version": rs.version, "sha256": rs.sha256,
+                           "town": raw.get("town"), "county": raw.get("county")},
+                  spec=spec, red=red, black=black, grids=grids, no_grid=no_grid,
+                  households=totals)
+
+
+def _natural(text: str) -> tuple:
+    """Sort key that puts 第2网格 before 第10网格."""
+    import re
+
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", text))
+
+
+def board_for_period(ruleset_path: str, period_text: str, *, db_path: str | None = None,
+                     records_path: str | None = None, households_path: str | None = None,
+                     show_progress: bool = False) -> tuple[Boards, Evaluation]:
+    """The ``xiangyue board`` job: load the rule file, read records (a file, or the database),
+    evaluate the period (totals only) and compute its boards. ``show_progress``: a progress
+    bar on a terminal (stderr) while records are read, if that takes over a second."""
+    from xiangyue.points.evaluate import evaluate, load_rules, open_inputs
+    from xiangyue.periods import parse_period
+
+    period = parse_period(period_text)
+    ruleset = load_rules(ruleset_path)
+    inputs = open_inputs(ruleset, period, db_path=db_path, records_path=records_path,
+                         households_path=households_path)
+    try:
+        records = inputs.records
+        if show_progress:
+            from xiangyue.report.terminal import progress
+
+            records = progress(records, label="读取记录 records")
+        ev = evaluate(ruleset, records, inputs.households, period, with_ledger=False,
+                      presorted=inputs.presorted)
+        close = getattr(records, "close", None)
+        if show_progress and close is not None:
+            close()  # the bar is cleared even when evaluate stops reading early
+    finally:
+        inputs.close()
+    return compute_boards(ev), ev
+

@@ -1,0 +1,374 @@
+"""The ledger of the fast path: one :class:`~xiangyue.points.evaluate.LedgerEntry` per (record, rule)
+in the reported period, in the reference order (date, record_id as text, rule in file order),
+with the same reasons the straightforward evaluator gives (``once``, ``highest_only``,
+``cap``, ``deduction_cap``, ``category_cap``, ``category_deduction_cap``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from collections.abc import Sequence
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from xiangyue.points.evaluate import LedgerEntry
+from xiangyue.points.columnar.load import EPOCH, Columns
+from xiangyue.rules.model import Ruleset
+
+
+def _period_key(kind: str, idx: int) -> str:
+    if kind == "month":
+        return f"{1970 + idx // 12:04d}-{idx % 12 + 1:02d}"
+    if kind == "quarter":
+        return f"{1970 + idx // 4:04d}-Q{idx % 4 + 1}"
+    return f"{1970 + idx:04d}"
+
+
+def materialize(rs: Ruleset, cols: Columns, idx: np.ndarray) -> list[dict[str, Any]]:
+    """Typed record dicts (every field of the rule file) built from the loaded columns."""
+    from xiangyue.points.columnar.expr import scaled_to_decimal
+
+    words = cols.vocab.words
+    lists: list[list[Any]] = []
+    keys: list[str] = []
+    day_cache: dict[int, dt.date] = {}
+
+    def day_of(d: int) -> dt.date:
+        v = day_cache.get(d)
+        if v is None:
+            v = day_cache[d] = EPOCH + dt.timedelta(days=d)
+        return v
+
+    for f in rs.fields:
+        keys.append(f.id)
+        if f.id == "record_id":
+            import pyarrow as pa
+
+            lists.append(cols.record_id.take(pa.array(idx)).to_pylist())
+            continue
+        if f.id == "household":
+            lists.append([words[c] if c >= 0 else None for c in cols.household[idx].tolist()])
+            continue
+        if f.id == "date":
+            lists.append([day_of(d) for d in cols.day[idx].tolist()])
+            continue
+        col = cols.fields.get(f.id)
+        if col is None:
+            lists.append([f.default] * len(idx))
+            continue
+        data = col.data[idx].tolist()
+        if col.kind == "text":
+            vals = [words[c] if c >= 0 else None for c in data]
+        elif col.kind == "num":
+            if f.type == "integer":
+                vals = data
+            else:
+                cache: dict[int, Decimal] = {}
+                vals = []
+                for v in data:
+                    d = cache.get(v)
+                    if d is None:
+                        d = cache[v] = scaled_to_decimal(v, col.scale)
+                    vals.append(d)
+        elif col.kind == "date":
+            vals = [day_of(d) for d in data]
+        else:
+            vals = [bool(v) for v in data]
+        if col.null is not None:
+            nulls = col.null[idx].tolist()
+            vals = [None if z else v for v, z in zip(vals, nulls)]
+        lists.append(vals)
+    for meta, key in (("source_file", "_file"), ("source_row", "_row")):
+        col = cols.fields.get(meta)
+        if col is not None and meta not in keys:
+            keys.append(key)
+            data = col.data[idx].tolist()
+            vals = [words[c] if c >= 0 else None for c in data] if col.kind == "text" else data
+            if col.null is not None:
+                vals = [None if z else v for v, z in zip(vals, col.null[idx].tolist())]
+            lists.append(vals)
+    return [dict(zip(keys, row)) for row in zip(*lists)]
+
+
+def build_ledger(rs: Ruleset, cols: Columns, unit: np.ndarray, unit_keys: list[Any],
+                 rows: list[Any], info: dict[int, dict[str, Any]], in_p: np.ndarray,
+                 periods: dict[str, np.ndarray], dec: Callable[[int], Decimal], scale: int,
+                 person: bool, records: Callable[[np.ndarray], list[dict[str, Any]]],
+                 origin: np.ndarray, rank: np.ndarray | None = None) -> "LazyLedger":
+    """The ledger as columns (record, rule, raw, awarded), in the reference order; entries are
+    built when asked for (see :class:`LazyLedger`). ``rank``: each (sorted) record's place
+    in (date, record_id) order when the source knows it (the database's date index)."""
+    rules = rs.rules
+    nrules = len(rules)
+    parts_rec, parts_rule, parts_j, parts_raw, parts_val = [], [], [], [], []
+    for rr in rows:
+        if not len(rr.idx):
+            continue
+        sel = np.flatnonzero(in_p[rr.idx])
+        parts_rec.append(rr.idx[sel])
+        parts_rule.append(np.full(len(sel), rr.index, dtype=np.int32))
+        parts_j.append(sel.astype(np.int32))
+        parts_raw.append(rr.raw[sel])
+        parts_val.append(rr.value[sel])
+    if not parts_rec:
+        return LazyLedger(None, [])
+    rec = np.concatenate(parts_rec)
+    rix = np.concatenate(parts_rule)
+    jj = np.concatenate(parts_j)
+    raw_all = np.concatenate(parts_raw)
+    val_all = np.concatenate(parts_val)
+    del parts_rec, parts_rule, parts_j, parts_raw, parts_val
+    # records in (date, record_id) order
+    if rank is not None:
+        grank = rank
+    else:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        ps = np.flatnonzero(in_p)
+        grank = np.zeros(cols.n, dtype=np.int64)
+        t = pa.table({"d": cols.day[ps], "r": cols.record_id.take(pa.array(ps)),
+                      "o": origin[ps]})
+        so = np.asarray(pc.sort_indices(t, sort_keys=[("d", "ascending"), ("r", "ascending"),
+                                                      ("o", "ascending")]))
+        grank[ps[so]] = np.arange(len(ps))
+    o = np.argsort(grank[rec].astype(np.int64) * nrules + rix, kind="stable")
+    del grank
+    cols_ = _LedgerColumns(rec[o], rix[o], jj[o], raw_all[o], val_all[o])
+    del rec, rix, jj, raw_all, val_all, o
+    return LazyLedger(_Builder(rs, cols, unit, unit_keys, rows, info, periods, dec, scale,
+                               person, records, cols_), [])
+
+
+class _LedgerColumns:
+    __slots__ = ("rec", "rix", "jj", "raw", "val")
+
+    def __init__(self, rec, rix, jj, raw, val):
+        self.rec, self.rix, self.jj, self.raw, self.val = rec, rix, jj, raw, val
+
+
+class _Builder:
+    """Builds :class:`LedgerEntry` objects of a range of the ledger's columns."""
+
+    def __init__(self, rs: Ruleset, cols: Columns, unit: np.ndarray, unit_keys: list[Any],
+                 rows: list[Any], info: dict[int, dict[str, Any]],
+                 periods: dict[str, np.ndarray], dec: Callable[[int], Decimal], scale: int,
+                 person: bool, records: Callable[[np.ndarray], list[dict[str, Any]]],
+                 lc: _LedgerColumns):
+        self.rs, self.cols, self.unit, self.unit_keys = rs, cols, unit, unit_keys
+        self.info, self.periods, self.dec, self.scale = info, periods, dec, scale
+        self.person, self.records, self.lc = person, records, lc
+        self.n = len(lc.rec)
+        self.ridx = {rr.index: rr.idx for rr in rows}
+        rules = rs.rules
+        self.positions = [f"{r.pos.file}:{r.pos.line}" if r.pos.line else r.pos.file
+                          for r in rules]
+        # per rule: the rows (of the rule's own) that have any reason, or None
+        self.flagged: list[np.ndarray | None] = [None] * len(rules)
+        for k, inf in info.items():
+            if not inf:
+                continue
+            f = np.zeros(len(self.ridx[k]), dtype=bool)
+            for key in inf:
+                f |= inf[key][0]
+            self.flagged[k] = f
+
+    def _reasons(self, k: int, j: int, r: int) -> tuple[dict[str, Any], ...]:
+        rule = self.rs.rules[k]
+        inf = self.info[k]
+        periods, cols, dec = self.periods, self.cols, self.dec
+        out: list[dict[str, Any]] = []
+        if "once" in inf and inf["once"][0][j]:
+            f = int(inf["once"][1][j])
+            out.append({"limit": "once", "per": rule.once,
+                        "period": _period_key(rule.once, int(periods[rule.once][r])),
+                        "first": cols.ids(np.array([f]))[0],
+                        "first_date": (EPOCH + dt.timedelta(days=int(cols.day[f]))).isoformat()})
+        if "highest_only" in inf and inf["highest_only"][0][j]:
+            out.append({"limit": "highest_only", "per": rule.highest_only,
+                        "period": _period_key(rule.highest_only,
+                                              int(periods[rule.highest_only][r])),
+                        "highest": dec(int(inf["highest_only"][1][j]))})
+        scale_f = 10**self.scale
+        for name, limit in (("cap", rule.cap), ("category_cap", None),
+                            ("deduction_cap", rule.deduction_cap),
+                            ("category_deduction_cap", None)):
+            if name not in inf or not inf[name][0][j]:
+                continue
+            if limit is None:
+                limit = inf[name][2]
+            used = int(inf[name][1][j])
+            mx = limit.max
+            left = max(int(mx * scale_f) - used, 0)
+            out.append({"limit": name, "per": limit.per,
+                        "period": _period_key(limit.per, int(periods[limit.per][r])),
+                        "max": mx, "used": dec(used), "left": dec(left)})
+        return tuple(out)
+
+    def bounds(self, a: int, b: int) -> int:
+        """``b`` moved back to a record boundary (a record's entries are built together)."""
+        rec = self.lc.rec
+        if b >= self.n or b <= a:
+            return min(b, self.n)
+        last = rec[b - 1]
+        while b > a + 1 and rec[b - 1] == last and rec[b] == last:
+            b -= 1
+        return b
+
+    def build(self, a: int, b: int) -> list[LedgerEntry]:
+        lc = self.lc
+        rec = lc.rec[a:b]
+        if not len(rec):
+            return []
+        starts = np.empty(len(rec), dtype=bool)
+        starts[0] = True
+        np.not_equal(rec[1:], rec[:-1], out=starts[1:])
+        order_recs = rec[starts]
+        dicts = self.records(order_recs)
+        rec_slot = (np.cumsum(starts) - 1).tolist()
+        rec_ids = [d.get("record_id") for d in dicts]
+        rec_days = [d["date"] for d in dicts]
+        rec_files = [d.get("_file") for d in dicts]
+        rec_rows = [d.get("_row") for d in dicts]
+        rules = self.rs.rules
+        ids = [r.id for r in rules]
+        rnames = [r.name for r in rules]
+        rcats = [r.category for r in rules]
+        positions = self.positions
+        flagged = self.flagged
+        reasons = self._reasons
+        dec = self.dec
+        empty: tuple = ()
+
+        def decimals(values: np.ndarray) -> list[Decimal]:
+            uniq, inv = np.unique(values, return_inverse=True)
+            objs = np.array([dec(x) for x in uniq.tolist()] + [None], dtype=object)[:-1]
+            return objs[inv.ravel()].tolist()
+
+        unit_keys = self.unit_keys
+        units = [unit_keys[u] for u in self.unit[rec].tolist()]
+        person = self.person
+        out: list[LedgerEntry] = []
+        append = out.append
+        for r, sl, uk, k, j, raw, val in zip(rec.tolist(), rec_slot, units, lc.rix[a:b].tolist(),
+                                             lc.jj[a:b].tolist(), decimals(lc.raw[a:b]),
+                                             decimals(lc.val[a:b])):
+            hh, pers = (uk if person else (uk, None))
+            fl = flagged[k]
+            append(LedgerEntry(rec_ids[sl], hh, rec_days[sl], ids[k], rnames[k], rcats[k], raw,
+                               val, reasons(k, j, r) if fl is not None and fl[j] else empty,
+                               positions[k], rec_files[sl], rec_rows[sl], pers, dicts[sl]))
+        return out
+
+
+class LazyLedger(Sequence):
+    """The fast path's ledger: a read-only sequence of :class:`LedgerEntry` in the reference
+    order, held as columns; entries (and their records) are built when asked for, a chunk at
+    a time, and not kept (iterating twice builds them twice; equal entries each time).
+
+    ``base``: the base-points entries, each before the records of its day."""
+
+    CHUNK = 16384
+
+    def __init__(self, builder: "_Builder | None", base: list[LedgerEntry]):
+        self._b = builder
+        n_rec = builder.n if builder is not None else 0
+        self._base = list(base)
+        # position of each base entry in the whole sequence
+        if self._base and n_rec:
+            days = self._record_days()
+            bdays = np.array([(e.date - EPOCH).days for e in self._base], dtype=np.int64)
+            ins = np.searchsorted(days, bdays, side="left")
+            self._base_at = (ins + np.arange(len(self._base))).tolist()
+        else:
+            self._base_at = list(range(len(self._base)))
+        self._n = n_rec + len(self._base)
+        self._cache: tuple[int, int, list[LedgerEntry]] | None = None
+
+    def _record_days(self) -> np.ndarray:
+        b = self._b
+        return b.cols.day[b.lc.rec].astype(np.int64)
+
+    def with_base(self, base: list[LedgerEntry]) -> "LazyLedger":
+        return LazyLedger(self._b, base)
+
+    def __len__(self) -> int:
+        return self._n
+
+    def _split(self, i: int) -> tuple[bool, int]:
+        """(is a base entry, its index among base entries or records)."""
+        import bisect
+
+        at = self._base_at
+        k = bisect.bisect_left(at, i)
+        if k < len(at) and at[k] == i:
+            return True, k
+        return False, i - k
+
+    def _record_entry(self, r: int) -> LedgerEntry:
+        c = self._cache
+        if c is None or not (c[0] <= r < c[1]):
+            b = self._b
+            rec = b.lc.rec
+            a = r - r % self.CHUNK
+            while a > 0 and rec[a - 1] == rec[a]:  # start at a record's first entry
+                a -= 1
+            end = b.bounds(a, a + self.CHUNK)
+            if end <= r:  # the chunk ends inside r's record: take the record whole
+                end = r + 1
+                while end < b.n and rec[end] == rec[r]:
+                    end += 1
+            c = self._cache = (a, end, b.build(a, end))
+        return c[2][r - c[0]]
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(self._n))]
+        if i < 0:
+            i += self._n
+        if not 0 <= i < self._n:
+            raise IndexError("ledger index out of range")
+        is_base, k = self._split(i)
+        return self._base[k] if is_base else self._record_entry(k)
+
+    def __iter__(self) -> Iterator[LedgerEntry]:
+        b = self._b
+        base, at = self._base, self._base_at
+        nb = 0
+        pos = 0  # position in the whole sequence
+        r = 0
+        n_rec = b.n if b is not None else 0
+        while r < n_rec or nb < len(base):
+            while nb < len(base) and at[nb] == pos:
+                yield base[nb]
+                nb += 1
+                pos += 1
+            if r >= n_rec:
+                continue
+            # records up to the next base entry
+            limit = n_rec if nb >= len(base) else r + (at[nb] - pos)
+            end = b.bounds(r, min(r + self.CHUNK, limit))
+            if end <= r:
+                end = min(r + self.CHUNK, limit)
+            for e in b.build(r, end):
+                yield e
+            pos += end - r
+            r = end
+
+    def __reversed__(self) -> Iterator[LedgerEntry]:
+        return reversed(list(self))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (list, tuple, LazyLedger)):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+        return NotImplemented
+
+    def __ne__(self, other: object) -> bool:
+        eq = self.__eq__(other)
+        return eq if eq is NotImplemented else not eq
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<ledger of {self._n} entries>"

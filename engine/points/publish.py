@@ -1,0 +1,264 @@
+"""Publishing the boards (一季度一公示): a frozen, versioned snapshot in the village database,
+and the printable notice and township workbook made from it.
+
+Table ``publications`` (created on first use): ``period``, ``version`` (1, 2, ... per
+period), ``published_by``, ``published_at``, the rule file's name/version/sha256, the
+evaluation ``run_id`` (the run is saved in the ledger tables, :mod:`xiangyue.points.ledger`), the
+``ledger_sha256`` (hash of every ledger entry of the run), ``content_sha256`` and ``boards``
+(the boards' JSON with every household's total, :meth:`Boards.to_json`). Table
+``publication_ledger`` keeps a copy of the ledger entries behind each version
+(:func:`published_ledger`), so the points behind a published board stay on record even when
+a later correction replaces the evaluation run.
+
+A published board never changes silently: publishing a period again computes the boards
+afresh and compares them (``content_sha256``: boards and household totals, not the time or
+who published) with the period's latest version. Unchanged: nothing is written and the
+result says so. Changed (a correction): version n+1 is added and every earlier version stays
+on record. The comparison and the insert happen in one ``BEGIN IMMEDIATE`` transaction, so
+two clerks publishing at once cannot both create version 2.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from xiangyue.points.boards import compute_boards
+from xiangyue.errors import Diagnostic, InputError
+from xiangyue.i18n import Msg, register
+from xiangyue.report.jsonout import dumps, loads
+from xiangyue.data.store import Store
+
+__all__ = ["Publication", "PublishResult", "publish", "list_publications", "get_publication",
+           "published_ledger", "write_notice_files"]
+
+register({
+    "E-PUBLISH-NONE": Msg(
+        zh="{period} 还没有发布过红黑榜", en="no boards have been published for {period}",
+        hint_zh="先运行 xiangyue publish 规则文件 --period {period}",
+        hint_en="publish them first: xiangyue publish RULESET --period {period}"),
+    "E-PUBLISH-VERSION": Msg(
+        zh="{period} 没有第 {version} 版（已有：{versions}）",
+        en="{period} has no version {version} (versions: {versions})"),
+    "E-PUBLISH-ARGS": Msg(
+        zh="发布需要规则文件和 --period", en="publishing needs RULESET and --period",
+        hint_zh="例如 xiangyue publish jingou.yaml --period 2024-Q1；查看已发布的用 --list",
+        hint_en="e.g. xiangyue publish jingou.yaml --period 2024-Q1; see --list"),
+    "E-PUBLISH-WRITE": Msg(
+        zh="无法写入文件 {path}：{reason}", en="cannot write file {path}: {reason}",
+        hint_zh="检查文件夹是否存在、文件是否被其他程序打开",
+        hint_en="check that the folder exists and the file is not open in another program"),
+})
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS publications (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    period TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    published_by TEXT,
+    published_at TEXT NOT NULL,
+    village TEXT,
+    ruleset_name TEXT,
+    ruleset_version TEXT,
+    ruleset_sha256 TEXT NOT NULL,
+    run_id TEXT,
+    ledger_sha256 TEXT,
+    content_sha256 TEXT NOT NULL,
+    boards TEXT NOT NULL,
+    UNIQUE (period, version)
+);
+"""
+
+
+@dataclass
+class Publication:
+    period: str
+    version: int
+    published_by: str | None
+    published_at: str
+    ruleset_sha256: str
+    run_id: str | None
+    ledger_sha256: str | None
+    content_sha256: str
+    boards: dict[str, Any]
+    ruleset_name: str | None = None
+    ruleset_version: str | None = None
+
+    @property
+    def date(self) -> dt.date:
+        return dt.datetime.fromisoformat(self.published_at).date()
+
+    def to_json(self, *, with_boards: bool = True) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "period": self.period, "version": self.version, "published_by": self.published_by,
+            "published_at": self.published_at, "ruleset_name": self.ruleset_name,
+            "ruleset_version": self.ruleset_version, "ruleset_sha256": self.ruleset_sha256,
+            "run_id": self.run_id, "ledger_sha256": self.ledger_sha256,
+            "content_sha256": self.content_sha256}
+        if with_boards:
+            out["boards"] = self.boards
+        return out
+
+
+@dataclass
+class PublishResult:
+    status: str  # published | unchanged
+    publication: Publication
+    previous: Publication | None
+    files: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"status": self.status, "publication": self.publication.to_json(with_boards=False),
+                "previous_version": self.previous.version if self.previous else None,
+                "files": list(self.files)}
+
+
+def _ensure(store: Store) -> None:
+    from xiangyue.points.ledger import LEDGER_COLUMNS
+
+    for stmt in _SCHEMA.split(";"):
+        if stmt.strip():
+            store.conn.execute(stmt)
+    # the ledger behind each published version, kept even when the run is replaced later
+    cols = ", ".join(c for c in LEDGER_COLUMNS if c != "run_id")
+    store.conn.execute(f"CREATE TABLE IF NOT EXISTS publication_ledger (period TEXT NOT NULL, "
+                       f"version INTEGER NOT NULL, {cols}, PRIMARY KEY (period, version, seq))")
+
+
+def published_ledger(store: Store, period: str, version: int | None = None) -> list[dict[str, Any]]:
+    """The ledger entries behind a published version (default the latest) of a period."""
+    pub = get_publication(store, period, version)
+    cur = store.conn.execute("SELECT * FROM publication_ledger WHERE period = ? AND version = ? "
+                             "ORDER BY seq", (pub.period, pub.version))
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row)) for row in cur]
+
+
+def _has_table(store: Store) -> bool:
+    return store.conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND "
+                              "name='publications'").fetchone() is not None
+
+
+def _row(row: dict[str, Any]) -> Publication:
+    return Publication(row["period"], row["version"], row["published_by"], row["published_at"],
+                       row["ruleset_sha256"], row["run_id"], row["ledger_sha256"],
+                       row["content_sha256"], loads(row["boards"]), row["ruleset_name"],
+                       row["ruleset_version"])
+
+
+def list_publications(store: Store, period: str | None = None) -> list[Publication]:
+    if not _has_table(store):
+        return []
+    sql, params = "SELECT * FROM publications", []
+    if period is not None:
+        sql += " WHERE period = ?"
+        params.append(period)
+    return [_row(r) for r in store.db.query(sql + " ORDER BY period, version", params)]
+
+
+def get_publication(store: Store, period: str, version: int | None = None) -> Publication:
+    """A period's publication (latest version unless ``version``)."""
+    pubs = list_publications(store, period)
+    if not pubs:
+        raise InputError(Diagnostic("E-PUBLISH-NONE", file=store.path, args={"period": period}))
+    if version is None:
+        return pubs[-1]
+    for p in pubs:
+        if p.version == version:
+            return p
+    raise InputError(Diagnostic("E-PUBLISH-VERSION", file=store.path, args={
+        "period": period, "version": version,
+        "versions": ", ".join(str(p.version) for p in pubs)}))
+
+
+def _ledger_sha256(ev) -> str:
+    h = hashlib.sha256()
+    for e in ev.ledger or []:
+        h.update(dumps(e.to_json(), indent=None, sort_keys=True).encode("utf-8"))
+        h.update(b"\n")
+    return h.hexdigest()
+
+
+def _content(boards_json: dict[str, Any]) -> str:
+    return hashlib.sha256(dumps(boards_json, indent=None, sort_keys=True).encode()).hexdigest()
+
+
+def publish(ruleset_path: str, period_text: str, *, db_path: str, by: str | None = None,
+            output_dir: str | os.PathLike[str] | None = None, now: dt.datetime | None = None,
+            lang: str = "zh") -> PublishResult:
+    """Evaluate the period from the database, freeze its boards as a new version when they
+    differ from the latest published one, and (with ``output_dir``) write the notice (HTML)
+    and workbook (XLSX) of the new version."""
+    from xiangyue.points.evaluate import evaluate, load_rules, open_inputs
+    from xiangyue.points.ledger import save_run
+    from xiangyue.periods import parse_period
+
+    period = parse_period(period_text)
+    ruleset = load_rules(ruleset_path)
+    inputs = open_inputs(ruleset, period, db_path=db_path)
+    store: Store = inputs.store
+    try:
+        stamp = (now or dt.datetime.now(dt.timezone.utc).astimezone()).isoformat(timespec="seconds")
+        with store.transaction():
+            ev = evaluate(ruleset, inputs.records, inputs.households, period, with_ledger=True,
+                          presorted=inputs.presorted)
+            data = compute_boards(ev).to_json(details=True)
+            content = _content(data)
+            _ensure(store)
+            previous = list_publications(store, period.key)
+            latest = previous[-1] if previous else None
+            if latest is not None and latest.content_sha256 == content:
+                return PublishResult("unchanged", latest, latest, [])
+            run_id = save_run(store, ev)
+            version = latest.version + 1 if latest else 1
+            pub = Publication(period.key, version, by, stamp, ruleset.sha256, run_id,
+                              _ledger_sha256(ev), content, data, ruleset.name, ruleset.version)
+            store.conn.execute(
+                "INSERT INTO publications (period, version, published_by, published_at, village, "
+                "ruleset_name, ruleset_version, ruleset_sha256, run_id, ledger_sha256, "
+                "content_sha256, boards) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (pub.period, pub.version, by, stamp, ruleset.village, ruleset.name,
+                 ruleset.version, ruleset.sha256, run_id, pub.ledger_sha256, content,
+                 dumps(data, indent=None)))
+            from xiangyue.points.ledger import LEDGER_COLUMNS
+
+            cols = ", ".join(c for c in LEDGER_COLUMNS if c != "run_id")
+            store.conn.execute(
+                f"INSERT INTO publication_ledger (period, version, {cols}) "
+                f"SELECT ?, ?, {cols} FROM ledger WHERE run_id = ? ORDER BY seq",
+                (pub.period, pub.version, run_id))
+    finally:
+        inputs.close()
+    files = write_notice_files(pub, output_dir, lang=lang) if output_dir is not None else []
+    return PublishResult("published", pub, latest, files)
+
+
+def notice_basename(pub: Publication) -> str:
+    village = pub.boards.get("village") or "village"
+    return f"{village}-{pub.period}-红黑榜-v{pub.version}"
+
+
+def write_notice_files(pub: Publication, output_dir: str | os.PathLike[str], *,
+                       lang: str = "zh") -> list[str]:
+    """Write ``<village>-<period>-红黑榜-v<n>.html`` (A4 notice) and ``.xlsx`` (township
+    workbook) of a publication into ``output_dir``; returns the paths written."""
+    from xiangyue.report.boards import render_xlsx
+    from xiangyue.report.notice import render_notice
+
+    out = Path(output_dir)
+    base = out / notice_basename(pub)
+    html_path, xlsx_path = base.with_suffix(".html"), base.with_suffix(".xlsx")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        html_path.write_text(render_notice(pub.boards, lang=lang, date=pub.date,
+                                           version=pub.version), encoding="utf-8")
+        xlsx_path.write_bytes(render_xlsx(pub.boards, lang))
+    except OSError as err:
+        where = err.filename or str(out)
+        raise InputError(Diagnostic("E-PUBLISH-WRITE", file=str(where), args={
+            "path": str(where), "reason": err.strerror or str(err)})) from None
+    return [str(html_path), str(xlsx_path)]

@@ -1,0 +1,1 @@
+"""Review tools: semantic diff, replay, lint against county policy, rule tests."""

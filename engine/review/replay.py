@@ -1,0 +1,146 @@
+"""Replay: what a new rule file does to real households.
+
+Both versions of a rule file are evaluated (:func:`xiangyue.points.evaluate.evaluate`) on the same
+records and household register for the same period. For each household: the old total, the new
+total and the change; who enters or leaves the red and black boards (computed by
+:mod:`xiangyue.points.boards`, never by a second board algorithm here); and the distribution of the
+change (how many gain, lose, stay the same; the sum of the changes).
+
+Records are read once per version, with that version's fields (a version that adds a field can
+read a column the old one does not know); a table that one version cannot read makes the
+replay impossible (exit 2), as for ``xiangyue evaluate``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from xiangyue.points.evaluate import Evaluation, evaluate, open_inputs
+from xiangyue.rules.model import Ruleset
+from xiangyue.periods import Period, parse_period
+
+__all__ = ["HouseholdImpact", "Impact", "replay", "compare_evaluations"]
+
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class HouseholdImpact:
+    household: str
+    old: Decimal
+    new: Decimal
+    head: str | None = None
+    old_vetoed: bool = False
+    new_vetoed: bool = False
+
+    @property
+    def delta(self) -> Decimal:
+        return self.new - self.old
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"household": self.household, "old": self.old, "new": self.new,
+                               "delta": self.delta}
+        if self.head is not None:
+            out["head"] = self.head
+        if self.old_vetoed or self.new_vetoed:
+            out["old_vetoed"] = self.old_vetoed
+            out["new_vetoed"] = self.new_vetoed
+        return out
+
+
+@dataclass
+class Impact:
+    """The replay of one period under both versions."""
+
+    period: Period
+    households: list[HouseholdImpact]
+    boards: dict[str, Any] | None  # red/black: old, new, entered, left (see board_changes)
+    old_eval: Evaluation | None = field(default=None, repr=False)
+    new_eval: Evaluation | None = field(default=None, repr=False)
+
+    @property
+    def changed(self) -> list[HouseholdImpact]:
+        return [h for h in self.households if h.delta != 0]
+
+    def summary(self) -> dict[str, Any]:
+        deltas = [h.delta for h in self.households]
+        return {
+            "households": len(deltas),
+            "gain": sum(1 for d in deltas if d > 0),
+            "lose": sum(1 for d in deltas if d < 0),
+            "same": sum(1 for d in deltas if d == 0),
+            "sum_delta": sum(deltas, ZERO),
+            "old_total": sum((h.old for h in self.households), ZERO),
+            "new_total": sum((h.new for h in self.households), ZERO),
+            "largest_gain": max((d for d in deltas if d > 0), default=ZERO),
+            "largest_loss": min((d for d in deltas if d < 0), default=ZERO),
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return {"period": self.period.key,
+                "households": [h.to_json() for h in self.households],
+                "boards": self.boards,
+                "summary": self.summary()}
+
+
+def compare_evaluations(old: Evaluation, new: Evaluation) -> list[HouseholdImpact]:
+    """Per household (old register order, then households only the new run has), with
+    ``unit: person`` results summed per household."""
+    def totals(ev: Evaluation) -> dict[str, tuple[Decimal, bool, str | None]]:
+        out: dict[str, tuple[Decimal, bool, str | None]] = {}
+        for r in ev.results:
+            t, v, head = out.get(r.household, (ZERO, False, r.head))
+            out[r.household] = (t + r.total, v or r.vetoed, head or r.head)
+        return out
+
+    a, b = totals(old), totals(new)
+    order = list(a) + [h for h in b if h not in a]
+    rows = []
+    for h in order:
+        ot, ov, oh = a.get(h, (ZERO, False, None))
+        nt, nv, nh = b.get(h, (ZERO, False, None))
+        rows.append(HouseholdImpact(h, ot, nt, oh or nh, ov, nv))
+    return rows
+
+
+def _boards(old: Evaluation, new: Evaluation) -> dict[str, Any]:
+    """Who enters and leaves each board (the boards of :mod:`xiangyue.points.boards`)."""
+    from xiangyue.points.boards import compute_boards
+
+    def listed(ev: Evaluation) -> dict[str, list[str]]:
+        b = compute_boards(ev)
+        return {"red": [e.household for e in b.red], "black": [e.household for e in b.black]}
+
+    return board_changes(listed(old), listed(new))
+
+
+def board_changes(before: dict[str, list[str]], after: dict[str, list[str]]) -> dict[str, Any]:
+    """``{"red": {"old": [...], "new": [...], "entered": [...], "left": [...]}, "black": ...}``
+    from the households listed on each board before and after."""
+    out: dict[str, Any] = {}
+    for board in ("red", "black"):
+        a, b = list(before.get(board, [])), list(after.get(board, []))
+        out[board] = {"old": a, "new": b, "entered": [h for h in b if h not in a],
+                      "left": [h for h in a if h not in b]}
+    return out
+
+
+def replay(old: Ruleset, new: Ruleset, period: Period | str, *, records_path: str | None = None,
+           households_path: str | None = None, db_path: str | None = None) -> Impact:
+    """Evaluate both versions for ``period`` on the same records (a table file, or the
+    village database) and compare them household by household."""
+    if isinstance(period, str):
+        period = parse_period(period)
+    evals = []
+    for rs in (old, new):
+        inputs = open_inputs(rs, period, db_path=db_path, records_path=records_path,
+                             households_path=households_path)
+        try:
+            evals.append(evaluate(rs, inputs.records, inputs.households, period, with_ledger=False,
+                                  presorted=inputs.presorted))
+        finally:
+            inputs.close()
+    a, b = evals
+    return Impact(period, compare_evaluations(a, b), _boards(a, b), a, b)

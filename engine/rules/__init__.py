@@ -1,0 +1,1 @@
+"""The rule-file pipeline: YAML source -> templates -> schema -> expressions -> checks -> compiled model."""

@@ -1,0 +1,303 @@
+"""The checked rule file as typed, immutable objects.
+
+This is what every later stage reads: the evaluator, the checklist checker, boards, the
+supermarket, diff and lint. It is produced by :func:`xiangyue.rules.pipeline.load_ruleset` after the
+file has been loaded (source), validated (schema), its expressions parsed (parser) and checked
+(checker). Every object keeps the position (:class:`~xiangyue.errors.Pos`) of the YAML node it
+came from, so later stages can point back into the file ("rule volunteer, jingou.yaml:42").
+
+Expressions are kept twice: as a parsed tree (``*_expr``, for printing, diffing, the columnar
+compiler) and as a compiled Python callable (``*_fn``) that takes a record (a dict from field
+id to typed value) and returns the value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any, Callable, Literal
+
+from xiangyue.errors import Pos
+from xiangyue.rules.nodes import Expr
+
+PeriodKind = Literal["month", "quarter", "year"]
+PERIOD_KINDS: tuple[str, ...] = ("month", "quarter", "year")
+FieldType = Literal["text", "decimal", "integer", "date", "boolean"]
+
+Compiled = Callable[[dict[str, Any]], Any]
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """A column of the record (or case, or household) table.
+
+    ``id`` is the ASCII name (``quantity``), ``label`` the Chinese name (``数量``); a table's
+    header and an expression may use either. ``aliases`` are further accepted header names.
+    """
+
+    id: str
+    type: FieldType
+    label: str | None = None
+    aliases: tuple[str, ...] = ()
+    required: bool = False
+    values: tuple[str, ...] | None = None  # allowed values (text fields)
+    default: Any = None  # typed value used when the cell is empty
+    min: Decimal | None = None
+    max: Decimal | None = None
+    pos: Pos = Pos()
+
+    def names(self) -> tuple[str, ...]:
+        """Every name this field answers to: id, label, aliases."""
+        out = [self.id]
+        if self.label:
+            out.append(self.label)
+        out.extend(self.aliases)
+        return tuple(out)
+
+
+@dataclass(frozen=True)
+class Limit:
+    """"At most ``max`` per ``per``": for a cap, points awarded; for a deduction cap, points
+    taken (``max`` is positive in both)."""
+
+    max: Decimal
+    per: PeriodKind
+    pos: Pos = Pos()
+
+
+@dataclass(frozen=True)
+class Escalation:
+    """Points by occurrence in a period: the n-th record the rule applies to in the period is
+    awarded ``steps[n-1]``; records after the last step get the last step."""
+
+    steps: tuple[Decimal, ...]
+    per: PeriodKind
+    pos: Pos = Pos()
+
+
+@dataclass(frozen=True)
+class Category:
+    id: str
+    name: str
+    cap: Limit | None = None
+    deduction_cap: Limit | None = None
+    pos: Pos = Pos()
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One line of the 积分细则.
+
+    Order of application for one record (see docs/semantics.md and the reference page):
+    raw points (``points`` or ``escalation``), then ``once``, then ``highest_only``,
+    then the rule's ``cap`` / ``deduction_cap`` (the file's ``limit`` / ``deduction_limit``),
+    then the category's.
+    """
+
+    id: str
+    name: str
+    category: str
+    when_expr: Expr
+    when_fn: Compiled
+    points_expr: Expr | None  # None when escalation gives the points
+    points_fn: Compiled | None
+    cap: Limit | None = None
+    deduction_cap: Limit | None = None
+    once: PeriodKind | None = None
+    escalation: Escalation | None = None
+    highest_only: PeriodKind | None = None  # tiers: only the highest in the period counts
+    veto: PeriodKind | None = None  # 一票否决: the household is vetoed for this period kind
+    description: str | None = None
+    index: int = 0  # position in file order
+    pos: Pos = Pos()
+
+
+@dataclass(frozen=True)
+class BasePoints:
+    """Points every household of the register starts each period with (基础分)."""
+
+    points: Decimal
+    per: PeriodKind
+    pos: Pos = Pos()
+
+
+@dataclass(frozen=True)
+class Meeting:
+    """A meeting step: ``attended/eligible >= quorum`` and ``approved/attended > majority``."""
+
+    quorum: Fraction
+    majority: Fraction
+    pos: Pos = Pos()
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """``within``: at most ``days`` after step ``after``; ``not_before``: at least ``days``
+    after it. ``calendar`` is "calendar" (calendar days) or "working" (Chinese working days)."""
+
+    days: int
+    after: str
+    calendar: Literal["calendar", "working"] = "calendar"
+    pos: Pos = Pos()
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    meeting: Meeting | None = None
+    within: Deadline | None = None
+    not_before: Deadline | None = None
+    pos: Pos = Pos()
+
+
+@dataclass(frozen=True)
+class Procedure:
+    id: str
+    name: str
+    when_expr: Expr | None
+    when_fn: Compiled | None  # takes a case dict (case field id -> value)
+    steps: tuple[Step, ...]
+    pos: Pos = Pos()
+
+    def step(self, name: str) -> Step | None:
+        for s in self.steps:
+            if s.name == name:
+                return s
+        return None
+
+
+@dataclass(frozen=True)
+class ChecklistItem:
+    """One item of a list (村级小微权力清单, 村级事务清单, 公共服务事项清单)."""
+
+    id: str
+    name: str
+    list: str
+    procedures: tuple[Procedure, ...]
+    pos: Pos = Pos()
+
+
+@dataclass(frozen=True)
+class BoardSpec:
+    """红黑榜 settings: board sizes (ranks listed) and the period kind boards are posted for."""
+
+    red_size: int = 5
+    black_size: int = 5
+    per: PeriodKind = "quarter"
+    pos: Pos = Pos()
+
+
+@dataclass(frozen=True)
+class Selection:
+    """评选, e.g. 美丽庭院. ``criteria`` is a list of expressions over per-household aggregates
+    (see docs/format.md#selections); ``no_veto`` excludes vetoed households."""
+
+    id: str
+    name: str
+    per: PeriodKind
+    criteria: tuple[tuple[str, Expr, Compiled], ...]  # (source text, tree, callable)
+    no_veto: bool = True
+    pos: Pos = Pos()
+
+
+@dataclass(frozen=True)
+class StarLevel:
+    stars: int
+    min_total: Decimal
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class Good:
+    id: str
+    name: str
+    price: Decimal
+    pos: Pos = Pos()
+
+
+@dataclass(frozen=True)
+class Market:
+    """积分超市: catalogue and rules for spending points."""
+
+    goods: tuple[Good, ...] = ()
+    carry_over: Literal["keep", "yearly", "quarterly"] = "keep"
+    min_total: Decimal | None = None  # households below this yearly total may not redeem
+    vetoed_may_redeem: bool = False
+    pos: Pos = Pos()
+
+
+@dataclass(frozen=True)
+class Adoption:
+    meeting: str | None = None
+    date: dt.date | None = None
+    attended: int | None = None
+    eligible: int | None = None
+    approved: int | None = None
+
+
+@dataclass(frozen=True)
+class Example:
+    """A small table of records (or cases) with what the village expects; run by
+    ``xiangyue test``."""
+
+    name: str
+    period: str | None
+    records: tuple[dict[str, Any], ...]
+    households: tuple[dict[str, Any], ...]
+    cases: tuple[dict[str, Any], ...]
+    as_of: dt.date | None
+    expect: dict[str, Any]
+    pos: Pos = Pos()
+
+
+@dataclass(frozen=True)
+class Ruleset:
+    """A whole checked rule file (after templates are applied)."""
+
+    file: str
+    sha256: str  # of the effective file's canonical content
+    village: str
+    name: str
+    version: str
+    effective_from: dt.date | None
+    effective_until: dt.date | None
+    adopted: Adoption
+    unit: Literal["household", "person"]
+    matching: Literal["all", "first"]
+    fields: tuple[FieldSpec, ...]
+    household_fields: tuple[FieldSpec, ...]
+    case_fields: tuple[FieldSpec, ...]
+    categories: tuple[Category, ...]
+    rules: tuple[Rule, ...]
+    base: BasePoints | None
+    checklists: tuple[ChecklistItem, ...]
+    boards: BoardSpec
+    selections: tuple[Selection, ...]
+    stars: tuple[StarLevel, ...]
+    market: Market
+    examples: tuple[Example, ...]
+    extends: tuple[str, ...] = ()  # template files applied, outermost first
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    warnings: tuple[Any, ...] = field(default=(), compare=False, repr=False)  # Diagnostics
+
+    def rule(self, rule_id: str) -> Rule | None:
+        return next((r for r in self.rules if r.id == rule_id), None)
+
+    def category(self, cat_id: str) -> Category | None:
+        return next((c for c in self.categories if c.id == cat_id), None)
+
+    def item(self, key: str) -> ChecklistItem | None:
+        """A checklist item by its id or its Chinese name."""
+        return next((i for i in self.checklists if key in (i.id, i.name)), None)
+
+    def field(self, name: str) -> FieldSpec | None:
+        return next((f for f in self.fields if name in f.names()), None)
+
+    def covers(self, day: dt.date) -> bool:
+        if self.effective_from and day < self.effective_from:
+            return False
+        if self.effective_until and day > self.effective_until:
+            return False
+        return True

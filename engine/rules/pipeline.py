@@ -1,0 +1,844 @@
+"""The rule-file pipeline: load → validate → parse → check → compile → :class:`Ruleset`.
+
+The stages run in this order because each needs the one before:
+
+1. **load** (:mod:`source`, :mod:`templates`): safe YAML with positions, the template chain;
+2. **validate** (:mod:`schema`): the structure of each file; a file that fails here is not
+   built further (its shapes cannot be trusted), but every structural error is reported;
+3. **parse** (:mod:`parser`) every ``when``/``points``/criterion expression;
+4. **check** (:mod:`checker` and the checks below): names, types, allowed values, duplicate ids,
+   unknown categories, limits that make no sense, steps that refer to unknown steps;
+5. **compile** (:mod:`compiler`) the expressions into callables.
+
+All problems of stages 3–4 are collected and reported together, sorted by position; only a
+file without errors is compiled and returned.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import os
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any, Iterable
+
+from xiangyue.rules import model as m
+from xiangyue.rules import nodes as n
+from xiangyue.rules.checker import Binding, Scope, check_expression
+from xiangyue.rules.compiler import compile_condition, compile_expression, constant_value
+from xiangyue.errors import Diagnostic, Pos, RulesetError, XiangyueError
+from xiangyue.rules.functions import BOOLEAN, NUMBER, Function
+from xiangyue.i18n import Msg, did_you_mean, register
+from xiangyue.rules.parser import ExpressionError, parse_expression
+from xiangyue.rules.schema import structural_errors
+from xiangyue.rules.source import YamlDoc
+from xiangyue.rules.templates import Effective, load_chain, merge
+
+register(
+    {
+        "E-DUP-ID": Msg(
+            zh="{kind_zh}编号“{id}”重复（第一次在第 {first_line} 行）",
+            en="duplicate {kind_en} id '{id}' (first at line {first_line})",
+            hint_zh="每个编号只能用一次",
+            hint_en="each id may be used once",
+        ),
+        "E-RULE-CATEGORY": Msg(
+            zh="规则 {rule}：类别“{category}”没有在 categories 中列出",
+            en="rule {rule}: category '{category}' is not listed under categories",
+            hint_zh="{suggest_zh}",
+            hint_en="{suggest_en}",
+        ),
+        "E-RULE-NO-POINTS": Msg(
+            zh="规则 {rule}：缺少分值 points（或 escalation）",
+            en="rule {rule}: points (or escalation) is missing",
+            hint_zh="加上 points: 分值，例如 points: 2",
+            hint_en="add points: …, e.g. points: 2",
+        ),
+        "E-RULE-NO-WHEN": Msg(
+            zh="规则 {rule}：缺少适用条件 when",
+            en="rule {rule}: the condition 'when' is missing",
+            hint_zh='例如 when: 事项 == "志愿服务"',
+            hint_en='e.g. when: activity == "volunteer"',
+        ),
+        "E-RULE-POINTS-AND-ESCALATION": Msg(
+            zh="规则 {rule}：points 和 escalation 只能写一个",
+            en="rule {rule}: give either points or escalation, not both",
+            hint_zh="按次数递增扣分时只写 escalation",
+            hint_en="when points grow with each occurrence, write only escalation",
+        ),
+        "E-RULE-ONCE-ESCALATION": Msg(
+            zh="规则 {rule}：once（每期一次）与 escalation（按次数递增）矛盾",
+            en="rule {rule}: once (once per period) contradicts escalation (by occurrence)",
+            hint_zh="去掉其中一个",
+            hint_en="remove one of them",
+        ),
+        "W-RULE-CAP-SIGN": Msg(
+            zh="规则 {rule}：{limit} 不会起作用，因为本规则的分值总是{sign_zh}",
+            en="rule {rule}: {limit} never applies, because this rule's points are always {sign_en}",
+            hint_zh="加分用 limit（每期最多得分），扣分用 deduction_limit（每期最多扣分）",
+            hint_en="use limit for points given and deduction_limit for points taken",
+        ),
+        "E-LIMIT-PERIOD": Msg(
+            zh="规则 {rule}：{limit} 的期间“{per}”比评比周期还长，无法计算",
+            en="rule {rule}: the period '{per}' of {limit} is not supported",
+        ),
+        "E-DATE": Msg(
+            zh="日期“{value}”不存在",
+            en="the date '{value}' does not exist",
+            hint_zh="检查月份和日期，例如 2 月没有 30 日",
+            hint_en="check month and day, e.g. February has no 30th",
+        ),
+        "E-EFFECTIVE-RANGE": Msg(
+            zh="生效日期 {start} 晚于失效日期 {end}",
+            en="effective from {start} is after until {end}",
+        ),
+        "E-ADOPTED-COUNTS": Msg(
+            zh="表决人数不合理：{detail_zh}",
+            en="the adoption counts do not add up: {detail_en}",
+        ),
+        "E-FIELD-BUILTIN": Msg(
+            zh="字段“{id}”是内置字段，不需要声明",
+            en="'{id}' is a built-in field and need not be declared",
+            hint_zh="删除这个字段声明",
+            hint_en="remove this declaration",
+        ),
+        "E-FIELD-NAME": Msg(
+            zh="字段名“{name}”已被另一个字段使用",
+            en="the name '{name}' is already used by another field",
+        ),
+        "E-FIELD-VALUES": Msg(
+            zh="字段 {id}：只有文字字段才能列出可选值 values",
+            en="field {id}: only text fields can list allowed values",
+        ),
+        "E-FIELD-DEFAULT": Msg(
+            zh="字段 {id}：默认值“{value}”不是{type_zh}",
+            en="field {id}: the default '{value}' is not {type_en}",
+        ),
+        "E-FIELD-RANGE": Msg(
+            zh="字段 {id}：min 大于 max",
+            en="field {id}: min is greater than max",
+        ),
+        "E-STEP-AFTER": Msg(
+            zh="步骤“{step}”的期限参照“{after}”，但{problem_zh}",
+            en="step '{step}' counts from '{after}', but {problem_en}",
+            hint_zh="{suggest_zh}",
+            hint_en="{suggest_en}",
+        ),
+        "E-FRACTION": Msg(
+            zh="“{value}”不是 0 到 1 之间的比例",
+            en="'{value}' is not a proportion between 0 and 1",
+            hint_zh="写成 2/3 或 0.5",
+            hint_en="write 2/3 or 0.5",
+        ),
+        "W-PROCEDURE-NO-WHEN": Msg(
+            zh="清单事项 {item} 有多个程序，但程序“{procedure}”没有适用条件 when",
+            en="item {item} has several procedures but '{procedure}' has no condition",
+            hint_zh="给每个程序写 when，例如 when: 金额 >= 50000",
+            hint_en="give each procedure a when, e.g. when: amount >= 50000",
+        ),
+        "E-EXAMPLE-COLUMN": Msg(
+            zh="算例“{example}”：不认识的列“{column}”",
+            en="example '{example}': unknown column '{column}'",
+            hint_zh="{suggest_zh}",
+            hint_en="{suggest_en}",
+        ),
+        "E-EXAMPLE-PERIOD": Msg(
+            zh="算例“{example}”：期间“{value}”无法识别",
+            en="example '{example}': period '{value}' is not understood",
+            hint_zh="写成 2024-03、2024-Q1 或 2024",
+            hint_en="write 2024-03, 2024-Q1 or 2024",
+        ),
+        "E-EXAMPLE-RULE": Msg(
+            zh="算例“{example}”：没有编号为“{rule}”的规则",
+            en="example '{example}': there is no rule '{rule}'",
+        ),
+    }
+)
+
+BUILTIN_RECORD_FIELDS = (
+    m.FieldSpec("record_id", "text", "记录编号", required=True),
+    m.FieldSpec("household", "text", "户号", required=True),
+    m.FieldSpec("date", "date", "日期", required=True),
+)
+PERSON_FIELD = m.FieldSpec("person", "text", "成员", required=True)
+BUILTIN_HOUSEHOLD_FIELDS = (
+    m.FieldSpec("household", "text", "户号", required=True),
+    m.FieldSpec("head", "text", "户主"),
+    m.FieldSpec("grid", "text", "网格"),
+)
+BUILTIN_CASE_FIELDS = (
+    m.FieldSpec("case_id", "text", "事项编号", required=True),
+    m.FieldSpec("item", "text", "清单事项", required=True),
+    m.FieldSpec("title", "text", "标题"),
+    m.FieldSpec("amount", "decimal", "金额"),
+    m.FieldSpec("step", "text", "步骤", required=True),
+    m.FieldSpec("date", "date", "日期", required=True),
+    m.FieldSpec("attended", "integer", "到会人数", min=Decimal(0)),
+    m.FieldSpec("eligible", "integer", "应到人数", min=Decimal(0)),
+    m.FieldSpec("approved", "integer", "赞成人数", min=Decimal(0)),
+)
+
+# Names selection criteria may use besides count(...) and points(...)
+SELECTION_NAMES = {"total": NUMBER, "总分": NUMBER, "vetoed": BOOLEAN, "一票否决": BOOLEAN}
+
+
+_SHAPE_ERRORS = (KeyError, TypeError, AttributeError, ValueError, IndexError, ArithmeticError)
+
+
+class _Builder:
+    def __init__(self, eff: Effective, broken: dict[str, list[tuple]] | None = None):
+        self.eff = eff
+        self.data = eff.data
+        self.diags: list[Diagnostic] = []
+        # file -> paths (in that file) where the schema found a problem
+        self.broken = broken or {}
+        self.categories_unsure = False
+
+    def is_broken(self, path: tuple) -> bool:
+        """Whether the schema found a problem in (or around) the part of the file at ``path``."""
+        if not self.broken:
+            return False
+        doc, p = self.eff.where(path)
+        for bad in self.broken.get(doc.file, ()):
+            k = min(len(bad), len(p))
+            if bad[:k] == p[:k]:  # one contains the other
+                return True
+        return False
+
+    def unusable(self, path: tuple) -> bool:
+        """Whether the schema found the part at ``path`` itself (or what holds it) malformed."""
+        if not self.broken:
+            return False
+        doc, p = self.eff.where(path)
+        return any(p[:len(bad)] == bad for bad in self.broken.get(doc.file, ()))
+
+    @contextlib.contextmanager
+    def item_guard(self):
+        """After schema errors, an item whose shape cannot be read is skipped (its problems
+        are already reported); the other items are still checked."""
+        if not self.broken:
+            yield
+            return
+        try:
+            yield
+        except _SHAPE_ERRORS:
+            pass
+
+    def guarded(self, build_fn, default):
+        """Run one section's builder; after schema errors, a shape it cannot read is skipped."""
+        if not self.broken:
+            return build_fn()
+        try:
+            return build_fn()
+        except _SHAPE_ERRORS:
+            return default
+
+    # ---- positions and diagnostics -------------------------------------------------------
+    def diag(self, code: str, path: tuple, *, key: bool = False, severity: str = "error", **args) -> None:
+        p = self.eff.key_pos(path) if key else self.eff.pos(path)
+        shown = (str(path[-1]) if path else "") if key else (self.eff.raw(path) or "")
+        span = len(shown) if shown and "\n" not in shown else 1  # the caret underlines it all
+        self.diags.append(Diagnostic(code, p.file, p.line, p.column, args=args, severity=severity,
+                                     span=span))
+
+    def pos(self, path: tuple) -> Pos:
+        return self.eff.pos(path)
+
+    def _expr_origin(self, path: tuple) -> tuple[Pos, str]:
+        """Where an expression's text starts in the file, and how it was written."""
+        p = self.eff.pos(path)
+        raw = self.eff.raw(path) or ""
+        return p, raw
+
+    def _move(self, d: Diagnostic, path: tuple) -> Diagnostic:
+        """An expression diagnostic (relative to the expression) moved into the YAML file."""
+        p, raw = self._expr_origin(path)
+        line, col = p.line, p.column
+        if raw[:1] in ("'", '"'):
+            col += 1
+        if raw[:1] in ("|", ">"):
+            # block scalar: the expression's first line is the next line of the file
+            doc, _ = self.eff.where(path)
+            target_line = line + d.line
+            text_line = doc.source_line(target_line)
+            indent = len(text_line) - len(text_line.lstrip(" "))
+            return d.at(p.file, target_line, indent + d.column)
+        if d.line > 1:
+            return d.at(p.file, line + d.line - 1, d.column)
+        return d.at(p.file, line, col + d.column - 1)
+
+    # ---- expressions ---------------------------------------------------------------------
+    def expression(self, path: tuple, scope: Scope, role: str) -> n.Expr | None:
+        if self.is_broken(path):
+            return None
+        value = self.eff_value(path)
+        text = value if isinstance(value, str) else ("true" if value is True else "false" if value is False else str(value))
+        try:
+            expr = parse_expression(text)
+        except ExpressionError as err:
+            self.diags.extend(self._move(d, path) for d in err.diagnostics)
+            return None
+        _, problems = check_expression(expr, scope, role)
+        self.diags.extend(self._move(d, path) for d in problems)
+        if any(d.severity == "error" for d in problems):
+            return None
+        return expr
+
+    def eff_value(self, path: tuple) -> Any:
+        v: Any = self.data
+        for p in path:
+            v = v[p]
+        return v
+
+    def date(self, path: tuple) -> dt.date | None:
+        if self.is_broken(path):
+            return None
+        value = self.eff_value(path)
+        try:
+            return dt.date.fromisoformat(str(value))
+        except ValueError:
+            self.diag("E-DATE", path, value=value)
+            return None
+
+    def unique_ids(self, section: str, kind_zh: str, kind_en: str, items: list) -> None:
+        seen: dict[Any, int] = {}
+        for i, item in enumerate(items):
+            if not isinstance(item, dict) or "id" not in item:
+                continue
+            iid = item["id"]
+            if iid in seen:
+                first = self.pos((section, seen[iid], "id")).line
+                self.diag("E-DUP-ID", (section, i, "id"), kind_zh=kind_zh, kind_en=kind_en, id=iid, first_line=first)
+            else:
+                seen[iid] = i
+
+    # ---- sections ------------------------------------------------------------------------
+    def fields(self, section: str, builtins: tuple[m.FieldSpec, ...]) -> tuple[m.FieldSpec, ...]:
+        items = self.data.get(section) or []
+        self.unique_ids(section, "字段", "field", items)
+        out = list(builtins)
+        taken = {name: None for f in builtins for name in f.names()}
+        builtin_ids = {f.id for f in builtins}
+        for i, f in enumerate(items):
+            if self.unusable((section, i)):
+                continue
+            with self.item_guard():
+                path = (section, i)
+                if f["id"] in builtin_ids:
+                    self.diag("E-FIELD-BUILTIN", path + ("id",), id=f["id"])
+                    continue
+                ftype = f["type"]
+                values = tuple(str(v) for v in f["values"]) if "values" in f else None
+                if values is not None and ftype != "text":
+                    self.diag("E-FIELD-VALUES", path + ("values",), id=f["id"])
+                default = f.get("default")
+                if default is not None:
+                    default = self._typed_default(path + ("default",), f["id"], ftype, default)
+                lo = Decimal(str(f["min"])) if "min" in f else None
+                hi = Decimal(str(f["max"])) if "max" in f else None
+                if lo is not None and hi is not None and lo > hi:
+                    self.diag("E-FIELD-RANGE", path + ("min",), id=f["id"])
+                spec = m.FieldSpec(
+                    id=f["id"], type=ftype, label=f.get("label"), aliases=tuple(f.get("aliases") or ()),
+                    required=bool(f.get("required", False)), values=values, default=default, min=lo, max=hi,
+                    pos=self.pos(path),
+                )
+                for name in spec.names():
+                    if name in taken:
+                        self.diag("E-FIELD-NAME", path, name=name)
+                    taken[name] = None
+                out.append(spec)
+        return tuple(out)
+
+    def _typed_default(self, path: tuple, fid: str, ftype: str, value: Any) -> Any:
+        try:
+            if ftype == "decimal":
+                if isinstance(value, bool):
+                    raise ValueError
+                return Decimal(str(value))
+            if ftype == "integer":
+                if isinstance(value, bool) or not isinstance(value, int):
+                    raise ValueError
+                return value
+            if ftype == "date":
+                return dt.date.fromisoformat(str(value))
+            if ftype == "boolean":
+                if not isinstance(value, bool):
+                    raise ValueError
+                return value
+            return str(value)
+        except (ValueError, ArithmeticError):
+            names = {"decimal": ("数", "a number"), "integer": ("整数", "a whole number"), "date": ("日期", "a date"),
+                     "boolean": ("true/false", "true/false")}
+            zh, en = names.get(ftype, (ftype, ftype))
+            self.diag("E-FIELD-DEFAULT", path, id=fid, value=value, type_zh=zh, type_en=en)
+            return None
+
+    def categories(self) -> tuple[m.Category, ...]:
+        items = self.data.get("categories") or []
+        self.unique_ids("categories", "类别", "category", items)
+        # a misspelt section name or a category whose id cannot be read: "unknown category"
+        # would only echo that error
+        self.categories_unsure = self.unusable(("categories",)) or any(
+            self.unusable(("categories", i, "id")) for i in range(len(items)))
+        out = []
+        for i, c in enumerate(items):
+            if self.unusable(("categories", i)):
+                continue
+            with self.item_guard():
+                path = ("categories", i)
+                out.append(m.Category(
+                    id=str(c["id"]), name=str(c.get("name") or c["id"]), cap=self.limit(c, "limit", path),
+                    deduction_cap=self.limit(c, "deduction_limit", path), pos=self.pos(path)))
+        return tuple(out)
+
+    def limit(self, owner: dict, key: str, path: tuple) -> m.Limit | None:
+        spec = owner.get(key)
+        if spec is None or self.is_broken(path + (key,)):
+            return None
+        return m.Limit(Decimal(str(spec["max"])), spec["per"], self.pos(path + (key,)))
+
+    def rules(self, scope: Scope, categories: tuple[m.Category, ...]) -> tuple[m.Rule, ...]:
+        items = self.data.get("rules") or []
+        self.unique_ids("rules", "规则", "rule", items)
+        cat_ids = [c.id for c in categories]
+        out = []
+        for i, r in enumerate(items):
+            if self.unusable(("rules", i)):
+                continue
+            with self.item_guard():
+                path = ("rules", i)
+                rid = str(r["id"])
+                category = str(r.get("category", ""))
+                if "category" in r and category not in cat_ids and not self.categories_unsure:
+                    zh, en = did_you_mean(category, cat_ids, cutoff=0.3,
+                                          otherwise=("在 categories 中加上它", "add it under categories"))
+                    self.diag("E-RULE-CATEGORY", path + ("category",), rule=rid, category=category,
+                              suggest_zh=zh, suggest_en=en)
+                when_expr = None
+                if "when" not in r:
+                    if not self.is_broken(path + ("when",)):  # not a misspelt `when`
+                        self.diag("E-RULE-NO-WHEN", path + ("id",), rule=rid)
+                else:
+                    when_expr = self.expression(path + ("when",), scope, "when")
+                escalation = None
+                if "escalation" in r:
+                    e = r["escalation"]
+                    escalation = m.Escalation(tuple(Decimal(str(s)) for s in e["steps"]), e["per"],
+                                              self.pos(path + ("escalation",)))
+                    if "points" in r:
+                        self.diag("E-RULE-POINTS-AND-ESCALATION", path + ("points",), key=True, rule=rid)
+                    if "once" in r:
+                        self.diag("E-RULE-ONCE-ESCALATION", path + ("once",), key=True, rule=rid)
+                points_expr = None
+                if "points" in r:
+                    points_expr = self.expression(path + ("points",), scope, "points")
+                elif escalation is None and not self.is_broken(path + ("points",)):
+                    self.diag("E-RULE-NO-POINTS", path + ("id",), rule=rid)
+                cap = self.limit(r, "limit", path)
+                deduction_cap = self.limit(r, "deduction_limit", path)
+                self._check_cap_signs(path, rid, points_expr, escalation, cap, deduction_cap)
+                out.append(m.Rule(
+                    id=rid, name=str(r.get("name") or rid), category=category, when_expr=when_expr,
+                    when_fn=None, points_expr=points_expr, points_fn=None, cap=cap, deduction_cap=deduction_cap,
+                    once=r.get("once"), escalation=escalation, highest_only=r.get("highest_only"), veto=r.get("veto"),
+                    description=r.get("description"), index=i, pos=self.pos(path)))
+        return tuple(out)
+
+    def _check_cap_signs(self, path, rid, points_expr, escalation, cap, deduction_cap) -> None:
+        values: list[Decimal] = []
+        if escalation is not None:
+            values = list(escalation.steps)
+        elif points_expr is not None:
+            c = constant_value(points_expr)
+            if isinstance(c, Decimal):
+                values = [c]
+            elif isinstance(points_expr, n.Lookup) and all(
+                constant_value(v) is not None for _, v in points_expr.table
+            ) and (points_expr.default is None or constant_value(points_expr.default) is not None):
+                values = [constant_value(v) for _, v in points_expr.table]
+                if points_expr.default is not None:
+                    values.append(constant_value(points_expr.default))
+        if not values:
+            return
+        if cap is not None and all(v <= 0 for v in values):
+            self.diag("W-RULE-CAP-SIGN", path + ("limit",), key=True, severity="warning", rule=rid, limit="limit",
+                      sign_zh="扣分", sign_en="negative")
+        if deduction_cap is not None and all(v >= 0 for v in values):
+            self.diag("W-RULE-CAP-SIGN", path + ("deduction_limit",), key=True, severity="warning", rule=rid,
+                      limit="deduction_limit", sign_zh="加分", sign_en="positive")
+
+    def checklists(self, scope: Scope) -> tuple[m.ChecklistItem, ...]:
+        items = self.data.get("checklists") or []
+        self.unique_ids("checklists", "清单事项", "item", items)
+        names_seen: dict[str, int] = {}
+        out = []
+        for i, item in enumerate(items):
+            if self.unusable(("checklists", i)):
+                continue
+            with self.item_guard():
+                path = ("checklists", i)
+                if item["name"] in names_seen:
+                    self.diag("E-DUP-ID", path + ("name",), kind_zh="清单事项名称", kind_en="item name", id=item["name"],
+                              first_line=self.pos(("checklists", names_seen[item["name"]], "name")).line)
+                names_seen.setdefault(item["name"], i)
+                procedures = []
+                procs = item["procedures"]
+                for j, proc in enumerate(procs):
+                    ppath = path + ("procedures", j)
+                    pid = str(proc.get("id") or f"{item['id']}_{j + 1}")
+                    when_expr = self.expression(ppath + ("when",), scope, "when") if "when" in proc else None
+                    if len(procs) > 1 and "when" not in proc:
+                        self.diag("W-PROCEDURE-NO-WHEN", ppath, severity="warning", item=item["id"], procedure=pid)
+                    procedures.append(m.Procedure(
+                        id=pid, name=str(proc.get("name") or pid), when_expr=when_expr, when_fn=None,
+                        steps=self.steps(ppath), pos=self.pos(ppath)))
+                out.append(m.ChecklistItem(id=str(item["id"]), name=str(item["name"]),
+                                           list=str(item.get("list") or ""), procedures=tuple(procedures),
+                                           pos=self.pos(path)))
+        return tuple(out)
+
+    def steps(self, ppath: tuple) -> tuple[m.Step, ...]:
+        raw_steps = self.eff_value(ppath + ("steps",))
+        names = [s if isinstance(s, str) else s["name"] for s in raw_steps]
+        seen: dict[str, int] = {}
+        out = []
+        for k, s in enumerate(raw_steps):
+            spath = ppath + ("steps", k)
+            name = names[k]
+            if name in seen:
+                self.diag("E-DUP-ID", spath, kind_zh="步骤", kind_en="step", id=name,
+                          first_line=self.pos(ppath + ("steps", seen[name])).line)
+            seen.setdefault(name, k)
+            if isinstance(s, str):
+                out.append(m.Step(name=s, pos=self.pos(spath)))
+                continue
+            meeting = None
+            if "meeting" in s:
+                quorum = self.fraction(spath + ("meeting", "quorum"))
+                majority = self.fraction(spath + ("meeting", "majority"))
+                meeting = m.Meeting(quorum or Fraction(0), majority or Fraction(0), self.pos(spath + ("meeting",)))
+            within = self.deadline(spath, "within", name, names, k)
+            not_before = self.deadline(spath, "not_before", name, names, k)
+            out.append(m.Step(name=name, meeting=meeting, within=within, not_before=not_before, pos=self.pos(spath)))
+        return tuple(out)
+
+    def fraction(self, path: tuple) -> Fraction | None:
+        value = self.eff_value(path)
+        try:
+            f = Fraction(str(value).replace(" ", ""))
+        except (ValueError, ZeroDivisionError):
+            f = None
+        if f is None or not (0 <= f <= 1):
+            self.diag("E-FRACTION", path, value=value)
+            return None
+        return f
+
+    def deadline(self, spath: tuple, key: str, name: str, names: list[str], k: int) -> m.Deadline | None:
+        s = self.eff_value(spath)
+        if key not in s:
+            return None
+        d = s[key]
+        after = d["after"]
+        if after not in names:
+            zh, en = did_you_mean(after, names, cutoff=0.3,
+                                  otherwise=("可用的步骤：" + "、".join(names), "steps: " + ", ".join(names)))
+            self.diag("E-STEP-AFTER", spath + (key, "after"), step=name, after=after,
+                      problem_zh="程序中没有这个步骤", problem_en="the procedure has no such step",
+                      suggest_zh=zh, suggest_en=en)
+        elif names.index(after) >= k:
+            self.diag("E-STEP-AFTER", spath + (key, "after"), step=name, after=after,
+                      problem_zh="它不在本步骤之前", problem_en="it does not come before this step",
+                      suggest_zh="期限只能从前面的步骤算起", suggest_en="a deadline counts from an earlier step")
+        return m.Deadline(int(d["days"]), after, d.get("calendar", "calendar"), self.pos(spath + (key,)))
+
+    def selections(self, record_scope: Scope, rule_ids: set[str]) -> tuple[m.Selection, ...]:
+        items = self.data.get("selections") or []
+        self.unique_ids("selections", "评选", "selection", items)
+        out = []
+        for i, s in enumerate(items):
+            if self.unusable(("selections", i)):
+                continue
+            with self.item_guard():
+                path = ("selections", i)
+                criteria = []
+                for j, _text in enumerate(s["criteria"]):
+                    cpath = path + ("criteria", j)
+                    scope = selection_scope(record_scope)
+                    expr = self.expression(cpath, scope, "criterion")
+                    if expr is None:
+                        continue
+                    for node in n.walk(expr):
+                        if isinstance(node, n.Call) and node.func in ("points", "得分") and node.args:
+                            arg = node.args[0]
+                            if isinstance(arg, n.Text) and arg.value not in rule_ids:
+                                self.diag("E-EXAMPLE-RULE", cpath, example=s["name"], rule=arg.value)
+                    criteria.append((str(self.eff_value(cpath)), expr, None))
+                out.append(m.Selection(id=str(s["id"]), name=str(s["name"]), per=s.get("per", "year"),
+                                       criteria=tuple(criteria), no_veto=bool(s.get("no_veto", True)),
+                                       pos=self.pos(path)))
+        return tuple(out)
+
+    def examples(self, record_fields, household_fields, case_fields, rule_ids: set[str]) -> tuple[m.Example, ...]:
+        from xiangyue.periods import parse_period
+
+        items = self.data.get("examples") or []
+        out = []
+        for i, ex in enumerate(items):
+            if self.unusable(("examples", i)):
+                continue
+            with self.item_guard():
+                path = ("examples", i)
+                name = str(ex["name"])
+                period = ex.get("period")
+                if period is not None:
+                    try:
+                        parse_period(str(period))
+                    except XiangyueError:
+                        self.diag("E-EXAMPLE-PERIOD", path + ("period",), example=name, value=period)
+                for section, fields in (("records", record_fields), ("households", household_fields),
+                                        ("cases", case_fields)):
+                    known = {nm for f in fields for nm in f.names()}
+                    for j, row in enumerate(ex.get(section) or []):
+                        for col in row:
+                            if col not in known:
+                                zh, en = did_you_mean(col, sorted(known), cutoff=0.4)
+                                self.diag("E-EXAMPLE-COLUMN", path + (section, j, col), key=True, example=name,
+                                          column=col, suggest_zh=zh, suggest_en=en)
+                expect = ex["expect"]
+                by_rule = expect.get("by_rule") if isinstance(expect, dict) else None
+                if isinstance(by_rule, dict):
+                    for hh, rules in by_rule.items():
+                        if isinstance(rules, dict):
+                            for rid in rules:
+                                if rid not in rule_ids:
+                                    self.diag("E-EXAMPLE-RULE", path + ("expect", "by_rule", hh, rid), key=True,
+                                              example=name, rule=rid)
+                as_of = self.date(path + ("as_of",)) if "as_of" in ex else None
+                out.append(m.Example(
+                    name=name, period=str(period) if period is not None else None,
+                    records=tuple(ex.get("records") or ()), households=tuple(ex.get("households") or ()),
+                    cases=tuple(ex.get("cases") or ()), as_of=as_of, expect=dict(expect), pos=self.pos(path)))
+        return tuple(out)
+
+    def metadata(self) -> dict[str, Any]:
+        d = self.data
+        eff = d.get("effective") or {}
+        start = self.date(("effective", "from")) if "from" in eff else None
+        end = self.date(("effective", "until")) if "until" in eff else None
+        if start and end and start > end:
+            self.diag("E-EFFECTIVE-RANGE", ("effective", "until"), start=start, end=end)
+        a = d.get("adopted") or {}
+        adopted = m.Adoption(meeting=a.get("meeting"), date=self.date(("adopted", "date")) if "date" in a else None,
+                             attended=a.get("attended"), eligible=a.get("eligible"), approved=a.get("approved"))
+        if adopted.attended is not None and adopted.eligible is not None and adopted.attended > adopted.eligible:
+            self.diag("E-ADOPTED-COUNTS", ("adopted", "attended"), detail_zh="到会人数多于应到人数",
+                      detail_en="more attended than were eligible")
+        if adopted.approved is not None and adopted.attended is not None and adopted.approved > adopted.attended:
+            self.diag("E-ADOPTED-COUNTS", ("adopted", "approved"), detail_zh="赞成人数多于到会人数",
+                      detail_en="more approved than attended")
+        version = self.eff.raw(("version",)) if "version" in d else None
+        if version and version[:1] in ("'", '"'):
+            version = str(d["version"])
+        return {
+            "village": str(d.get("village", "")), "name": str(d.get("name", "")),
+            "version": version if version is not None else "", "effective_from": start, "effective_until": end,
+            "adopted": adopted,
+        }
+
+    def market(self) -> m.Market:
+        mk = self.data.get("market") or {}
+        goods_raw = mk.get("goods") or []
+        seen: dict[str, int] = {}
+        goods = []
+        for i, g in enumerate(goods_raw):
+            gid = str(g["id"])
+            if gid in seen:
+                self.diag("E-DUP-ID", ("market", "goods", i, "id"), kind_zh="商品", kind_en="good", id=gid,
+                          first_line=self.pos(("market", "goods", seen[gid], "id")).line)
+            seen.setdefault(gid, i)
+            goods.append(m.Good(gid, str(g["name"]), Decimal(str(g["price"])), self.pos(("market", "goods", i))))
+        return m.Market(goods=tuple(goods), carry_over=mk.get("carry_over", "keep"),
+                        min_total=Decimal(str(mk["min_total"])) if "min_total" in mk else None,
+                        vetoed_may_redeem=bool(mk.get("vetoed_may_redeem", False)), pos=self.pos(("market",)))
+
+
+def selection_scope(record_scope: Scope) -> Scope:
+    """Names and functions of selection criteria: totals and counts over the period."""
+    labels = {"total": "总分", "vetoed": "一票否决"}
+    keys = {"总分": "total", "一票否决": "vetoed"}
+    bindings = {name: Binding(keys.get(name, name), t, None, labels[keys.get(name, name)])
+                for name, t in SELECTION_NAMES.items()}
+    funcs = {
+        "count": Function("count", ("计数",), (BOOLEAN,), NUMBER, lambda *_: None, 1, 1,
+                          "本期满足条件的记录条数", "number of the period's records meeting a condition"),
+        "points": Function("points", ("得分",), ("text",), NUMBER, lambda *_: None, 1, 1,
+                           "本期某条规则的得分", "points from one rule in the period"),
+    }
+    for f in list(funcs.values()):
+        for alias in f.aliases:
+            funcs[alias] = f
+    return _SelectionScope(bindings, funcs, record_scope)
+
+
+class _SelectionScope(Scope):
+    """Selection criteria see totals; the argument of count(...) sees the record's fields."""
+
+    def __init__(self, bindings, functions, record_scope: Scope):
+        super().__init__({**record_scope.bindings, **bindings}, functions)
+        self.record_scope = record_scope
+
+
+def _sha256(docs) -> str:
+    h = hashlib.sha256()
+    for doc in docs:
+        h.update(doc.text.encode("utf-8"))
+    return h.hexdigest()
+
+
+def build(eff: Effective, problems: list[tuple[Diagnostic, YamlDoc, tuple]] = (), *,
+          examples: bool = True) -> m.Ruleset:
+    """Check and compile an effective rule file; raise :class:`RulesetError` with every error.
+
+    ``problems`` are the structural errors found by the schema: they are reported with the
+    rest, and the parts of the file they are in are not checked further. ``examples=False``
+    leaves the examples out (a reviewer diffing two versions compares rules, not examples).
+    """
+    broken: dict[str, list[tuple]] = {}
+    for _diag, doc, path in problems:
+        broken.setdefault(doc.file, []).append(path)
+    b = _Builder(eff, broken)
+    b.diags.extend(diag for diag, _doc, _path in problems if diag is not None)
+    d = eff.data
+    meta = b.guarded(b.metadata, {"village": "", "name": "", "version": "", "effective_from": None,
+                                  "effective_until": None, "adopted": m.Adoption()})
+    unit = d.get("unit", "household")
+    builtin_record = BUILTIN_RECORD_FIELDS + ((PERSON_FIELD,) if unit == "person" else ())
+    fields = b.guarded(lambda: b.fields("fields", builtin_record), builtin_record)
+    household_fields = b.guarded(lambda: b.fields("household_fields", BUILTIN_HOUSEHOLD_FIELDS),
+                                 BUILTIN_HOUSEHOLD_FIELDS)
+    case_fields = b.guarded(lambda: b.fields("case_fields", BUILTIN_CASE_FIELDS), BUILTIN_CASE_FIELDS)
+    record_scope = Scope.from_fields(fields)
+    case_scope = Scope.from_fields(case_fields)
+    categories = b.guarded(b.categories, ())
+    rules = b.guarded(lambda: b.rules(record_scope, categories), ())
+    checklists = b.guarded(lambda: b.checklists(case_scope), ())
+    rule_ids = {r.id for r in rules}
+    selections = b.guarded(lambda: b.selections(record_scope, rule_ids), ())
+    examples = b.guarded(lambda: b.examples(fields, household_fields, case_fields, rule_ids), ()) if examples else ()
+    market = b.guarded(b.market, m.Market())
+    errors = [x for x in b.diags if x.severity == "error"]
+    if errors:
+        raise RulesetError(with_source_lines(eff, b.diags))
+    # compile: only a file without errors gets here
+    rules = tuple(
+        _replace(r, when_fn=compile_condition(r.when_expr, record_scope),
+                 points_fn=compile_expression(r.points_expr, record_scope) if r.points_expr is not None else None)
+        for r in rules
+    )
+    checklists = tuple(
+        _replace(item, procedures=tuple(
+            _replace(p, when_fn=compile_condition(p.when_expr, case_scope) if p.when_expr is not None else None)
+            for p in item.procedures))
+        for item in checklists
+    )
+    boards = d.get("boards") or {}
+    base = d.get("base")
+    ruleset = m.Ruleset(
+        file=eff.main.file,
+        sha256=_sha256(eff.docs),
+        village=meta["village"],
+        name=meta["name"],
+        version=meta["version"],
+        effective_from=meta["effective_from"],
+        effective_until=meta["effective_until"],
+        adopted=meta["adopted"],
+        unit=unit,
+        matching=d.get("matching", "all"),
+        fields=fields,
+        household_fields=household_fields,
+        case_fields=case_fields,
+        categories=categories,
+        rules=rules,
+        base=m.BasePoints(Decimal(str(base["points"])), base["per"], b.pos(("base",))) if base else None,
+        checklists=checklists,
+        boards=m.BoardSpec(boards.get("red", 5), boards.get("black", 5), boards.get("per", "quarter"),
+                           b.pos(("boards",))),
+        selections=selections,
+        stars=tuple(sorted((m.StarLevel(int(s["stars"]), Decimal(str(s["min"])), s.get("name"))
+                            for s in d.get("stars") or ()), key=lambda s: s.stars)),
+        market=market,
+        examples=examples,
+        extends=tuple(doc.file for doc in eff.docs[:-1]),
+        raw=d,
+        warnings=tuple(with_source_lines(eff, b.diags)),
+    )
+    return ruleset
+
+
+def _replace(obj, **changes):
+    from dataclasses import replace
+
+    return replace(obj, **changes)
+
+
+def with_source_lines(eff: Effective, diags: Iterable[Diagnostic]) -> list[Diagnostic]:
+    from dataclasses import replace
+
+    out = []
+    for x in diags:
+        if x.source_line is None and x.line:
+            x = replace(x, source_line=eff.source_line(x.file, x.line))
+        out.append(x)
+    return sorted(out, key=Diagnostic.sort_key)
+
+
+def load_checked(path: str | os.PathLike, display_name: str | None = None, *, base_dir: str | None = None
+                 ) -> tuple[Effective, list[tuple[Diagnostic, YamlDoc, tuple]]]:
+    """Load a rule file and its templates, check each file's structure, and merge them.
+
+    Returns the effective file and the structural problems (with the file and path of each).
+    A file whose top level is not a mapping cannot be merged and raises at once. ``base_dir``
+    is where templates named in ``extends`` are looked for (default: the file's folder).
+    """
+    docs = load_chain(path, display_name, base_dir=base_dir)
+    problems: list[tuple[Diagnostic, YamlDoc, tuple]] = []
+    for doc in docs:
+        problems.extend((diag, doc, p) for diag, p in structural_errors(doc))
+    if any(diag is not None and diag.code == "E-SCHEMA-ROOT" for diag, _doc, _p in problems):
+        raise RulesetError([diag for diag, _doc, _p in problems if diag is not None])
+    eff, merge_problems = merge(docs)
+    problems.extend((diag, eff.main, ("remove",)) for diag in merge_problems)
+    return eff, problems
+
+
+def load_effective(path: str | os.PathLike, display_name: str | None = None) -> Effective:
+    """The effective (templates applied) rule file, raising if its structure is wrong."""
+    eff, problems = load_checked(path, display_name)
+    if any(diag is not None for diag, _doc, _p in problems):
+        raise RulesetError(with_source_lines(eff, [diag for diag, _doc, _p in problems if diag is not None]))
+    return eff
+
+
+def load_ruleset(path: str | os.PathLike, display_name: str | None = None, *, base_dir: str | None = None,
+                 examples: bool = True) -> m.Ruleset:
+    """The whole pipeline for one rule file. Raises :class:`RulesetError` listing every error.
+
+    Warnings of a valid file are on ``ruleset.warnings``.
+    """
+    eff, problems = load_checked(path, display_name, base_dir=base_dir)
+    return build(eff, problems, examples=examples)
+
+
+def validate_files(paths: Iterable[str]) -> dict[str, list[Diagnostic]]:
+    """Check each file; map each to its diagnostics (errors and warnings), in position order."""
+    out: dict[str, list[Diagnostic]] = {}
+    for p in paths:
+        try:
+            rs = load_ruleset(p)
+            out[p] = list(rs.warnings)
+        except XiangyueError as err:
+            out[p] = list(err.diagnostics)
+    return out
