@@ -8,7 +8,7 @@ file) it generates the records (CSV, deterministic), imports them into a village
 times, over several repetitions (the median is shown):
 
 * ``import``: CSV -> database with validation, all or nothing (:func:`xiangyue.data.ingest.import_records`);
-* ``fast totals`` / ``fast ledger``: :func:`xiangyue.points.columnar.evaluate.evaluate_totals` from the database;
+* ``fast totals`` / ``fast ledger``: :func:`xiangyue.points.evaluate.evaluate` with ``engine="auto"`` from the database;
 * ``reference totals`` / ``reference ledger``: the straightforward evaluator
   (:func:`xiangyue.points.evaluate.evaluate` over :meth:`Store.iter_records`);
 * peers (``pip install 'xiangyue[bench]'``): zen-engine, rule-engine, a bare Python scan.
@@ -82,13 +82,15 @@ def measure(task: str, kind: str, n: int, workdir: Path) -> dict:
                 p.unlink()
     elif task.startswith("fast"):
         from xiangyue.points.columnar import evaluate as fastpath
+        from xiangyue.points.evaluate import evaluate
+        from xiangyue.points.inputs import Inputs, stored_records
 
         store = open_store(db_path, create=False)
         t = time.perf_counter()
-        ev, choice = fastpath.evaluate_with_engine(rs, store, period, None, engine="auto",
-                                                   with_ledger=task == "fast ledger")
+        inputs = Inputs(stored_records(store, rs, period), None, True, store)
+        ev = evaluate(rs, inputs, period, engine="auto", with_ledger=task == "fast ledger")
         out["seconds"] = time.perf_counter() - t
-        out["engine"] = choice.describe()
+        out["engine"] = ev.engine.describe()
         out["check"] = _grand(ev.results)
         out["profile"] = dict(fastpath.LAST_PROFILE)
         if ev.ledger is not None:
@@ -100,13 +102,14 @@ def measure(task: str, kind: str, n: int, workdir: Path) -> dict:
             out["profile"]["(after) every ledger entry built"] = time.perf_counter() - t
         store.close()
     elif task.startswith("reference"):
-        from xiangyue.points.evaluate import evaluate, replay_window
+        from xiangyue.points.evaluate import evaluate
+        from xiangyue.points.inputs import Inputs, replay_window
 
         store = open_store(db_path, create=False)
         t = time.perf_counter()
         records = store.iter_records(rs.fields, *replay_window(rs, period))
-        ev = evaluate(rs, records, None, period, with_ledger=task == "reference ledger",
-                      presorted=True)
+        ev = evaluate(rs, Inputs(records, None, presorted=True), period, engine="reference",
+                      with_ledger=task == "reference ledger")
         out["seconds"] = time.perf_counter() - t
         out["check"] = _grand(ev.results)
         store.close()

@@ -56,7 +56,7 @@ def check(ruleset: str, db_path: str, cases_path: str | None, as_of: str | None,
     try:
         rs = load_ruleset(ruleset)
     except RulesetError as err:
-        err.exit_code = 2  # for `check`, a bad rule file means the input could not be used
+        err.kind = "unusable"  # for `check`, a bad rule file means the input could not be used
         raise
     if cases_path is not None:
         report = check_case_file(rs, cases_path, day)

@@ -86,7 +86,7 @@ def _import_command(kind: str, importer: Callable[..., ImportResult], help_text:
             try:
                 rs = load_ruleset(path)
             except RulesetError as err:
-                err.exit_code = 2  # for an import, a bad rule file means the input cannot be used
+                err.kind = "unusable"  # for an import, a bad rule file means the input cannot be used
                 raise
         existed = os.path.exists(db_path)
         try:

@@ -155,7 +155,7 @@ def show_effective(file: str, git_mode: bool, lang: str | None) -> None:
         rs = load_ruleset(file)
     except XiangyueError as err:
         if not git_mode:
-            raise XiangyueError(err.diagnostics, exit_code=2) from None
+            raise XiangyueError(err.diagnostics, kind="unusable") from None
         for d in err.diagnostics:
             click.echo("# " + format_diagnostic(d, lang, caret=False).replace("\n", "\n# "))
         try:

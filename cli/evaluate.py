@@ -68,6 +68,10 @@ def evaluate(ruleset: str, db_path: str, records_path: str | None, households_pa
     ev, _ = evaluate_period(ruleset, period, db_path=db_path, records_path=records_path,
                             households_path=households_path, save=save, with_ledger=False,
                             engine=engine)
+    if ev.engine is not None and ev.engine.reason:  # auto fell back: say so, on stderr
+        click.echo(text(f"说明：快速引擎不能精确计算这份规则文件（{ev.engine.reason}），已改用参考引擎。",
+                        f"note: the fast engine cannot compute this rule file exactly "
+                        f"({ev.engine.reason}); the reference engine was used.", lang), err=True)
     if fmt == "json":
         emit(render_json(ev, lang) + "\n", fmt, output)
     elif fmt == "csv":

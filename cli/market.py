@@ -55,7 +55,7 @@ def _load(ruleset: str):
     try:
         return load_ruleset(ruleset)
     except RulesetError as err:
-        err.exit_code = 2
+        err.kind = "unusable"
         raise
 
 

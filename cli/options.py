@@ -12,6 +12,9 @@ import click
 from xiangyue.errors import XiangyueError, format_diagnostic
 from xiangyue.i18n import default_lang
 
+#: The one table from an error's kind to the exit code (see xiangyue.errors.XiangyueError).
+EXIT_CODES = {"errors": 1, "refused": 1, "unusable": 2}
+
 EXIT_CODES_HELP = "Exit codes / 退出码: 0 ok, 1 problems found (errors, violations, differences), 2 input could not be used."
 
 
@@ -86,7 +89,7 @@ def handles_user_errors(f: Callable) -> Callable:
         except XiangyueError as err:
             fmt = kwargs.get("fmt") or "text"
             report_errors(err, lang, "json" if fmt == "json" else "text")
-            sys.exit(err.exit_code)
+            sys.exit(EXIT_CODES[err.kind])
 
     return wrapper
 

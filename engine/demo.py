@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from xiangyue.errors import Diagnostic, InputError
-from xiangyue.points.evaluate import Evaluation, evaluate, stored_records
+from xiangyue.points.evaluate import evaluate
+from xiangyue.points.results import Evaluation
+from xiangyue.points.inputs import Inputs, stored_records
 from xiangyue.i18n import Msg, register
 from xiangyue.data.ingest import ImportResult, import_cases, import_households, import_records
 from xiangyue.points.ledger import save_run
@@ -106,8 +108,8 @@ def run_demo(db_path: str = DEFAULT_DEMO_DB, period: str = "2024-Q1", as_of: str
                        import_records(store, paths["records"], ruleset),
                        import_cases(store, paths["cases"], ruleset)]
             records = stored_records(store, ruleset, p)
-            ev = evaluate(ruleset, records, store.households(ruleset.household_fields), p,
-                          presorted=True)
+            ev = evaluate(ruleset, Inputs(records, store.households(ruleset.household_fields),
+                                          presorted=True), p)
             run_id = save_run(store, ev)
         compliance = check_store(ruleset, db_path, parse_as_of(as_of))
     # later commands on the demo database (explain, board, redeem…) find the rule file by

@@ -92,18 +92,27 @@ class Diagnostic:
         return replace(self, file=file, line=line, column=column)
 
 
+#: The kinds of failure (see :class:`XiangyueError`).
+KINDS = ("unusable", "errors", "refused")
+
+
 class XiangyueError(Exception):
     """The root of every error this package raises for a user's mistake.
 
-    It carries the diagnostics that explain it; ``exit_code`` is what the CLI should return
-    (1: the input has errors; 2: the input could not be used at all).
+    It carries the diagnostics that explain it and its ``kind`` (one of :data:`KINDS`):
+    ``unusable`` (the input could not be used at all), ``errors`` (the input was read and has
+    errors, e.g. a rule file that fails its checks) or ``refused`` (a well-formed request the
+    rules refuse, e.g. a redemption beyond the balance). The CLI maps kinds to exit codes
+    (``xiangyue.cli.options.EXIT_CODES``); the library never chooses one.
     """
 
-    def __init__(self, diagnostics: Iterable[Diagnostic] | Diagnostic, exit_code: int = 2):
+    def __init__(self, diagnostics: Iterable[Diagnostic] | Diagnostic, kind: str = "unusable"):
         if isinstance(diagnostics, Diagnostic):
             diagnostics = [diagnostics]
         self.diagnostics: list[Diagnostic] = sorted(diagnostics, key=Diagnostic.sort_key)
-        self.exit_code = exit_code
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}")
+        self.kind = kind
         first = self.diagnostics[0] if self.diagnostics else None
         super().__init__(
             f"{first.location()}: {first.code}: {first.message('en')}" if first else "error"
@@ -114,7 +123,7 @@ class RulesetError(XiangyueError):
     """A rule file (or a template it extends) is invalid."""
 
     def __init__(self, diagnostics: Iterable[Diagnostic] | Diagnostic):
-        super().__init__(diagnostics, exit_code=1)
+        super().__init__(diagnostics, kind="errors")
 
 
 class InputError(XiangyueError):

@@ -92,3 +92,25 @@ def period_key(day: dt.date, kind: str) -> str:
     if kind == "quarter":
         return f"{day.year:04d}-Q{(day.month - 1) // 3 + 1}"
     return f"{day.year:04d}"
+
+
+def overlapping_keys(period: Period) -> dict[str, set[str]]:
+    """For each period kind, the keys of the periods of that kind overlapping ``period``."""
+    out: dict[str, set[str]] = {"month": set(), "quarter": set(), "year": set()}
+    for month in range(period.start.month, period.end.month + 1):
+        day = dt.date(period.start.year, month, 1)
+        for kind in out:
+            out[kind].add(period_key(day, kind))
+    return out
+
+
+def period_starts(period: Period, kind: str) -> list[tuple[dt.date, str]]:
+    """First days (and keys) of the periods of ``kind`` that start inside ``period``."""
+    out = []
+    for month in range(period.start.month, period.end.month + 1):
+        day = dt.date(period.start.year, month, 1)
+        if (kind == "month") or (kind == "quarter" and month % 3 == 1) or (
+            kind == "year" and month == 1
+        ):
+            out.append((day, period_key(day, kind)))
+    return out

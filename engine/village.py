@@ -86,15 +86,15 @@ class Village:
     # -- points -------------------------------------------------------------------------------
     def evaluate(self, period: str | Period, *, with_ledger: bool = True, save: bool = True):
         """Score every household of the register for ``period``; store the run (``save``)."""
-        from xiangyue.points.evaluate import evaluate, open_inputs
+        from xiangyue.points.evaluate import evaluate
+        from xiangyue.points.inputs import open_inputs
         from xiangyue.points.ledger import save_run
 
         p = parse_period(period) if isinstance(period, str) else period
         rs = self.ruleset
         inputs = open_inputs(rs, p, db_path=self.db_path)  # records and register, as `evaluate` reads them
         try:
-            ev = evaluate(rs, inputs.records, inputs.households, p, with_ledger=with_ledger or save,
-                          presorted=inputs.presorted)
+            ev = evaluate(rs, inputs, p, with_ledger=with_ledger or save)
             if save:
                 save_run(inputs.store, ev)
             self._remember(inputs.store)

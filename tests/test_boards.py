@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from xiangyue.points.boards import board_for_period, competition_ranks, compute_boards, round_half_up
-from xiangyue.points.evaluate import Evaluation, UnitResult
+from xiangyue.points.results import Evaluation, UnitResult
 from xiangyue.rules.model import BoardSpec
 from xiangyue.periods import parse_period
 from xiangyue.report.boards import render_csv, render_table, render_xlsx

@@ -290,7 +290,7 @@ def test_an_invalid_file_gives_every_error_and_no_diff(tmp_path):
     with pytest.raises(XiangyueError) as info:
         diff_files(bad_old, bad_new)
     err = info.value
-    assert err.exit_code == 2
+    assert err.kind == "unusable"
     files = {Path(d.file).name for d in err.diagnostics}
     assert files == {"old.yaml", "new.yaml"}
     cat = next(d for d in err.diagnostics if d.code == "E-RULE-CATEGORY")

@@ -19,11 +19,21 @@ sys.path.insert(0, str(Path(__file__).parent / "evaluate"))  # rule builders for
 
 from jingou_rules import jingou  # noqa: E402
 from rule_builders import D, cap, esc, rec, rule, ruleset  # noqa: E402
-from xiangyue.points.evaluate import evaluate, read_households_file, read_records_file
+from xiangyue.points.evaluate import evaluate as _door
+from xiangyue.points.inputs import read_households_file, read_records_file
 from xiangyue.rules.model import BasePoints, Category
 from xiangyue.periods import parse_period
 from xiangyue.report.jsonout import dumps, loads
 from xiangyue.rules.pipeline import load_ruleset
+
+
+def evaluate(rs, records, households, period, *, with_ledger=True, presorted=False):
+    """The reference evaluator through the one evaluation door."""
+    from xiangyue.points.inputs import Inputs
+
+    return _door(rs, Inputs(records, households, presorted), period, engine="reference",
+                 with_ledger=with_ledger)
+
 
 REGISTER = [{"household": "JG001", "head": "张大山", "grid": "第1网格"},
             {"household": "JG002", "head": "李秀英", "grid": "第1网格"},

@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).parent / "evaluate"))  # rule builders for
 from jingou_rules import jingou  # noqa: E402
 from rule_builders import D, rec  # noqa: E402
 from xiangyue.errors import InputError
-from xiangyue.points.evaluate import read_households_file, read_records_file
+from xiangyue.points.inputs import read_households_file, read_records_file
 from xiangyue.points.explain import explain, story_text
 from xiangyue.rules.model import BasePoints
 from xiangyue.periods import parse_period

@@ -17,9 +17,10 @@ pytest.importorskip("pyarrow")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from xiangyue.points.evaluate import evaluate, stored_records  # noqa: E402
-from xiangyue.points.columnar.evaluate import (Unsupported, compile_plan, evaluate_totals,  # noqa: E402
-                               evaluate_with_engine)
+from xiangyue.errors import XiangyueError  # noqa: E402
+from xiangyue.points import evaluate as door  # noqa: E402
+from xiangyue.points.columnar.evaluate import Unsupported, compile_plan  # noqa: E402
+from xiangyue.points.inputs import Inputs, stored_records  # noqa: E402
 from xiangyue.periods import parse_period  # noqa: E402
 from xiangyue.rules.pipeline import load_ruleset  # noqa: E402
 
@@ -27,6 +28,27 @@ ROOT = Path(__file__).resolve().parent.parent
 JINGOU = ROOT / "rulesets" / "examples" / "jingou.yaml"
 DATA = Path(__file__).resolve().parent / "evaluate"
 D = Decimal
+
+
+def evaluate(rs, records, households, period, *, with_ledger=True, presorted=False):
+    """The reference evaluator through the one door."""
+    return door.evaluate(rs, Inputs(records, households, presorted), period, engine="reference",
+                         with_ledger=with_ledger)
+
+
+def evaluate_with_engine(rs, source, period, households=None, *, engine="auto", with_ledger=False):
+    """The door with an engine choice; ``source``: records or an open store."""
+    if hasattr(source, "conn"):
+        inputs = Inputs(stored_records(source, rs, period), households, True, source)
+    else:
+        inputs = Inputs(source, households)
+    ev = door.evaluate(rs, inputs, period, engine=engine, with_ledger=with_ledger)
+    return ev, ev.engine
+
+
+def evaluate_totals(rs, source, period, households=None, *, engine="auto", with_ledger=False):
+    return evaluate_with_engine(rs, source, period, households, engine=engine,
+                                with_ledger=with_ledger)[0]
 
 
 def summary(ev):
@@ -239,8 +261,9 @@ def test_unsupported_rule_files_fall_back_to_the_reference():
 def test_too_many_decimal_places_fall_back():
     rs = load_ruleset(JINGOU)
     records = [rec("r1", "H1", "2024-05-01", "垃圾分类", "0.0000000001")]
-    with pytest.raises(Unsupported):
+    with pytest.raises(XiangyueError) as err:
         evaluate_totals(rs, records, parse_period("2024-05"), engine="fast")
+    assert err.value.diagnostics[0].code == "E-ENGINE-UNSUPPORTED"
     ev, choice = evaluate_with_engine(rs, records, parse_period("2024-05"))
     assert choice.engine == "reference"
     assert ev.results[0].total == D("5E-11")

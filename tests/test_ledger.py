@@ -8,12 +8,23 @@ from pathlib import Path
 
 import pytest
 
-from xiangyue.points.evaluate import evaluate, stored_records
+from xiangyue.points.evaluate import evaluate as _door
+
+from xiangyue.points.inputs import stored_records
 from xiangyue.data.ingest import import_households, import_records
 from xiangyue.points.ledger import dump_run, get_run, list_runs, read_ledger, read_totals, run_id_for, save_run
 from xiangyue.periods import parse_period
 from xiangyue.rules.pipeline import load_ruleset
 from xiangyue.data.store import open_store
+
+
+def evaluate(rs, records, households, period, *, with_ledger=True, presorted=False):
+    """The reference evaluator through the one evaluation door."""
+    from xiangyue.points.inputs import Inputs
+
+    return _door(rs, Inputs(records, households, presorted), period, engine="reference",
+                 with_ledger=with_ledger)
+
 
 FIXTURES = Path(__file__).parent / "evaluate"
 JINGOU = Path(__file__).parent.parent / "rulesets" / "examples" / "jingou.yaml"

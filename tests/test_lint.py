@@ -143,7 +143,7 @@ def test_an_invalid_policy_is_exit_2_with_positions(tmp_path):
     with pytest.raises(XiangyueError) as info:
         load_policy(policy)
     err = info.value
-    assert err.exit_code == 2
+    assert err.kind == "unusable"
     assert [(d.code, d.line) for d in err.diagnostics] == [("E-SCHEMA-UNKNOWN-KEY", 2),
                                                            ("E-SCHEMA-RANGE", 3)]
     assert "max_points" in err.diagnostics[0].hint("zh")
@@ -155,7 +155,7 @@ def test_invalid_rule_files_and_policy_are_reported_together(tmp_path):
     with pytest.raises(XiangyueError) as info:
         lint_files(policy, [rules])
     assert {Path(d.file).name for d in info.value.diagnostics} == {"p.policy.yaml", "r.yaml"}
-    assert info.value.exit_code == 2
+    assert info.value.kind == "unusable"
 
 
 @pytest.mark.parametrize("text, bound", [

@@ -90,7 +90,7 @@ def test_redeem_spends_and_refuses_above_balance(store, jingou):
     assert d.message("zh") == "余额不足：可用 10 分，需要 20 分"
     assert d.hint("zh") == "户 A01：已得 20 分，已兑换 10 分（累计）"
     assert d.message("en") == "balance too low: 10 points available, 20 needed"
-    assert err.value.exit_code == 1
+    assert err.value.kind == "refused"
     assert count(store) == 1  # nothing recorded
     # exactly the balance is allowed, then nothing is left
     r = redeem(store, jingou, "A01", "洗衣液", day=day("2024-04-04"))

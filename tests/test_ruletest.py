@@ -176,7 +176,7 @@ examples:
     with pytest.raises(XiangyueError) as info:
         run_tests([str(rules)])
     err = info.value
-    assert err.exit_code == 2
+    assert err.kind == "unusable"
     got = [(d.code, d.line, d.column) for d in err.diagnostics]
     assert got == [
         ("E-TEST-PERIOD", 4, 13),
@@ -203,4 +203,4 @@ def test_a_rule_file_with_errors_is_exit_2(tmp_path):
     path = write(tmp_path / "bad.yaml", "xiangyue: 1\nrules:\n  - id: x\n    when: 事项 ==\n    points: 1\n")
     with pytest.raises(XiangyueError) as info:
         run_tests([str(path)])
-    assert info.value.exit_code == 2
+    assert info.value.kind == "unusable"

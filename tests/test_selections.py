@@ -9,11 +9,21 @@ from pathlib import Path
 import pytest
 
 from xiangyue.errors import InputError, RulesetError
-from xiangyue.points.evaluate import Evaluation, UnitResult, evaluate
+from xiangyue.points.evaluate import evaluate as _door
+from xiangyue.points.results import Evaluation, UnitResult
 from xiangyue.periods import parse_period
 from xiangyue.rules.pipeline import load_ruleset
 from xiangyue.points.selections import (compile_selection, find_selection, rate_stars, render_selection,
+
                                  run_selection, select_for_period)
+
+
+def evaluate(rs, records, households, period, *, with_ledger=True, presorted=False):
+    """The reference evaluator through the one evaluation door."""
+    from xiangyue.points.inputs import Inputs
+
+    return _door(rs, Inputs(records, households, presorted), period, engine="reference",
+                 with_ledger=with_ledger)
 
 D = Decimal
 ROOT = Path(__file__).parent.parent

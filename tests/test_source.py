@@ -84,7 +84,7 @@ def test_corpus_is_complete():
 def test_corpus(name, loader):
     err = errors_of(load_yaml, BAD / name, display_name=name)
     assert where(err) == CORPUS[name]
-    assert err.exit_code == 1
+    assert err.kind == "errors"
     for d in err.diagnostics:
         assert d.file == name
         assert d.message("zh") != d.code and d.message("en") != d.code
@@ -426,14 +426,14 @@ def test_real_rule_file(loader):
 def test_missing_file(tmp_path):
     err = errors_of(load_yaml, tmp_path / "nope.yaml", display_name="nope.yaml")
     assert where(err) == [("E-FILE-NOTFOUND", 0, 0)]
-    assert err.exit_code == 2
+    assert err.kind == "unusable"
     assert err.diagnostics[0].message("zh") == "找不到文件“nope.yaml”"
 
 
 def test_directory(tmp_path):
     err = errors_of(load_yaml, tmp_path)
     assert [d.code for d in err.diagnostics] == ["E-FILE-READ"]
-    assert err.exit_code == 2
+    assert err.kind == "unusable"
     assert "directory" in err.diagnostics[0].message("en")
 
 
@@ -444,7 +444,7 @@ def test_unreadable_file(tmp_path):
     p.chmod(0)
     err = errors_of(load_yaml, p)
     assert [d.code for d in err.diagnostics] == ["E-FILE-READ"]
-    assert err.exit_code == 2
+    assert err.kind == "unusable"
 
 
 def test_oversized_file_is_not_parsed(tmp_path):
@@ -452,7 +452,7 @@ def test_oversized_file_is_not_parsed(tmp_path):
     p.write_bytes(b"a: [" * 1000)  # would be a syntax error, if it were parsed
     err = errors_of(load_yaml, p, display_name="big.yaml", max_bytes=100)
     assert where(err) == [("E-YAML-TOOBIG", 0, 0)]
-    assert err.exit_code == 1
+    assert err.kind == "errors"
     assert err.diagnostics[0].message("en") == (
         "file too large (4000 bytes); a rule file may have at most 100 bytes"
     )

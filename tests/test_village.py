@@ -10,6 +10,8 @@ import pytest
 from xiangyue import Village
 from xiangyue.errors import InputError
 
+
+
 ROOT = Path(__file__).parent.parent
 RULES = ROOT / "rulesets" / "examples" / "jingou.yaml"
 
@@ -53,7 +55,8 @@ def test_a_database_without_a_rule_file_says_so(tmp_path, monkeypatch):
 
 
 def test_python_rows_are_typed_like_a_table_file_and_untyped_ones_are_refused():
-    from xiangyue.points.evaluate import evaluate, typed_households, typed_records
+    from xiangyue.points.evaluate import evaluate
+    from xiangyue.points.inputs import Inputs, typed_households, typed_records
     from xiangyue.periods import parse_period
     from xiangyue.rules.pipeline import load_ruleset
 
@@ -62,11 +65,11 @@ def test_python_rows_are_typed_like_a_table_file_and_untyped_ones_are_refused():
             {"record_id": "R2", "household": "H1", "date": "2024-03-02", "activity": "志愿服务", "quantity": 0.5}]
     records = typed_records(rules, rows)
     register = typed_households(rules, [{"户号": "H1", "户主": "张三", "网格": "1"}])
-    ev = evaluate(rules, records, register, parse_period("2024-03"))
+    ev = evaluate(rules, Inputs(records, register), parse_period("2024-03"))
     assert ev.results[0].total == Decimal("2.5")  # 0.5 × 3 + 2 × 0.5, exactly
     with pytest.raises(InputError) as info:
         typed_records(rules, [{"记录编号": "R3", "户号": "H1", "日期": "2024-02-30", "事项": "x"}])
     assert (info.value.diagnostics[0].code, info.value.diagnostics[0].line) == ("E-TABLE-DATE-DAY", 1)
     with pytest.raises(InputError) as info:
-        evaluate(rules, rows, register, parse_period("2024-03"))  # not typed: refused, not dropped
+        evaluate(rules, Inputs(rows, register), parse_period("2024-03"))  # not typed: refused, not dropped
     assert info.value.diagnostics[0].code == "E-EVAL-UNTYPED"

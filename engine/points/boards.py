@@ -30,7 +30,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Any, Callable, Sequence, TypeVar
 
-from xiangyue.points.evaluate import Evaluation
+from xiangyue.points.results import Evaluation
 from xiangyue.rules.model import BoardSpec
 
 __all__ = ["BoardEntry", "GridEntry", "Boards", "HouseholdTotal", "compute_boards",
@@ -217,7 +217,8 @@ def board_for_period(ruleset_path: str, period_text: str, *, db_path: str | None
     """The ``xiangyue board`` job: load the rule file, read records (a file, or the database),
     evaluate the period (totals only) and compute its boards. ``show_progress``: a progress
     bar on a terminal (stderr) while records are read, if that takes over a second."""
-    from xiangyue.points.evaluate import evaluate, load_rules, open_inputs
+    from xiangyue.points.evaluate import evaluate
+    from xiangyue.points.inputs import Inputs, load_rules, open_inputs
     from xiangyue.periods import parse_period
 
     period = parse_period(period_text)
@@ -230,8 +231,8 @@ def board_for_period(ruleset_path: str, period_text: str, *, db_path: str | None
             from xiangyue.report.terminal import progress
 
             records = progress(records, label="读取记录 records")
-        ev = evaluate(ruleset, records, inputs.households, period, with_ledger=False,
-                      presorted=inputs.presorted)
+        ev = evaluate(ruleset, Inputs(records, inputs.households, inputs.presorted), period,
+                      with_ledger=False)
         close = getattr(records, "close", None)
         if show_progress and close is not None:
             close()  # the bar is cleared even when evaluate stops reading early

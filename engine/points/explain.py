@@ -16,7 +16,9 @@ from decimal import Decimal
 from typing import Any, Iterable, Mapping
 
 from xiangyue.errors import Diagnostic, InputError
-from xiangyue.points.evaluate import BASE_RULE, Evaluation, LedgerEntry, RecordIssue, evaluate
+from xiangyue.points.evaluate import evaluate
+from xiangyue.points.inputs import Inputs
+from xiangyue.points.results import BASE_RULE, Evaluation, LedgerEntry, RecordIssue
 from xiangyue.i18n import Msg, register
 from xiangyue.rules.model import Ruleset
 from xiangyue.periods import Period
@@ -138,8 +140,8 @@ def explain(
         if not register_rows:
             raise InputError(Diagnostic("E-EXPLAIN-HOUSEHOLD", args={"household": household}))
     own = (r for r in records if r.get("household") == household)
-    ev = evaluate(ruleset, own, register_rows if register_rows is not None
-                  else [{"household": household}], period, presorted=presorted)
+    register = register_rows if register_rows is not None else [{"household": household}]
+    ev = evaluate(ruleset, Inputs(own, register, presorted), period)
     return story_of(ev, household)
 
 
@@ -315,7 +317,7 @@ def explain_period(ruleset_path: str, household: str, period_text: str, *,
                    db_path: str | None = None, records_path: str | None = None,
                    households_path: str | None = None) -> Story:
     """The ``xiangyue explain`` job: a household's story from files or the database."""
-    from xiangyue.points.evaluate import load_rules, open_inputs
+    from xiangyue.points.inputs import load_rules, open_inputs
     from xiangyue.periods import parse_period
 
     period = parse_period(period_text)

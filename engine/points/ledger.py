@@ -23,7 +23,7 @@ import hashlib
 from decimal import Decimal
 from typing import Any
 
-from xiangyue.points.evaluate import Evaluation
+from xiangyue.points.results import Evaluation
 from xiangyue.rules.model import Ruleset
 from xiangyue.periods import Period
 from xiangyue.report.jsonout import decimal_text, dumps, loads

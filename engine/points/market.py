@@ -37,6 +37,7 @@ from typing import Any, Iterable, Mapping, Sequence
 from xiangyue.points.boards import household_totals
 from xiangyue.errors import Diagnostic, InputError, XiangyueError
 from xiangyue.points.evaluate import evaluate
+from xiangyue.points.inputs import Inputs
 from xiangyue.i18n import Msg, register
 from xiangyue.rules.model import FieldSpec, Good, Ruleset
 from xiangyue.periods import Period, period_of
@@ -131,7 +132,7 @@ class MarketError(XiangyueError):
     """A redemption refused (balance, gates): nothing was recorded. Exit code 1."""
 
     def __init__(self, diagnostics: Iterable[Diagnostic] | Diagnostic):
-        super().__init__(diagnostics, exit_code=1)
+        super().__init__(diagnostics, kind="refused")
 
 
 def ensure_tables(store: Store) -> None:
@@ -204,8 +205,8 @@ class Earnings:
         # a span inside one calendar year; evaluate replays from its 1 January for the limits
         period = Period(start, end, "year", f"{start.isoformat()}..{end.isoformat()}")
         records = self.store.iter_records(self.ruleset.fields, dt.date(start.year, 1, 1), end)
-        ev = evaluate(self.ruleset, records, self.register, period, with_ledger=False,
-                      presorted=True)
+        ev = evaluate(self.ruleset, Inputs(records, self.register, presorted=True), period,
+                      with_ledger=False)
         vetoes: dict[str, list] = {}
         for r in ev.results:
             vetoes.setdefault(r.household, []).extend(r.vetoes)

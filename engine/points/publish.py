@@ -193,7 +193,8 @@ def publish(ruleset_path: str, period_text: str, *, db_path: str, by: str | None
     """Evaluate the period from the database, freeze its boards as a new version when they
     differ from the latest published one, and (with ``output_dir``) write the notice (HTML)
     and workbook (XLSX) of the new version."""
-    from xiangyue.points.evaluate import evaluate, load_rules, open_inputs
+    from xiangyue.points.evaluate import evaluate
+    from xiangyue.points.inputs import load_rules, open_inputs
     from xiangyue.points.ledger import save_run
     from xiangyue.periods import parse_period
 
@@ -204,8 +205,7 @@ def publish(ruleset_path: str, period_text: str, *, db_path: str, by: str | None
     try:
         stamp = (now or dt.datetime.now(dt.timezone.utc).astimezone()).isoformat(timespec="seconds")
         with store.transaction():
-            ev = evaluate(ruleset, inputs.records, inputs.households, period, with_ledger=True,
-                          presorted=inputs.presorted)
+            ev = evaluate(ruleset, inputs, period, with_ledger=True)
             data = compute_boards(ev).to_json(details=True)
             content = _content(data)
             _ensure(store)

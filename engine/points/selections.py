@@ -36,7 +36,9 @@ from xiangyue.points.boards import household_totals
 from xiangyue.rules.checker import Binding, Scope
 from xiangyue.rules.compiler import compile_condition, compile_expression
 from xiangyue.errors import Diagnostic, InputError, RulesetError, XiangyueError
-from xiangyue.points.evaluate import Evaluation, evaluate
+from xiangyue.points.evaluate import evaluate
+from xiangyue.points.inputs import Inputs
+from xiangyue.points.results import Evaluation
 from xiangyue.rules.functions import BOOLEAN, NUMBER
 from xiangyue.i18n import Msg, register
 from xiangyue.rules.model import Ruleset, Selection, StarLevel
@@ -434,7 +436,7 @@ def _evaluate_with_records(ruleset: Ruleset, period: Period, *, db_path: str | N
                            records_path: str | None, households_path: str | None,
                            show_progress: bool = False
                            ) -> tuple[Evaluation, list[Mapping[str, Any]]]:
-    from xiangyue.points.evaluate import open_inputs
+    from xiangyue.points.inputs import open_inputs
     from xiangyue.report.terminal import progress
 
     inputs = open_inputs(ruleset, period, db_path=db_path, records_path=records_path,
@@ -442,8 +444,8 @@ def _evaluate_with_records(ruleset: Ruleset, period: Period, *, db_path: str | N
     try:
         records = list(progress(inputs.records, label="读取记录 records")
                        if show_progress else inputs.records)
-        ev = evaluate(ruleset, records, inputs.households, period, with_ledger=False,
-                      presorted=inputs.presorted)
+        ev = evaluate(ruleset, Inputs(records, inputs.households, inputs.presorted), period,
+                      with_ledger=False)
     finally:
         inputs.close()
     return ev, records
@@ -454,7 +456,7 @@ def select_for_period(ruleset_path: str, name: str, period_text: str, *,
                       households_path: str | None = None,
                       show_progress: bool = False) -> SelectionResult:
     """The ``xiangyue select`` job (``show_progress``: a bar on a terminal for long reads)."""
-    from xiangyue.points.evaluate import load_rules
+    from xiangyue.points.inputs import load_rules
 
     period = parse_period(period_text)
     ruleset = load_rules(ruleset_path)
@@ -513,7 +515,7 @@ def rate_stars(ruleset: Ruleset, ev: Evaluation) -> StarsResult:
 def stars_for_period(ruleset_path: str, period_text: str, *, db_path: str | None = None,
                      records_path: str | None = None, households_path: str | None = None,
                      show_progress: bool = False) -> StarsResult:
-    from xiangyue.points.evaluate import load_rules
+    from xiangyue.points.inputs import load_rules
 
     period = parse_period(period_text)
     ruleset = load_rules(ruleset_path)

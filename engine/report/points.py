@@ -18,7 +18,7 @@ import io
 from decimal import Decimal
 from typing import Any, Sequence
 
-from xiangyue.points.evaluate import BASE_RULE, Evaluation
+from xiangyue.points.results import BASE_RULE, Evaluation
 from xiangyue.report.terminal import table, text_width  # noqa: F401  (text_width re-exported)
 from xiangyue.report.jsonout import decimal_text, dumps
 

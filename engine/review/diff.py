@@ -184,7 +184,7 @@ def load_pair(old_path: str, new_path: str, *, old_name: str | None = None,
         except XiangyueError as err:
             diags.extend(err.diagnostics)
     if diags:
-        raise XiangyueError(diags, exit_code=2)
+        raise XiangyueError(diags, kind="unusable")
     return out[0], out[1]
 
 

@@ -414,7 +414,7 @@ def lint_files(policy_path: str, paths: Iterable[str]) -> LintReport:
         except XiangyueError as err:
             diags.extend(err.diagnostics)
     if diags or policy is None:
-        raise XiangyueError(diags, exit_code=2)
+        raise XiangyueError(diags, kind="unusable")
     report = LintReport(policy)
     for rs in rulesets:
         report.files[rs.file] = lint_ruleset(rs, policy)

@@ -17,7 +17,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from xiangyue.points.evaluate import Evaluation, evaluate, open_inputs
+from xiangyue.points.evaluate import evaluate
+
+from xiangyue.points.results import Evaluation
+
+from xiangyue.points.inputs import open_inputs
 from xiangyue.rules.model import Ruleset
 from xiangyue.periods import Period, parse_period
 
@@ -135,12 +139,8 @@ def replay(old: Ruleset, new: Ruleset, period: Period | str, *, records_path: st
         period = parse_period(period)
     evals = []
     for rs in (old, new):
-        inputs = open_inputs(rs, period, db_path=db_path, records_path=records_path,
-                             households_path=households_path)
-        try:
-            evals.append(evaluate(rs, inputs.records, inputs.households, period, with_ledger=False,
-                                  presorted=inputs.presorted))
-        finally:
-            inputs.close()
+        with open_inputs(rs, period, db_path=db_path, records_path=records_path,
+                         households_path=households_path) as inputs:
+            evals.append(evaluate(rs, inputs, period, with_ledger=False))
     a, b = evals
     return Impact(period, compare_evaluations(a, b), _boards(a, b), a, b)

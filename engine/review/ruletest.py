@@ -45,7 +45,9 @@ from typing import Any, Iterable
 
 from xiangyue.rules import model as m
 from xiangyue.errors import Diagnostic, Pos, XiangyueError
-from xiangyue.points.evaluate import Evaluation, evaluate
+from xiangyue.points.evaluate import evaluate
+from xiangyue.points.results import Evaluation
+from xiangyue.points.inputs import Inputs
 from xiangyue.i18n import Msg, register
 from xiangyue.periods import Period, parse_period, period_of
 
@@ -417,7 +419,7 @@ def run_example(rs: m.Ruleset, ex: _Prepared, lang: str = "zh") -> ExampleResult
     """Evaluate one prepared example and compare with what it expects."""
     failures: list[Failure] = []
     expect = ex.expect
-    ev = evaluate(rs, ex.records, ex.households, ex.period, with_ledger=True)
+    ev = evaluate(rs, Inputs(ex.records, ex.households), ex.period, with_ledger=True)
     if "totals" in expect:
         for hh, want in expect["totals"].items():
             res = ev.result(str(hh))
@@ -549,7 +551,7 @@ def run_tests(paths: Iterable[str], lang: str = "zh") -> TestReport:
             diags.extend(err.diagnostics)
     prepared = [(src, _prepare(src, diags)) for src in sources]
     if diags:
-        raise XiangyueError(diags, exit_code=2)
+        raise XiangyueError(diags, kind="unusable")
     results: list[ExampleResult] = []
     rulesets: dict[str, m.Ruleset] = {}  # real path -> the first ruleset loaded from it
     runs: dict[str, list[ExampleResult]] = {}

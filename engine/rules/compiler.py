@@ -50,7 +50,7 @@ class EvalError(XiangyueError):
     """A record's value cannot be used by a rule (reported per record, not fatal)."""
 
     def __init__(self, diagnostic: Diagnostic):
-        super().__init__(diagnostic, exit_code=2)
+        super().__init__(diagnostic, kind="unusable")
         self.diagnostic = diagnostic
 
 

@@ -125,7 +125,7 @@ class ExpressionError(XiangyueError):
     """An expression could not be parsed; positions are relative to the expression text."""
 
     def __init__(self, diagnostics):
-        super().__init__(diagnostics, exit_code=1)
+        super().__init__(diagnostics, kind="errors")
 
 
 @functools.lru_cache(maxsize=1)

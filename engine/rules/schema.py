@@ -262,12 +262,12 @@ def load_checked_yaml(path: str | os.PathLike, schema: dict[str, Any], not_objec
     try:
         doc = load_yaml(path)
     except XiangyueError as err:
-        raise XiangyueError(err.diagnostics, exit_code=2) from None
+        raise XiangyueError(err.diagnostics, kind="unusable") from None
     if not isinstance(doc.data, dict):
         p = doc.pos(())
-        raise XiangyueError(Diagnostic(not_object_code, p.file, p.line, p.column), exit_code=2)
+        raise XiangyueError(Diagnostic(not_object_code, p.file, p.line, p.column), kind="unusable")
     validator = jsonschema.Draft202012Validator(schema)
     diags = [error_diagnostic(doc, best_error(e)) for e in validator.iter_errors(doc.data)]
     if diags:
-        raise XiangyueError(diags, exit_code=2)
+        raise XiangyueError(diags, kind="unusable")
     return doc

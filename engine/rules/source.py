@@ -221,7 +221,7 @@ def load_yaml(
 ) -> YamlDoc:
     """Read and load the YAML file at ``path``; raise :class:`RulesetError` on any problem.
 
-    A missing or unreadable file (or a directory) raises with ``exit_code`` 2.
+    A missing or unreadable file (or a directory) raises with ``kind`` ``unusable``.
     """
     name = display_name if display_name is not None else os.fsdecode(path)
     try:
@@ -234,7 +234,7 @@ def load_yaml(
             data = fh.read(max_bytes + 1)
     except FileNotFoundError:
         err = RulesetError(Diagnostic("E-FILE-NOTFOUND", file=name, args={"path": name}))
-        err.exit_code = 2
+        err.kind = "unusable"
         raise err from None
     except IsADirectoryError:
         raise _read_error(name, "这是一个文件夹，不是文件", "it is a directory") from None
@@ -343,7 +343,7 @@ def _read_error(name: str, detail_zh: str, detail_en: str) -> RulesetError:
             args={"path": name, "detail_zh": detail_zh, "detail_en": detail_en},
         )
     )
-    err.exit_code = 2
+    err.kind = "unusable"
     return err
 
 

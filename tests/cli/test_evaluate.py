@@ -210,3 +210,51 @@ def test_csv_written_to_a_file_has_a_bom_for_excel(tmp_path):
     assert result.exit_code == 0, result.output
     data = out.read_bytes()
     assert data.startswith(b"\xef\xbb\xbf") and "户号".encode() in data
+
+
+# -- the engines agree, and say when they cannot ---------------------------------------------
+
+
+def _invalid_value_files(tmp_path):
+    records = tmp_path / "that.csv"
+    records.write_text("record_id,household,date,activity,quantity,grade\n"
+                       "V1,JG001,2024-03-02,志愿服务,2,特优\n"
+                       "V2,JG001,2024-03-03,志愿服务,2,\n", encoding="utf-8")
+    households = tmp_path / "hh.csv"
+    households.write_text("户号,户主,网格\nJG001,张三,第1网格\n", encoding="utf-8")
+    return str(records), str(households)
+
+
+def test_a_value_outside_the_allowed_ones_is_invalid_under_every_engine(tmp_path):
+    """The repro of the architecture issue: V1's grade 特优 is not one of 优/良/差, so V1 is
+    listed as invalid and awards nothing; V2 gives 2 × 2 = 4 — whichever engine runs."""
+    records, households = _invalid_value_files(tmp_path)
+    seen = {}
+    for engine in ("reference", "fast", "auto"):
+        result = run("evaluate", JINGOU, "--records", records, "--households", households,
+                     "--period", "2024-03", "--format", "json", "--engine", engine)
+        assert result.exit_code == 0, result.output
+        data = json.loads(result.stdout, parse_float=Decimal)
+        seen[engine] = data
+        assert [h["total"] for h in data["households"]] == [4]
+        assert [r["record_id"] for r in data["invalid"]] == ["V1"]
+        assert data["invalid"][0]["code"] == "E-EVAL-NOT-ALLOWED"
+    assert seen["reference"] == seen["fast"] == seen["auto"]
+
+
+def test_fast_on_a_rule_file_it_cannot_compute_exits_2_and_auto_says_it_fell_back(tmp_path):
+    rules = tmp_path / "half.yaml"
+    rules.write_text(Path(JINGOU).read_text(encoding="utf-8").replace(
+        "points: 2 × 数量", "points: 数量 ÷ 2"), encoding="utf-8")
+    fast = run("evaluate", str(rules), "--records", RECORDS, "--households", HOUSEHOLDS,
+               "--period", "2024-Q1", "--engine", "fast", "--lang", "en")
+    assert fast.exit_code == 2
+    assert "E-ENGINE-UNSUPPORTED" in fast.stderr and "division" in fast.stderr
+    assert "Traceback" not in fast.output
+    auto = run("evaluate", str(rules), "--records", RECORDS, "--households", HOUSEHOLDS,
+               "--period", "2024-Q1", "--engine", "auto", "--lang", "en", "--format", "json")
+    assert auto.exit_code == 0
+    assert "reference engine was used" in auto.stderr
+    ref = run("evaluate", str(rules), "--records", RECORDS, "--households", HOUSEHOLDS,
+              "--period", "2024-Q1", "--engine", "reference", "--format", "json")
+    assert json.loads(auto.stdout) == json.loads(ref.stdout)

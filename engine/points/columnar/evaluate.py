@@ -1,8 +1,8 @@
-"""The fast path: a rule file evaluated over whole columns of records (numpy), beside the
-straightforward evaluator (:mod:`xiangyue.points.evaluate`) it must always agree with.
+"""The columnar evaluator: a rule file evaluated over whole columns of records (numpy), beside
+the reference evaluator (:mod:`xiangyue.points.reference`) it must always agree with.
 
-:func:`evaluate_totals` gives the same :class:`~xiangyue.points.evaluate.Evaluation` as
-:func:`~xiangyue.points.evaluate.evaluate` (results, vetoes, the records a report lists; the ledger
+:func:`evaluate` gives the same :class:`~xiangyue.points.results.Evaluation` as
+:func:`xiangyue.points.reference.evaluate` (results, vetoes, the records a report lists; the ledger
 too with ``with_ledger=True``), computed so:
 
 1. Read only the columns the rules use, from the village database through Arrow
@@ -28,9 +28,9 @@ batches would otherwise stay in their arenas and count to the peak).
 
 Whatever it cannot compute exactly (a division of a field, a function it does not know,
 values with more than nine decimal places, numbers beyond 64 bits) raises
-:class:`~xiangyue.points.columnar.expr.Unsupported`; with ``engine="auto"`` the whole rule file is
-then evaluated by the straightforward evaluator, and :class:`EngineChoice` says which ran
-and why.
+:class:`~xiangyue.points.columnar.expr.Unsupported`; the evaluation door
+(:func:`xiangyue.points.evaluate.evaluate`) then refuses (``engine="fast"``) or evaluates the
+whole rule file with the reference evaluator and says why (``engine="auto"``).
 """
 
 from __future__ import annotations
@@ -43,7 +43,11 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
-from xiangyue.points import evaluate as ref
+from xiangyue.points.inputs import Inputs, replay_window
+from xiangyue.points.results import (BASE_RULE, ZERO, Evaluation, LedgerEntry, UnitResult,
+                                     build_results)
+from xiangyue.points import reference
+from xiangyue.periods import overlapping_keys, period_starts
 from xiangyue.rules.checker import Scope
 from xiangyue.points.columnar.expr import (INT_LIMIT, Evaluator, Table, Unsupported, Val, check_supported,
                             decimal_to_scaled, rescale, scaled_to_decimal)
@@ -52,29 +56,10 @@ from xiangyue.rules.model import Ruleset
 from xiangyue.rules.nodes import names
 from xiangyue.periods import Period
 
-__all__ = ["ENGINES", "EngineChoice", "FastPlan", "Unsupported", "compile_plan",
-           "evaluate_totals", "evaluate_with_engine"]
-
-ENGINES = ("auto", "fast", "reference")
+__all__ = ["FastPlan", "Unsupported", "compile_plan", "evaluate"]
 
 #: Seconds spent in each phase of the last fast evaluation (for the benchmark's profile).
 LAST_PROFILE: dict[str, float] = {}
-
-
-@dataclass(frozen=True)
-class EngineChoice:
-    """Which evaluator computed a result: ``fast`` or ``reference``; ``reason`` says why the
-    fast path was not used (None when it was, or when the reference was asked for)."""
-
-    engine: str
-    reason: str | None = None
-
-    def describe(self) -> str:
-        if self.engine == "fast":
-            return "fast (columnar, exact)"
-        if self.reason:
-            return f"reference (fast path not used: {self.reason})"
-        return "reference"
 
 
 # ------------------------------------------------------------------------------------------
@@ -110,69 +95,27 @@ def compile_plan(ruleset: Ruleset) -> FastPlan:
 
 
 # ------------------------------------------------------------------------------------------
-# Public entry points
+# The entry point (reached through xiangyue.points.evaluate.evaluate)
 
 
 def _is_store(source: Any) -> bool:
     return hasattr(source, "iter_records") and hasattr(source, "conn")
 
 
-def evaluate_with_engine(
-    ruleset: Ruleset,
-    source: Any,
-    period: Period,
-    households: Iterable[Mapping[str, Any]] | None = None,
-    *,
-    engine: str = "auto",
-    with_ledger: bool = False,
-) -> tuple[ref.Evaluation, EngineChoice]:
-    """Evaluate ``ruleset`` over ``source`` (a :class:`~xiangyue.data.store.Store` or an iterable of
-    record dicts) for ``period``; ``engine`` is ``auto`` (fast path when the rule file and the
-    data allow it, else the reference evaluator), ``fast`` (fail with :class:`Unsupported`
-    when it cannot be used) or ``reference``. Returns the evaluation and which engine ran."""
-    if engine not in ENGINES:
-        raise ValueError(f"engine must be one of {ENGINES}")
-    hh_list = list(households) if households is not None else None
-    records = source
-    if not _is_store(source) and not isinstance(source, (list, tuple)):
-        records = list(source)
-    if engine != "reference":
-        try:
-            plan = compile_plan(ruleset)
-            result = _fast(plan, records, period, hh_list, with_ledger)
-            return result, EngineChoice("fast")
-        except Unsupported as why:
-            if engine == "fast":
-                raise
-            reason = str(why)
-    else:
-        reason = None
-    return _reference(ruleset, records, period, hh_list, with_ledger), EngineChoice(
-        "reference", reason)
-
-
-def evaluate_totals(
-    ruleset: Ruleset,
-    source: Any,
-    period: Period,
-    households: Iterable[Mapping[str, Any]] | None = None,
-    *,
-    engine: str = "auto",
-    with_ledger: bool = False,
-) -> ref.Evaluation:
-    """Like :func:`xiangyue.points.evaluate.evaluate`, by the fast path when it can (see
-    :func:`evaluate_with_engine`); without the ledger unless ``with_ledger``."""
-    return evaluate_with_engine(ruleset, source, period, households, engine=engine,
-                                with_ledger=with_ledger)[0]
-
-
-def _reference(ruleset: Ruleset, source: Any, period: Period,
-               households: list[Mapping[str, Any]] | None, with_ledger: bool) -> ref.Evaluation:
-    if _is_store(source):
-        records = source.iter_records(ruleset.fields, *ref.replay_window(ruleset, period))
-        return ref.evaluate(ruleset, records, households, period, with_ledger=with_ledger,
-                            presorted=True)
-    return ref.evaluate(ruleset, source, households, period, with_ledger=with_ledger)
+def evaluate(ruleset: Ruleset, inputs: Inputs, period: Period, *,
+             with_ledger: bool = True) -> Evaluation:
+    """Evaluate ``ruleset`` over ``inputs`` for ``period`` by columns: the same
+    :class:`Evaluation` as :func:`xiangyue.points.reference.evaluate`. In database mode the
+    records are read from the store through Arrow, not through ``inputs.records``. Raises
+    :class:`Unsupported` naming what it cannot compute exactly."""
+    plan = compile_plan(ruleset)
+    source: Any = inputs.store
+    if source is None:
+        source = inputs.records
+        if not isinstance(source, (list, tuple)):
+            source = list(source)
+    hh_list = list(inputs.households) if inputs.households is not None else None
+    return _fast(plan, source, period, hh_list, with_ledger)
 
 
 # ------------------------------------------------------------------------------------------
@@ -329,7 +272,7 @@ def _points(expr: Any, table: Table, scope: Any, rows: np.ndarray) -> Val:
 
 
 def _fast(plan: FastPlan, source: Any, period: Period,
-          households: list[Mapping[str, Any]] | None, with_ledger: bool) -> ref.Evaluation:
+          households: list[Mapping[str, Any]] | None, with_ledger: bool) -> Evaluation:
     import gc
 
     # a ledger is millions of small objects: the cyclic collector would rescan them again
@@ -345,7 +288,7 @@ def _fast(plan: FastPlan, source: Any, period: Period,
 
 
 def _fast_run(plan: FastPlan, source: Any, period: Period,
-              households: list[Mapping[str, Any]] | None, with_ledger: bool) -> ref.Evaluation:
+              households: list[Mapping[str, Any]] | None, with_ledger: bool) -> Evaluation:
     import time
 
     rs = plan.ruleset
@@ -364,7 +307,7 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
 
     # records after the period, up to the end of the last veto period overlapping it, count
     # for the veto only (see xiangyue.points.evaluate)
-    year_start, horizon = ref.replay_window(rs, period)
+    year_start, horizon = replay_window(rs, period)
     if _is_store(source):
         needed = plan.needed
         if with_ledger:  # ledger entries carry the whole record (ids and dates come anyway)
@@ -416,6 +359,8 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
         in_register = np.array([w in register for w in words] + [False], dtype=bool)
         known &= in_register[hh]
     usable = covered & known
+    if cols.invalid is not None:  # listed as invalid by the reference evaluator (below)
+        usable &= ~cols.invalid
     if plan.person:
         usable_unit = usable & (unit >= 0)
     else:
@@ -726,7 +671,7 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
     if listed.any():
         at = np.flatnonzero(listed)
         recs = cols.fetch(at[np.argsort(order[at], kind="stable")])  # in the source's order
-        side = ref.evaluate(rs, recs, households, period, with_ledger=False)
+        side = reference.evaluate(rs, Inputs(recs, households), period, with_ledger=False)
         issues = {"unmatched": side.unmatched, "not_covered": side.not_covered,
                   "invalid": side.invalid, "unknown_households": side.unknown_households}
 
@@ -743,16 +688,16 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
         lazy = build_ledger(rs, cols, unit, unit_keys, rows, ledger_info, in_p, periods,
                             dec, scale, plan.person, records, order, rank)
     lap("ledger")
-    base_entries: list[ref.LedgerEntry] | None = [] if with_ledger else None
+    base_entries: list[LedgerEntry] | None = [] if with_ledger else None
     if plan.person:
-        results = ref._results(rs, period, register, seen_units, sums_out, vetoes,
+        results = build_results(rs, period, register, seen_units, sums_out, vetoes,
                                base_entries)
     else:
         results = _household_results(rs, period, register, seen_units, lazy_sums, vetoes,
                                      base_entries, unit_keys, dec)
     ledger = lazy.with_base(base_entries) if lazy is not None and base_entries else lazy
     lap("results")
-    return ref.Evaluation(
+    return Evaluation(
         period=period,
         ruleset=rs,
         results=results,
@@ -770,7 +715,7 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
 # Results per household, their sums by rule and category built when read
 
 
-class _FastUnitResult(ref.UnitResult):
+class _FastUnitResult(UnitResult):
     """A :class:`~xiangyue.points.evaluate.UnitResult` whose ``by_rule`` and ``by_category`` dicts
     are built from the fast path's arrays the first time they are read (equal to the
     reference's; a dict once built)."""
@@ -782,7 +727,7 @@ class _FastUnitResult(ref.UnitResult):
         base, sums, j, dec = src
         by_rule: dict[str, Decimal] = {}
         if base is not None:
-            by_rule[ref.BASE_RULE] = base
+            by_rule[BASE_RULE] = base
         by_cat: dict[str, Decimal] = {}
         if j is not None:
             TU, TV, K, V, CC, CV, ub, cb, cat_names = sums
@@ -827,7 +772,7 @@ class _FastUnitResult(ref.UnitResult):
                 self.by_rule, self.by_category, self.vetoes)
 
     def __eq__(self, other: object) -> bool:
-        if isinstance(other, ref.UnitResult):
+        if isinstance(other, UnitResult):
             return self._key() == (other.household, other.person, other.head, other.grid,
                                    other.total, other.vetoed, other.by_rule, other.by_category,
                                    other.vetoes)
@@ -847,14 +792,14 @@ class _CatNames(list):
 def _household_results(rs: Ruleset, period: Period,
                        register: dict[str, Mapping[str, Any]] | None, seen_units: dict[Any, None],
                        sums: tuple | None, vetoes: dict[Any, list[dict[str, Any]]],
-                       base_entries: list[ref.LedgerEntry] | None, unit_keys: list[Any],
-                       dec: Any) -> list[ref.UnitResult]:
+                       base_entries: list[LedgerEntry] | None, unit_keys: list[Any],
+                       dec: Any) -> list[UnitResult]:
     """What :func:`xiangyue.points.evaluate._results` gives for ``unit: household`` (base points,
     vetoes of the periods overlapping ``period``, register order), from the sums' arrays."""
     units = list(register) if register is not None else sorted(seen_units, key=str)
-    overlap = ref._overlapping_keys(period)
+    overlap = overlapping_keys(period)
     base = rs.base
-    base_starts = ref._period_starts(period, base.per) if base is not None else []
+    base_starts = period_starts(period, base.per) if base is not None else []
     grants = None
     if base is not None and (base.points * len(base_starts) or base_starts):
         grants = base.points * len(base_starts)
@@ -868,10 +813,10 @@ def _household_results(rs: Ruleset, period: Period,
         sums = sums[:8] + (names,)
         row_of = {unit_keys[u]: j for j, u in enumerate(TU.tolist())}
         totals = [dec(v) for v in TV.tolist()]
-    zero = ref.ZERO
+    zero = ZERO
     new = object.__new__
     cls = _FastUnitResult
-    out: list[ref.UnitResult] = []
+    out: list[UnitResult] = []
     for hh in units:
         info = register.get(hh, {}) if register is not None else {}
         res = new(cls)
@@ -894,7 +839,7 @@ def _household_results(rs: Ruleset, period: Period,
         if base_entries is not None and base is not None:
             pos = f"{base.pos.file}:{base.pos.line}" if base.pos.line else base.pos.file
             for day, _ in base_starts:
-                base_entries.append(ref.LedgerEntry(None, hh, day, ref.BASE_RULE, "基础分", None,
+                base_entries.append(LedgerEntry(None, hh, day, BASE_RULE, "基础分", None,
                                                     base.points, base.points, (), pos, None,
                                                     None, None))
     if base_entries:

@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from xiangyue.points.evaluate import LedgerEntry
+from xiangyue.points.results import LedgerEntry
 from xiangyue.points.columnar.load import EPOCH, Columns
 from xiangyue.rules.model import Ruleset
 

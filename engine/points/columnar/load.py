@@ -23,6 +23,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from xiangyue.points.columnar.expr import MAX_SCALE, Unsupported, Val, Vocab, decimal_to_scaled
+from xiangyue.points.results import INVALID
 from xiangyue.rules.model import FieldSpec
 
 EPOCH = dt.date(1970, 1, 1)
@@ -46,6 +47,9 @@ class Columns:
     #: database row ids (when the record ids were not read: see :meth:`ids`)
     rowid: np.ndarray | None = None
     store: Any = None
+    #: True for records that carry a reason they cannot be scored (a value outside its
+    #: field's allowed values: :data:`xiangyue.points.results.INVALID`); None: none do
+    invalid: np.ndarray | None = None
 
     def ids(self, idx: np.ndarray) -> list[str]:
         """The record ids of the rows at ``idx``."""
@@ -76,6 +80,8 @@ class Columns:
             self.rowid = self.rowid[at]
         if self.rank is not None:
             self.rank = self.rank[at]
+        if self.invalid is not None:
+            self.invalid = self.invalid[at]
         if "household" in self.fields:
             self.fields["household"] = Val("text", self.household, 0, None)
         if "date" in self.fields:
@@ -104,7 +110,7 @@ class Columns:
         return Columns(
             len(order), self.record_id.take(pa.array(order)), self.household[order],
             None if self.person is None else self.person[order], self.day[order], fields,
-            self.vocab, fetch,
+            self.vocab, fetch, invalid=None if self.invalid is None else self.invalid[order],
         )
 
 
@@ -675,4 +681,6 @@ def load_records(records: Iterable[Mapping[str, Any]], fields: Sequence[FieldSpe
     def fetch(idx: np.ndarray) -> list[dict[str, Any]]:
         return [kept[int(i)] for i in idx]
 
-    return Columns(n, rid, household, person_codes, day, columns, vocab, fetch)
+    invalid = np.fromiter((r.get(INVALID) is not None for r in kept), dtype=bool, count=n)
+    return Columns(n, rid, household, person_codes, day, columns, vocab, fetch,
+                   invalid=invalid if invalid.any() else None)

@@ -1,0 +1,173 @@
+"""What an evaluation reads: the checked rule file, the records and the household register,
+from table files (CSV/XLSX/JSONL) or from the village database; opened once, the same for
+both evaluators."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Iterable, Iterator, Mapping
+
+from xiangyue.errors import Diagnostic, XiangyueError
+from xiangyue.i18n import Msg, register
+from xiangyue.periods import Period, period_of
+from xiangyue.points.results import INVALID
+from xiangyue.rules.model import Ruleset
+
+register(
+    {
+        "E-EVAL-NOT-ALLOWED": Msg(
+            zh="“{field}”的值“{value}”不是规则文件允许的值（{allowed}），这条记录不计分",
+            en="'{value}' is not an allowed value of '{field}' ({allowed}); the record is not scored",
+            hint_zh="改正表格中的值，或在规则文件的字段中加上这个值",
+            hint_en="correct the value in the table, or add it to the field's values in the rule file",
+        ),
+    }
+)
+
+def replay_window(ruleset: Ruleset, period: Period) -> tuple[dt.date, dt.date]:
+    """The dates of the records needed to report ``period``: from 1 January of its year (limits
+    are counted in their own periods) to the end of the last veto period overlapping it."""
+    end = period.end
+    for rule in ruleset.rules:
+        if rule.veto is not None:
+            end = max(end, period_of(period.end, rule.veto).end)
+    return dt.date(period.start.year, 1, 1), end
+
+
+
+
+
+@dataclass
+class Inputs:
+    """What an evaluation reads: typed records (an iterable, ordered by date then record_id
+    when ``presorted``; each may carry ``_file``/``_row`` and :data:`~xiangyue.points.results.INVALID`),
+    the household register (None: the households in the records) and, in database mode, the
+    open store the records stream from (close it when done; the columnar evaluator reads the
+    store directly)."""
+
+    records: Iterable[Mapping[str, Any]]
+    households: list[Mapping[str, Any]] | None = None
+    presorted: bool = False
+    store: Any = None
+
+    def __enter__(self) -> "Inputs":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+
+
+def load_rules(path: str) -> Ruleset:
+    """Load a rule file for an evaluation: a rule file with errors makes the input unusable
+    (exit 2), as every other unusable input of ``evaluate``."""
+    from xiangyue.rules.pipeline import load_ruleset
+
+    try:
+        return load_ruleset(path)
+    except XiangyueError as err:
+        raise XiangyueError(err.diagnostics, kind="unusable") from None
+
+
+def read_records_file(ruleset: Ruleset, path: str) -> list[dict[str, Any]]:
+    """Typed records of a table file, each with ``_file``/``_row``; any bad row stops the
+    evaluation (InputError listing every problem), so no total is silently short."""
+    from xiangyue.data.tables import read_table
+
+    # A value outside a field's allowed values (grade 特优) does not stop the evaluation: the
+    # record is listed as invalid with its row, like any other value the rules cannot use.
+    from dataclasses import replace
+
+    restricted = {f.id: f for f in ruleset.fields if f.values}
+    relaxed = [replace(f, values=None) if f.id in restricted else f for f in ruleset.fields]
+    table = read_table(path, relaxed, key="record_id")
+    table.raise_for_errors()
+    out = table.rows
+    for row, line in zip(out, table.lines):
+        row["_file"] = table.file
+        row["_row"] = line
+        for fid, spec in restricted.items():
+            value = row.get(fid)
+            if value is not None and value not in spec.values:
+                row[INVALID] = Diagnostic(
+                    "E-EVAL-NOT-ALLOWED", file=table.file, line=line, column=table.header(fid) or fid,
+                    args={"field": spec.label or fid, "value": value, "allowed": "、".join(spec.values)})
+                break
+    return out
+
+
+def typed_records(ruleset: Ruleset, rows: Iterable[Mapping[str, Any]], *,
+                  file: str = "<rows>") -> list[dict[str, Any]]:
+    """Records as a Python caller has them (e.g. ``csv.DictReader`` rows: English or Chinese
+    column names, text or numbers) typed by the rule file's fields, exactly as a table file's
+    rows are; raises :class:`InputError` listing every problem (row = position, 1-based)."""
+    from xiangyue.data.tables import read_rows
+
+    table = read_rows(rows, ruleset.fields, file=file, key="record_id")
+    table.raise_for_errors()
+    for row, line in zip(table.rows, table.lines):
+        row["_file"] = file
+        row["_row"] = line
+    return table.rows
+
+
+def typed_households(ruleset: Ruleset, rows: Iterable[Mapping[str, Any]], *,
+                     file: str = "<rows>") -> list[dict[str, Any]]:
+    """The household register from a Python caller's rows (see :func:`typed_records`)."""
+    from xiangyue.data.tables import read_rows
+
+    table = read_rows(rows, ruleset.household_fields, file=file, key="household")
+    table.raise_for_errors()
+    return table.rows
+
+
+def read_households_file(ruleset: Ruleset, path: str) -> list[dict[str, Any]]:
+    from xiangyue.data.tables import read_table
+
+    table = read_table(path, ruleset.household_fields, key="household")
+    table.raise_for_errors()
+    return table.rows
+
+
+def stored_records(store: Any, ruleset: Ruleset, period: Period) -> Iterator[dict[str, Any]]:
+    """The database's records needed to report ``period`` (from 1 January of its year), in
+    order, each with ``_file``/``_row`` (where it was imported from)."""
+    from xiangyue.rules.model import FieldSpec
+
+    start, end = replay_window(ruleset, period)
+
+    fields = list(ruleset.fields) + [FieldSpec("source_file", "text"),
+                                     FieldSpec("source_row", "integer")]
+    for row in store.iter_records(fields, start, end):
+        row["_file"] = row.pop("source_file")
+        row["_row"] = row.pop("source_row")
+        yield row
+
+
+def open_inputs(ruleset: Ruleset, period: Period, *, db_path: str | None = None,
+                records_path: str | None = None, households_path: str | None = None) -> Inputs:
+    """Records from ``records_path`` when given (no database needed), else from the database
+    at ``db_path`` (which must exist); the register from ``households_path`` when given, else
+    from the database in database mode (an empty register means: the households in the
+    records)."""
+    households = read_households_file(ruleset, households_path) if households_path else None
+    if records_path:
+        return Inputs(read_records_file(ruleset, records_path), households)
+    from xiangyue.data.store import open_store
+
+    store = open_store(db_path or "xiangyue.db", create=False)
+    try:
+        if households is None:
+            households = store.households(ruleset.household_fields) or None
+    except BaseException:
+        store.close()
+        raise
+    records = stored_records(store, ruleset, period)
+    return Inputs(records, households, True, store)
+
+
