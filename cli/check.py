@@ -7,6 +7,7 @@ import sys
 import click
 
 from xiangyue.checklists.check import check_case_file, check_store, parse_as_of
+from xiangyue.checklists.duties import parse_from
 from xiangyue.errors import RulesetError, format_diagnostic
 from xiangyue.report.compliance import FORMATS, render, write_report
 from xiangyue.rules.pipeline import load_ruleset
@@ -20,6 +21,10 @@ item's procedure, as of a date: skipped steps, steps out of order, late or overd
 publication, steps taken too early, meetings without quorum or majority, unknown items
 and steps.
 
+Recurring duties (村级事务清单, items with a schedule) are judged period by period from the
+rule file's effective.from (or --from) to the as-of date: done on time, late, missed or
+not yet due; a calendar grid (item × period) follows the case report.
+
 Cases come from the village database (after `xiangyue cases import`), or straight from a
 case file with --cases (CSV, XLSX or JSONL, one row per step).
 
@@ -30,8 +35,9 @@ Examples / 示例:
 
 \b
 Exit codes / 退出码:
-  0  no case is in violation / 没有违规事项
-  1  some case is in violation / 有违规事项
+  0  no case is in violation, no duty late or missed / 没有违规事项，定期事项均按期完成
+  1  some case is in violation, or a duty was late or missed
+     / 有违规事项，或定期事项逾期、漏办
   2  the input could not be used (rule file, case file, date)
      / 输入无法使用（规则文件、事项表、日期有误）
 """
@@ -44,24 +50,28 @@ Exit codes / 退出码:
               help="Check this case file directly, without importing it. 直接检查事项表文件。")
 @click.option("--as-of", "as_of", default=None, metavar="DATE",
               help="Check as of this date (YYYY-MM-DD; default today). 核对日期，默认今天。")
+@click.option("--from", "from_", default=None, metavar="DATE|PERIOD",
+              help="Judge recurring duties from this date or period on (default: the rule "
+                   "file's effective.from). 定期事项从哪天（或哪一期）开始核对，默认规则生效日期。")
 @format_option(*FORMATS)
 @lang_option
 @click.option("--output", "output", type=click.Path(dir_okay=False), default=None,
               help="Write the report to this file instead of the screen. 输出到文件。")
 @handles_user_errors
-def check(ruleset: str, db_path: str, cases_path: str | None, as_of: str | None, fmt: str,
-          lang: str | None, output: str | None) -> None:
+def check(ruleset: str, db_path: str, cases_path: str | None, as_of: str | None,
+          from_: str | None, fmt: str, lang: str | None, output: str | None) -> None:
     lang = resolve_lang(lang)
     day = parse_as_of(as_of)
+    start = parse_from(from_)
     try:
         rs = load_ruleset(ruleset)
     except RulesetError as err:
         err.kind = "unusable"  # for `check`, a bad rule file means the input could not be used
         raise
     if cases_path is not None:
-        report = check_case_file(rs, cases_path, day)
+        report = check_case_file(rs, cases_path, day, start=start)
     else:
-        report = check_store(rs, db_path, day)
+        report = check_store(rs, db_path, day, start=start)
     for d in report.warnings:
         click.echo(format_diagnostic(d, lang), err=True)
     text = render(report, fmt, lang)
@@ -69,7 +79,7 @@ def check(ruleset: str, db_path: str, cases_path: str | None, as_of: str | None,
         write_report(text, output, fmt)
     else:
         click.echo(text, nl=False)
-    sys.exit(1 if report.has_violations else 0)
+    sys.exit(1 if report.has_violations or report.has_failed_duties else 0)
 
 
 commands = [check]

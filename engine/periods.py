@@ -1,4 +1,8 @@
-"""Calendar periods: month ``2024-03``, quarter ``2024-Q1``, year ``2024``."""
+"""Calendar periods: month ``2024-03``, quarter ``2024-Q1``, half year ``2024-H1``, year ``2024``.
+
+Points are evaluated per month, quarter or year (:func:`parse_period`); recurring checklist
+duties can also fall due every half year (:func:`parse_duty_period`).
+"""
 
 from __future__ import annotations
 
@@ -70,6 +74,41 @@ def quarter_period(year: int, quarter: int) -> Period:
     return Period(dt.date(year, first, 1), _last_day(year, first + 2), "quarter", f"{year:04d}-Q{quarter}")
 
 
+def half_year_period(year: int, half: int) -> Period:
+    first = 6 * (half - 1) + 1
+    return Period(dt.date(year, first, 1), _last_day(year, first + 5), "half_year", f"{year:04d}-H{half}")
+
+
+_HALF = re.compile(r"^(\d{4})\s*(?:-?[Hh]([12])|年?\s*([上下])半年)$")
+_ZH_MONTH = re.compile(r"^(\d{4})\s*年\s*(\d{1,2})\s*月(?:份)?$")
+_ZH_QUARTER = re.compile(r"^(\d{4})\s*年\s*(?:第\s*)?([1-4一二三四])\s*季度?$")
+_ZH_YEAR = re.compile(r"^(\d{4})\s*年(?:度)?$")
+
+
+def parse_duty_period(text: str) -> Period:
+    """A period a recurring duty can fall due for: every form :func:`parse_period` accepts
+    (``2024-03``, ``2024-Q1``, ``2024``), half years (``2024-H1``, ``2024H2``, ``2024上半年``)
+    and the Chinese forms a clerk writes (``2024年3月``, ``2024年第1季度``, ``2024年``)."""
+    t = (text or "").strip()
+    if m := _HALF.match(t):
+        half = int(m[2]) if m[2] else (1 if m[3] == "上" else 2)
+        return half_year_period(int(m[1]), half)
+    if m := _ZH_MONTH.match(t):
+        if 1 <= int(m[2]) <= 12:
+            return month_period(int(m[1]), int(m[2]))
+    elif m := _ZH_QUARTER.match(t):
+        q = m[2]
+        return quarter_period(int(m[1]), int(q) if q.isdigit() else "一二三四".index(q) + 1)
+    elif m := _ZH_YEAR.match(t):
+        return year_period(int(m[1]))
+    return parse_period(t)
+
+
+def next_period(p: Period) -> Period:
+    """The period of the same kind that follows ``p``."""
+    return period_of(p.end + dt.timedelta(days=1), p.kind)
+
+
 def year_period(year: int) -> Period:
     return Period(dt.date(year, 1, 1), dt.date(year, 12, 31), "year", f"{year:04d}")
 
@@ -82,6 +121,8 @@ def period_of(day: dt.date, kind: str) -> Period:
         return quarter_period(day.year, (day.month - 1) // 3 + 1)
     if kind == "year":
         return year_period(day.year)
+    if kind == "half_year":
+        return half_year_period(day.year, 1 if day.month <= 6 else 2)
     raise ValueError(kind)
 
 

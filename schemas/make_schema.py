@@ -77,8 +77,24 @@ STEP = {
 }
 PROCEDURE = obj({"id": {"type": "string", "pattern": ID}, "name": TEXT, "when": EXPR,
                  "steps": {"type": "array", "items": STEP, "minItems": 1}}, ["steps"])
+SCHEDULE = obj(
+    {
+        "every": {"type": "string", "minLength": 1,
+                  "description": "month 每月 | quarter 每季度 | half_year 每半年 | year 每年"},
+        "due": obj({"days": {"type": "integer", "minimum": 0,
+                             "description": "days after the anchor; 0 = on the anchor day"},
+                    "after": {"enum": ["period_end", "period_start"],
+                              "description": "count from the period's last day (period_end) or first day"},
+                    "calendar": {"enum": ["calendar", "working"]}},
+                   ["days"], description="the due date of each period (default: the period's last day)"),
+        "description": {"type": "string"},
+    },
+    ["every"],
+    description="A recurring duty (村级事务清单): every period must be fulfilled by a case.",
+)
 ITEM = obj({"id": {"type": "string", "pattern": ID}, "name": TEXT, "list": TEXT, "description": {"type": "string"},
-            "procedures": {"type": "array", "items": PROCEDURE, "minItems": 1}}, ["id", "name", "procedures"])
+            "procedures": {"type": "array", "items": PROCEDURE, "minItems": 1},
+            "schedule": SCHEDULE}, ["id", "name"])
 
 ROW = {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean", "null"]}}
 EXAMPLE = obj(

@@ -62,6 +62,7 @@ from xiangyue.errors import Diagnostic, InputError, Pos, XiangyueError
 from xiangyue.i18n import Msg, message, register
 from xiangyue.rules.model import ChecklistItem, Deadline, FieldSpec, Procedure, Ruleset, Step
 from xiangyue.checklists.workdays import add_days
+from xiangyue.checklists.duties import DUTY_STATUSES, DUPLICATE, Duty, judge_duties
 
 __all__ = [
     "CASE_FIELDS",
@@ -93,13 +94,14 @@ CASE_FIELDS: dict[str, str] = {
     "attended": "到会人数",
     "eligible": "应到人数",
     "approved": "赞成人数",
+    "period": "期间",
 }
 STEP_FIELDS = ("step", "date", "attended", "eligible", "approved")
 _TYPES = {"amount": "decimal", "date": "date", "attended": "integer", "eligible": "integer",
           "approved": "integer"}
 BUILTIN_CASE_FIELDS: tuple[FieldSpec, ...] = tuple(
     FieldSpec(id=fid, type=_TYPES.get(fid, "text"), label=label,  # type: ignore[arg-type]
-              required=fid in ("case_id", "step", "date"))
+              required=fid in ("case_id", "date"), default="" if fid == "step" else None)
     for fid, label in CASE_FIELDS.items()
 )
 
@@ -262,6 +264,10 @@ class Case:
     steps: tuple[CaseStep, ...]
     values: Mapping[str, Any] = field(default_factory=dict, compare=False)
     pos: Pos = Pos()
+    #: where each case-level field was first given: field id -> (row, column header)
+    field_at: Mapping[str, tuple[int, str]] = field(default_factory=dict, compare=False)
+    #: the header each built-in column has in the file (for positions of later checks)
+    columns: Mapping[str, str] = field(default_factory=dict, compare=False)
 
 
 def parse_as_of(text: str | None, today: dt.date | None = None) -> dt.date:
@@ -309,7 +315,7 @@ def read_case_file(ruleset: Ruleset, path: str, *, encoding: str | None = None,
 
 
 def check_case_file(ruleset: Ruleset, path: str, as_of: dt.date, *,
-                    encoding: str | None = None) -> ComplianceReport:
+                    encoding: str | None = None, start: dt.date | None = None) -> ComplianceReport:
     """Check a case file directly, without importing it into the village database.
 
     Every problem of the file (bad cells, unknown columns, rows of a case that disagree, a step
@@ -326,11 +332,12 @@ def check_case_file(ruleset: Ruleset, path: str, as_of: dt.date, *,
         cases = []
     if errors:
         raise InputError(errors + list(warnings))
-    report = check_cases(ruleset, cases, as_of, file=str(path))
+    report = check_cases(ruleset, cases, as_of, file=str(path), start=start)
     return replace(report, warnings=warnings)
 
 
-def check_store(ruleset: Ruleset, db_path: str, as_of: dt.date) -> ComplianceReport:
+def check_store(ruleset: Ruleset, db_path: str, as_of: dt.date, *,
+                start: dt.date | None = None) -> ComplianceReport:
     """Check the cases imported into the village database (``xiangyue cases import``).
 
     Rows keep the file and row they were imported from, so a problem points at the sheet the
@@ -348,7 +355,7 @@ def check_store(ruleset: Ruleset, db_path: str, as_of: dt.date) -> ComplianceRep
             rows.append(CaseRow(values=r, line=line or 0, file=src or db_path))
     finally:
         store.close()
-    return check_cases(ruleset, rows, as_of, file=db_path)
+    return check_cases(ruleset, rows, as_of, file=db_path, start=start)
 
 
 def _row_parts(row: Any, file: str, index: int) -> tuple[Mapping[str, Any], Pos, Mapping[str, str]]:
@@ -381,8 +388,18 @@ def _text(value: Any) -> str | None:
 
 
 #: Case-level fields whose values must agree across the rows of one case (they decide the
-#: procedure); other case-level fields (title, extras) take the first value given.
-AGREE_FIELDS = ("item", "amount")
+#: procedure, or the period a recurring duty's case fulfils); other case-level fields
+#: (title, extras) take the first value given.
+AGREE_FIELDS = ("item", "amount", "period")
+
+
+def schedule_only(ruleset: Ruleset | None, item: Any) -> bool:
+    """Whether ``item`` (id or Chinese name) is a recurring duty without a procedure: its
+    case is one row with a date, and needs no step."""
+    if ruleset is None or _empty(item):
+        return False
+    found = ruleset.item(str(item).strip())
+    return found is not None and found.schedule is not None and not found.procedures
 
 
 def group_cases(rows: Iterable[Any], file: str = "", ruleset: Ruleset | None = None) -> list[Case]:
@@ -407,6 +424,7 @@ def group_cases(rows: Iterable[Any], file: str = "", ruleset: Ruleset | None = N
     first_lines: dict[str, dict[str, int]] = {}
     steps: dict[str, list[CaseStep]] = {}
     step_lines: dict[str, dict[str, int]] = {}
+    headers: dict[str, str] = {}
 
     for index, row in enumerate(rows, start=1):
         values, pos, columns = _row_parts(row, file, index)
@@ -419,7 +437,13 @@ def group_cases(rows: Iterable[Any], file: str = "", ruleset: Ruleset | None = N
             diags.append(Diagnostic(code, file=pos.file, line=line, column=col(fid), args=args))
 
         case_id = _text(values.get("case_id"))
-        missing = [f for f in ("case_id", "step", "date") if _empty(values.get(f))]
+        for fid, header in columns.items():
+            headers.setdefault(fid, header)
+        item = values.get("item")
+        if _empty(item) and case_id in heads:
+            item = heads[case_id].get("item")
+        needed = ("case_id", "date") if schedule_only(ruleset, item) else ("case_id", "step", "date")
+        missing = [f for f in needed if _empty(values.get(f))]
         for fid in missing:
             diag("E-CASE-MISSING", fid, column=col(fid))
         if case_id is None:
@@ -451,7 +475,7 @@ def group_cases(rows: Iterable[Any], file: str = "", ruleset: Ruleset | None = N
                 )
         if missing:
             continue
-        name = str(values["step"]).strip()
+        name = "" if _empty(values.get("step")) else str(values["step"]).strip()
         if name in step_lines[case_id]:
             diag(
                 "E-CASE-STEP-TWICE",
@@ -497,6 +521,9 @@ def group_cases(rows: Iterable[Any], file: str = "", ruleset: Ruleset | None = N
                 steps=tuple(steps[case_id]),
                 values={"case_id": case_id, "item": None, "title": None, "amount": None, **head},
                 pos=Pos(file, first_line, 0),
+                field_at={fid: (ln, headers.get(fid) or CASE_FIELDS.get(fid, fid))
+                          for fid, ln in first_lines[case_id].items()},
+                columns=dict(headers),
             )
         )
     return cases
@@ -637,23 +664,50 @@ class ComplianceReport:
     cases: tuple[CaseResult, ...]
     items: tuple[ChecklistItem, ...] = field(default=(), compare=False, repr=False)
     warnings: tuple[Diagnostic, ...] = field(default=(), compare=False, repr=False)
+    #: recurring duties (村级事务清单): every judged period of every scheduled item
+    duties: tuple[Duty, ...] = ()
 
     @property
     def has_violations(self) -> bool:
         return any(c.status == "violation" for c in self.cases)
+
+    @property
+    def has_failed_duties(self) -> bool:
+        """Whether a recurring duty was done late or missed (``check`` exits 1, as for a
+        violation)."""
+        return any(d.status in ("late", "missed") for d in self.duties)
+
+    def duty_summary(self) -> dict[str, Any]:
+        """Counts of judged periods per status (``total`` counts periods; ``duplicate`` the
+        further cases for fulfilled periods), and the same per scheduled item."""
+        def zero() -> dict[str, int]:
+            return {"total": 0} | {s: 0 for s in DUTY_STATUSES} | {DUPLICATE: 0}
+
+        total = zero()
+        by_item: dict[str, dict[str, Any]] = {}
+        for it in self.items:
+            if it.schedule is not None:
+                by_item[it.id] = {"name": it.name, "list": it.list, "every": it.schedule.every} | zero()
+        for d in self.duties:
+            for bucket in (total, by_item.setdefault(d.item, {"name": d.name, "list": d.list} | zero())):
+                bucket[d.status] += 1
+                if d.status != DUPLICATE:
+                    bucket["total"] += 1
+        return total | {"by_item": by_item}
 
     def summary(self) -> dict[str, Any]:
         """Counts per item (ruleset order, then unknown items), per list (cases of unknown
         items under ``UNLISTED``, so every list's counts add up to all cases), per status, per
         kind."""
         by_item: dict[str, dict[str, Any]] = {}
-        for it in self.items:
+        case_items = [it for it in self.items if it.procedures]  # not the schedule-only duties
+        for it in case_items:
             by_item[it.id] = {"name": it.name, "list": it.list, "total": 0} | {s: 0 for s in STATUSES}
         unknown = sorted({c.item or "" for c in self.cases if c.list is None}, key=_natural)
         for key in unknown:
             by_item[key] = {"name": key, "list": None, "total": 0} | {s: 0 for s in STATUSES}
         by_list: dict[str, dict[str, int]] = {}
-        for it in self.items:
+        for it in case_items:
             by_list.setdefault(it.list, {"total": 0} | {s: 0 for s in STATUSES})
         by_status = {s: 0 for s in STATUSES}
         by_kind = {k: 0 for k in KINDS}
@@ -668,12 +722,15 @@ class ComplianceReport:
             by_status[c.status] += 1
             for f in c.findings:
                 by_kind[f.kind] += 1
-        return {
+        out = {
             "by_item": by_item,
             "by_list": by_list,
             "by_status": by_status,
             "by_kind": {k: n for k, n in by_kind.items() if n},
         }
+        if any(it.schedule is not None for it in self.items):
+            out["duties"] = self.duty_summary()
+        return out
 
     def to_json(self, lang: str = "zh") -> dict[str, Any]:
         """Plain data (dates as ISO text; amounts stay :class:`Decimal`)."""
@@ -683,6 +740,7 @@ class ComplianceReport:
             "ruleset": self.ruleset_name,
             "version": self.version,
             "cases": [c.to_json(lang) for c in self.cases],
+            "duties": [d.to_json() for d in self.duties],
             "summary": self.summary(),
         }
 
@@ -923,9 +981,15 @@ def _meeting(step: Step, row: CaseStep) -> list[Finding]:
 
 
 def check_cases(
-    ruleset: Ruleset, cases: Iterable[Any], as_of: dt.date, *, file: str = ""
+    ruleset: Ruleset, cases: Iterable[Any], as_of: dt.date, *, file: str = "",
+    start: dt.date | None = None,
 ) -> ComplianceReport:
     """Check every case as of ``as_of``; cases come out sorted by case id.
+
+    Cases of scheduled items (村级事务清单) fulfil the periods of their item's schedule, judged
+    from ``effective.from`` (or ``start``, ``check --from``) to ``as_of``
+    (:mod:`xiangyue.checklists.duties`); a case of an item with only a schedule has no
+    procedure to check and is not listed among the cases.
 
     ``cases`` holds step rows (mappings from case field id to typed value, or row objects with
     ``values`` and ``line``) or already grouped :class:`Case` objects. Raises
@@ -939,7 +1003,10 @@ def check_cases(
         grouped.extend(group_cases(rows, file=file, ruleset=ruleset))
     results: list[CaseResult] = []
     diags: list[Diagnostic] = []
-    for case in sorted(grouped, key=lambda c: _natural(c.case_id)):
+    ordered = sorted(grouped, key=lambda c: _natural(c.case_id))
+    for case in ordered:
+        if schedule_only(ruleset, case.item):
+            continue  # a recurring duty's case: judged with its item's periods below
         try:
             results.append(check_case(ruleset, case, as_of))
         except XiangyueError as err:
@@ -949,6 +1016,11 @@ def check_cases(
                     d = replace(d.at(case.pos.file or file, case.pos.line, ""),
                                 args={**d.args, **where})
                 diags.append(d)
+    duties: tuple[Duty, ...] = ()
+    try:
+        duties = judge_duties(ruleset, ordered, as_of, start=start, choose=_chooser(ruleset))
+    except XiangyueError as err:
+        diags.extend(d if d.file else replace(d, file=file) for d in err.diagnostics)
     if diags:
         raise InputError(diags)
     return ComplianceReport(
@@ -958,4 +1030,13 @@ def check_cases(
         version=ruleset.version,
         cases=tuple(results),
         items=ruleset.checklists,
+        duties=duties,
     )
+
+
+def _chooser(ruleset: Ruleset):
+    """``choose(case)``: the procedure a case of a scheduled item follows (None if none)."""
+    def choose(case: Case) -> Procedure | None:
+        item = ruleset.item(case.item) if case.item else None
+        return choose_procedure(item, case) if item is not None else None
+    return choose

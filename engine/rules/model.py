@@ -168,15 +168,42 @@ class Procedure:
         return None
 
 
+#: How often a scheduled item falls due (``every``), canonical words.
+SCHEDULE_EVERY: tuple[str, ...] = ("month", "quarter", "half_year", "year")
+#: Words a rule file may write for ``every``: canonical word -> accepted spellings.
+EVERY_WORDS: dict[str, tuple[str, ...]] = {
+    "month": ("month", "monthly", "月", "每月", "月度"),
+    "quarter": ("quarter", "quarterly", "季", "季度", "每季", "每季度"),
+    "half_year": ("half_year", "half-year", "halfyear", "半年", "每半年", "半年度"),
+    "year": ("year", "yearly", "annual", "年", "每年", "年度"),
+}
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A recurring duty (村级事务清单): due once every ``every``; the period's due date is
+    ``days`` (calendar or Chinese working) days after the period's end (or start)."""
+
+    every: Literal["month", "quarter", "half_year", "year"]
+    days: int = 0
+    after: Literal["period_end", "period_start"] = "period_end"
+    calendar: Literal["calendar", "working"] = "calendar"
+    pos: Pos = Pos()
+
+
 @dataclass(frozen=True)
 class ChecklistItem:
-    """One item of a list (村级小微权力清单, 村级事务清单, 公共服务事项清单)."""
+    """One item of a list (村级小微权力清单, 村级事务清单, 公共服务事项清单).
+
+    An item has procedures (each case is checked step by step), a schedule (a recurring duty:
+    every period must be fulfilled by a case), or both."""
 
     id: str
     name: str
     list: str
     procedures: tuple[Procedure, ...]
     pos: Pos = Pos()
+    schedule: Schedule | None = None
 
 
 @dataclass(frozen=True)

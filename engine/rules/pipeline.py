@@ -138,6 +138,27 @@ register(
             hint_zh="给每个程序写 when，例如 when: 金额 >= 50000",
             hint_en="give each procedure a when, e.g. when: amount >= 50000",
         ),
+        "E-ITEM-EMPTY": Msg(
+            zh="清单事项 {item} 既没有程序 procedures，也没有周期 schedule",
+            en="item {item} has neither procedures nor a schedule",
+            hint_zh="按步骤办理的事项写 procedures；定期要办的事项写 schedule，例如 schedule: {{every: 季度, due: {{days: 10}}}}",
+            hint_en="write procedures for an item done step by step, or a schedule for a recurring "
+            "duty, e.g. schedule: {{every: quarter, due: {{days: 10}}}}",
+        ),
+        "E-SCHEDULE-EVERY": Msg(
+            zh="清单事项 {item}：周期“{value}”无法识别",
+            en="item {item}: the schedule period '{value}' is not understood",
+            hint_zh="{suggest_zh}可写 month（每月）、quarter（每季度）、half_year（每半年）、year（每年）",
+            hint_en="{suggest_en}write month (每月), quarter (每季度), half_year (每半年) or year (每年)",
+        ),
+        "W-SCHEDULE-OVERLAP": Msg(
+            zh="清单事项 {item}：期限（{days}{unit_zh}）比一个{every_zh}还长，相邻两期的办理时间会重叠",
+            en="item {item}: the due window ({days} {unit_en}) is longer than a {every_en}, so the "
+            "windows of two periods overlap",
+            hint_zh="没有写期间的办理记录算作最早一个尚未完成的期间；如要算给别的期间，请在记录中填写“期间”",
+            hint_en="a case without a period fulfils the earliest unfulfilled period; give the "
+            "period column where a case is meant for another one",
+        ),
         "E-EXAMPLE-COLUMN": Msg(
             zh="算例“{example}”：不认识的列“{column}”",
             en="example '{example}': unknown column '{column}'",
@@ -173,11 +194,12 @@ BUILTIN_CASE_FIELDS = (
     m.FieldSpec("item", "text", "清单事项", required=True),
     m.FieldSpec("title", "text", "标题"),
     m.FieldSpec("amount", "decimal", "金额"),
-    m.FieldSpec("step", "text", "步骤", required=True),
+    m.FieldSpec("step", "text", "步骤", default=""),  # empty for a recurring duty's one-row case
     m.FieldSpec("date", "date", "日期", required=True),
     m.FieldSpec("attended", "integer", "到会人数", min=Decimal(0)),
     m.FieldSpec("eligible", "integer", "应到人数", min=Decimal(0)),
     m.FieldSpec("approved", "integer", "赞成人数", min=Decimal(0)),
+    m.FieldSpec("period", "text", "期间"),  # the period a recurring duty's case fulfils
 )
 
 # Names selection criteria may use besides count(...) and points(...)
@@ -485,7 +507,10 @@ class _Builder:
                               first_line=self.pos(("checklists", names_seen[item["name"]], "name")).line)
                 names_seen.setdefault(item["name"], i)
                 procedures = []
-                procs = item["procedures"]
+                procs = item.get("procedures") or []
+                schedule = self.schedule(path, str(item["id"])) if "schedule" in item else None
+                if not procs and "schedule" not in item:
+                    self.diag("E-ITEM-EMPTY", path + ("id",), item=item["id"])
                 for j, proc in enumerate(procs):
                     ppath = path + ("procedures", j)
                     pid = str(proc.get("id") or f"{item['id']}_{j + 1}")
@@ -497,8 +522,37 @@ class _Builder:
                         steps=self.steps(ppath), pos=self.pos(ppath)))
                 out.append(m.ChecklistItem(id=str(item["id"]), name=str(item["name"]),
                                            list=str(item.get("list") or ""), procedures=tuple(procedures),
-                                           pos=self.pos(path)))
+                                           pos=self.pos(path), schedule=schedule))
         return tuple(out)
+
+    def schedule(self, path: tuple, item_id: str) -> m.Schedule | None:
+        """A scheduled item's ``schedule`` (村级事务清单): ``every`` in English or Chinese words."""
+        spath = path + ("schedule",)
+        s = self.eff_value(spath)
+        word = str(s["every"]).strip()
+        every = next((k for k, words in m.EVERY_WORDS.items() if word.lower() in words), None)
+        due = s.get("due") or {}
+        days = int(due.get("days", 0))
+        calendar = due.get("calendar", "calendar")
+        if every is None:
+            known = [w for words in m.EVERY_WORDS.values() for w in words]
+            zh, en = did_you_mean(word, known, cutoff=0.5, otherwise=("", ""))
+            self.diag("E-SCHEDULE-EVERY", spath + ("every",), item=item_id, value=word,
+                      suggest_zh=zh + "；" if zh else "", suggest_en=en + "; " if en else "")
+            return None
+        # the window (anchor .. due date) longer than the shortest period of its kind: the
+        # windows of neighbouring periods overlap (allowed, but said)
+        shortest = {"month": 28, "quarter": 90, "half_year": 181, "year": 365}[every]
+        if calendar == "working":
+            shortest = shortest * 5 // 7  # about as many working days
+        if days > shortest:
+            unit = ("个工作日", "working days") if calendar == "working" else ("日", "days")
+            names = {"month": ("月", "month"), "quarter": ("季度", "quarter"),
+                     "half_year": ("半年", "half year"), "year": ("年", "year")}[every]
+            self.diag("W-SCHEDULE-OVERLAP", spath + ("due", "days"), severity="warning", item=item_id,
+                      days=days, unit_zh=unit[0], unit_en=unit[1], every_zh=names[0], every_en=names[1])
+        return m.Schedule(every=every, days=days, after=due.get("after", "period_end"),  # type: ignore[arg-type]
+                          calendar=calendar, pos=self.pos(spath))
 
     def steps(self, ppath: tuple) -> tuple[m.Step, ...]:
         raw_steps = self.eff_value(ppath + ("steps",))
