@@ -982,13 +982,14 @@ def _meeting(step: Step, row: CaseStep) -> list[Finding]:
 
 def check_cases(
     ruleset: Ruleset, cases: Iterable[Any], as_of: dt.date, *, file: str = "",
-    start: dt.date | None = None,
+    start: dt.date | None = None, duties: bool = True,
 ) -> ComplianceReport:
     """Check every case as of ``as_of``; cases come out sorted by case id.
 
     Cases of scheduled items (村级事务清单) fulfil the periods of their item's schedule, judged
     from ``effective.from`` (or ``start``, ``check --from``) to ``as_of``
-    (:mod:`xiangyue.checklists.duties`); a case of an item with only a schedule has no
+    (:mod:`xiangyue.checklists.duties`; ``duties=False`` leaves them out, e.g. for a rule
+    file's examples, which pin cases); a case of an item with only a schedule has no
     procedure to check and is not listed among the cases.
 
     ``cases`` holds step rows (mappings from case field id to typed value, or row objects with
@@ -1016,9 +1017,10 @@ def check_cases(
                     d = replace(d.at(case.pos.file or file, case.pos.line, ""),
                                 args={**d.args, **where})
                 diags.append(d)
-    duties: tuple[Duty, ...] = ()
+    judged: tuple[Duty, ...] = ()
     try:
-        duties = judge_duties(ruleset, ordered, as_of, start=start, choose=_chooser(ruleset))
+        if duties:
+            judged = judge_duties(ruleset, ordered, as_of, start=start, choose=_chooser(ruleset))
     except XiangyueError as err:
         diags.extend(d if d.file else replace(d, file=file) for d in err.diagnostics)
     if diags:
@@ -1030,7 +1032,7 @@ def check_cases(
         version=ruleset.version,
         cases=tuple(results),
         items=ruleset.checklists,
-        duties=duties,
+        duties=judged,
     )
 
 

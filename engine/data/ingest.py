@@ -71,6 +71,12 @@ register(
             zh="赞成人数 {approved} 多于到会人数 {attended}",
             en="{approved} approved, more than the {attended} who attended",
             hint_zh="检查赞成人数和到会人数", hint_en="check the vote figures"),
+        "E-IMPORT-CASE-NO-STEP": Msg(
+            zh="事项 {case} 缺少步骤",
+            en="case {case} names no step",
+            hint_zh="按程序办理的事项每一行写一个步骤；只有定期事项（村级事务清单中只有周期的事项）可以不写步骤",
+            hint_en="write the step on every row of a case that follows a procedure; only a "
+            "recurring duty without a procedure may leave it empty"),
         "E-IMPORT-CASE-NEGATIVE": Msg(
             zh="“{name}”不能是负数（{value}）", en="'{name}' cannot be negative ({value})"),
         "W-IMPORT-UNKNOWN-HOUSEHOLD": Msg(
@@ -228,6 +234,13 @@ class _Import:
             return item
         return found.id if found is not None else item
 
+    def _needs_no_step(self, item: Any) -> bool:
+        """A recurring duty without a procedure (村级事务清单): its case is one dated row."""
+        finder = getattr(self.ruleset, "item", None)
+        found = finder(str(item)) if item is not None and finder is not None else None
+        return found is not None and getattr(found, "schedule", None) is not None \
+            and not found.procedures
+
     def _typed(self, values: Sequence[Any]) -> dict[str, Any]:
         return {f.id: (f.default if v is None else from_db(f.type, v))
                 for f, v in zip(self.fields, values)}
@@ -239,6 +252,12 @@ class _Import:
         for row, line in zip(rows, lines):
             case = row.get("case_id")
             key = (case, row.get("step"))
+            if not row.get("step"):
+                item = row.get("item")
+                if item is None and case in first_of:
+                    item = first_of[case][1].get("item")
+                if not self._needs_no_step(item):
+                    self._add("E-IMPORT-CASE-NO-STEP", line, self._col("step"), case=case)
             if key in steps:
                 self._add("E-IMPORT-CASE-STEP-DUP", line, self._col("step"), case=case,
                           step=row.get("step"), first=steps[key], row=line)

@@ -463,7 +463,7 @@ def run_example(rs: m.Ruleset, ex: _Prepared, lang: str = "zh") -> ExampleResult
 def _case_failures(rs: m.Ruleset, ex: _Prepared, lang: str) -> list[Failure]:
     from xiangyue.checklists.check import check_cases
 
-    report = check_cases(rs, ex.cases, ex.as_of, file=ex.pos.file)
+    report = check_cases(rs, ex.cases, ex.as_of, file=ex.pos.file, duties=False)
     by_id = {c.case_id: c for c in report.cases}
     out = []
     for cid, want in ex.expect["cases"].items():

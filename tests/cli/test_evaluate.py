@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from decimal import Decimal
 from pathlib import Path
@@ -140,11 +141,19 @@ def test_demo(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = run("demo")
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines()[0] == "已将 60 户、1719 条记录、40 条清单办理记录导入 xiangyue-demo.db。"
+    # 40 steps of cases, 5 one-row cases of the recurring duties (村级事务清单)
+    assert result.output.splitlines()[0] == "已将 60 户、1719 条记录、45 条清单办理记录导入 xiangyue-demo.db。"
     assert "JG060" in result.output and (tmp_path / "xiangyue-demo.db").exists()
     # the checklist report next to the points, and the boards
     assert "红榜" in result.output and "黑榜" in result.output
     assert "金钩村 清单合规检查（截至 2024-06-30）" in result.output
+    # the recurring duties: Q1's 财务公开 5 days late, March's 村务公开 missed, the rest on
+    # time or (Q2, June) not yet due on 2024-06-30
+    grid = result.output.split("定期事项（2024-06-30 为止各期办理情况）")[1]
+    assert "定期事项共 8 期：按期 4，逾期 1，漏办 1，未到期限 2" in grid
+    assert re.search(r"村级事务清单  财务公开  2024  迟5 +…\n", grid)
+    assert re.search(r"村级事务清单  村务公开  2024  ✓ +✓ +✗ +✓ +✓ +…\n", grid)
+    assert "村务公开 2024-03：应于 2024-04-08 前完成，截至 2024-06-30 没有办理记录" in grid
     # the demo database remembers its rule file: explain needs no rule file argument
     told = run("explain", "JG001", "--period", "2024-Q1", "--db", "xiangyue-demo.db")
     assert told.exit_code == 0 and "合计" in told.output
