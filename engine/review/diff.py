@@ -443,7 +443,23 @@ def _proc_view(side: _Side, p: m.Procedure) -> dict[str, Any]:
 
 def _item_view(side: _Side, it: m.ChecklistItem) -> dict[str, Any]:
     return {"name": it.name, "list": it.list,
-            "procedures": {p.id: _proc_view(side, p) for p in it.procedures}}
+            "procedures": {p.id: _proc_view(side, p) for p in it.procedures},
+            "schedule": _schedule_words(it.schedule)}
+
+
+_EVERY_ZH = {"month": "每月", "quarter": "每季度", "half_year": "每半年", "year": "每年"}
+
+
+def _schedule_words(sc: m.Schedule | None) -> tuple[str, str] | None:
+    """A recurring duty's schedule in words (zh, en): 每季度，期末后 10 日内."""
+    if sc is None:
+        return None
+    anchor_zh = "期末" if sc.after == "period_end" else "期初"
+    unit_zh = "个工作日" if sc.calendar == "working" else "日"
+    unit_en = "working days" if sc.calendar == "working" else "days"
+    anchor_en = "the period's end" if sc.after == "period_end" else "the period's start"
+    return (f"{_EVERY_ZH[sc.every]}，{anchor_zh}后 {sc.days} {unit_zh}内",
+            f"every {sc.every}, within {sc.days} {unit_en} after {anchor_en}")
 
 
 def _comparable(view: dict[str, Any]) -> Any:
@@ -795,6 +811,10 @@ class _Differ:
                 steps = lambda p, sep: sep.join(s.name for s in p.steps)  # noqa: E731
                 zh = "；".join(f"{p.name}：{steps(p, '→')}" for p in it.procedures)
                 en = "; ".join(f"{p.id}: {steps(p, ' -> ')}" for p in it.procedures)
+                if it.schedule is not None:
+                    words = _schedule_words(it.schedule)
+                    assert words is not None
+                    zh, en = "；".join(x for x in (zh, words[0]) if x), "; ".join(x for x in (en, words[1]) if x)
                 self.add("added", "checklists", f"checklists.{iid}",
                          f"新增清单事项：{it.name}（{it.list}）{zh}", f"added checklist item: {it.name} ({iid}) {en}",
                          None, iid, item=iid, new_pos=it.pos)
@@ -810,6 +830,13 @@ class _Differ:
                          f"清单事项 {iid}：{zh}由“{va[key]}”改为“{vb[key]}”",
                          f"checklist item {iid}: {en} changed from '{va[key]}' to '{vb[key]}'",
                          va[key], vb[key], item=iid, **pos)
+        if va["schedule"] != vb["schedule"]:
+            none = ("无", "none")
+            old, new = va["schedule"] or none, vb["schedule"] or none
+            self.add("changed", "checklists", f"checklists.{iid}.schedule",
+                     f"清单事项 {iid}：周期由“{old[0]}”改为“{new[0]}”",
+                     f"checklist item {iid}: schedule changed from '{old[1]}' to '{new[1]}'",
+                     old[1], new[1], item=iid, **pos)
         pa = {p.id: p for p in a.procedures}
         pb = {p.id: p for p in b.procedures}
         for pid, p in pa.items():
