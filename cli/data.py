@@ -149,7 +149,9 @@ records.add_command(_import_command("records", import_records, _help(
 cases.add_command(_import_command("cases", import_cases, _help(
     "导入清单事项办理记录。Import checklist cases.",
     "Columns: 事项编号 case_id, 清单事项 item (id or Chinese name), 标题 title, 金额 amount, "
-    "步骤 step, 日期 date, 到会人数 attended, 应到人数 eligible, 赞成人数 approved.",
+    "步骤 step, 日期 date, 到会人数 attended, 应到人数 eligible, 赞成人数 approved, "
+    "期间 period (the period a recurring duty's case fulfils, e.g. 2024-Q1). A recurring "
+    "duty (村级事务清单) is one row with a date; its step may be empty.",
     "case id + step", "事项编号和步骤",
     "xiangyue cases import 事项.xlsx -r jingou.yaml")))
 
