@@ -115,12 +115,15 @@ class Village:
         return compute_boards(self.evaluate(period, save=False), self.ruleset.boards)
 
     # -- checklists ---------------------------------------------------------------------------
-    def check(self, as_of: str | dt.date | None = None):
-        """Compliance of every case in the database as of a date (default today)."""
+    def check(self, as_of: str | dt.date | None = None, start: str | dt.date | None = None):
+        """Compliance of every case in the database as of a date (default today); recurring
+        duties are judged from ``start`` (a date or period; default ``effective.from``)."""
         from xiangyue.checklists.check import check_store, parse_as_of
+        from xiangyue.checklists.duties import parse_from
 
         day = as_of if isinstance(as_of, dt.date) else parse_as_of(as_of)
-        return check_store(self.ruleset, self.db_path, day)
+        begin = start if isinstance(start, dt.date) else parse_from(start)
+        return check_store(self.ruleset, self.db_path, day, start=begin)
 
     # -- the points supermarket -----------------------------------------------------------------
     def balance(self, household: str | None = None, day: dt.date | None = None):

@@ -80,6 +80,7 @@ PROCEDURE = obj({"id": {"type": "string", "pattern": ID}, "name": TEXT, "when": 
 SCHEDULE = obj(
     {
         "every": {"type": "string", "minLength": 1,
+                  "examples": ["month", "quarter", "half_year", "year", "每月", "每季度", "每半年", "每年"],
                   "description": "month 每月 | quarter 每季度 | half_year 每半年 | year 每年"},
         "due": obj({"days": {"type": "integer", "minimum": 0,
                              "description": "days after the anchor; 0 = on the anchor day"},

@@ -527,3 +527,22 @@ def test_diff_names_a_changed_schedule(tmp_path):
     ruleset(tmp_path, changed, name="r2.yaml")
     result = CliRunner().invoke(main, ["diff", str(tmp_path / "r.yaml"), str(tmp_path / "r2.yaml")])
     assert "清单事项 finance_disclosure：周期由“每季度，期末后 10 日内”改为“每季度，期末后 15 日内”" in result.output
+
+
+def test_xlsx_period_typed_as_a_date_by_excel(tmp_path):
+    """Excel turns 2024-03 typed into a cell into the date 2024-03-01: for a monthly item that
+    is March; a number 2024 is the year."""
+    openpyxl = pytest.importorskip("openpyxl")
+    rs = ruleset(tmp_path)
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["事项编号", "清单事项", "日期", "期间"])
+    ws.append(["W3", "村务公开", dt.datetime(2024, 4, 20), dt.datetime(2024, 3, 1)])
+    ws["C2"].number_format = ws["D2"].number_format = "yyyy-mm-dd"
+    ws.append(["W1", "村务公开", dt.datetime(2024, 2, 1), None])
+    path = tmp_path / "事项.xlsx"
+    wb.save(path)
+    report = check_case_file(rs, str(path), D(2024, 4, 30))
+    got = {d.period: (d.status, d.case_id, d.days_late) for d in report.duties if d.item == "affairs_disclosure"}
+    assert got == {"2024-01": ("compliant", "W1", None), "2024-02": ("missed", None, None),
+                   "2024-03": ("late", "W3", 12), "2024-04": ("pending", None, None)}

@@ -24,6 +24,11 @@ no_procedure    no procedure of the item applies (e.g. the amount is empty, so t
 Status: **violation** with any finding; else **compliant** when the procedure's last step is
 present; else **pending**.
 
+Items with a ``schedule`` (recurring duties, 村级事务清单) are judged period by period in
+:mod:`xiangyue.checklists.duties` from the same grouped cases; a case of an item that has only
+a schedule is one row with a date (and optionally its ``period``), needs no step, and is not
+listed among the checked cases.
+
 Decisions on what the reference page leaves open (also in docs/compliance.md):
 
 - A step taken too early, late or out of order still counts as *taken*: it is never also
