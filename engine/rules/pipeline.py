@@ -528,6 +528,8 @@ class _Builder:
     def schedule(self, path: tuple, item_id: str) -> m.Schedule | None:
         """A scheduled item's ``schedule`` (村级事务清单): ``every`` in English or Chinese words."""
         spath = path + ("schedule",)
+        if self.is_broken(spath):
+            return None  # its shape is already reported by the schema
         s = self.eff_value(spath)
         word = str(s["every"]).strip()
         every = next((k for k, words in m.EVERY_WORDS.items() if word.lower() in words), None)
@@ -538,7 +540,7 @@ class _Builder:
             known = [w for words in m.EVERY_WORDS.values() for w in words]
             zh, en = did_you_mean(word, known, cutoff=0.5, otherwise=("", ""))
             self.diag("E-SCHEDULE-EVERY", spath + ("every",), item=item_id, value=word,
-                      suggest_zh=zh + "；" if zh else "", suggest_en=en + "; " if en else "")
+                      suggest_zh=zh + " " if zh else "", suggest_en=en + " " if en else "")
             return None
         # the window (anchor .. due date) longer than the shortest period of its kind: the
         # windows of neighbouring periods overlap (allowed, but said)
