@@ -546,3 +546,20 @@ def test_xlsx_period_typed_as_a_date_by_excel(tmp_path):
     got = {d.period: (d.status, d.case_id, d.days_late) for d in report.duties if d.item == "affairs_disclosure"}
     assert got == {"2024-01": ("compliant", "W1", None), "2024-02": ("missed", None, None),
                    "2024-03": ("late", "W3", 12), "2024-04": ("pending", None, None)}
+
+
+def test_a_one_row_case_written_twice_is_an_error_in_check_and_import(tmp_path):
+    ruleset(tmp_path)
+    cases = write_cases(tmp_path, """\
+        事项编号,清单事项,日期
+        F1,财务公开,2024-04-01
+        F1,财务公开,2024-04-02
+        """)
+    runner = CliRunner()
+    checked = runner.invoke(main, ["check", str(tmp_path / "r.yaml"), "--cases", cases, "--as-of", "2024-05-01"])
+    assert checked.exit_code == 2
+    assert "cases.csv:3:日期: E-CASE-DUTY-TWICE: 事项 F1 写了两行（第一次在第 2 行）" in checked.output
+    imported = runner.invoke(main, ["cases", "import", cases, "--db", str(tmp_path / "v.db"), "-r",
+                                    str(tmp_path / "r.yaml")])
+    assert imported.exit_code == 2
+    assert "cases.csv:3:事项编号: E-IMPORT-CASE-DUTY-DUP" in imported.output

@@ -211,6 +211,14 @@ register(
             hint_zh="每个步骤只写一行；重开的会议请只保留有效的那一次",
             hint_en="write one row per step; for a meeting held again keep only the one that counts",
         ),
+        "E-CASE-DUTY-TWICE": Msg(
+            zh="事项 {case_id} 写了两行（第一次在第 {first_line} 行）；定期事项的一次办理只写一行",
+            en="case {case_id} has two rows (the first on row {first_line}); a recurring duty's "
+            "case is one row",
+            hint_zh="同一期又办了一次请用新的事项编号（会报告为重复）；不同期的请分别编号并填写期间",
+            hint_en="another case for the same period needs its own case id (it is reported as a "
+            "duplicate); cases for other periods need their own ids and periods",
+        ),
         "E-AS-OF": Msg(
             zh="核对日期“{text}”无法识别",
             en="as-of date '{text}' is not understood",
@@ -481,6 +489,9 @@ def group_cases(rows: Iterable[Any], file: str = "", ruleset: Ruleset | None = N
         if missing:
             continue
         name = "" if _empty(values.get("step")) else str(values["step"]).strip()
+        if name == "" and name in step_lines[case_id]:
+            diag("E-CASE-DUTY-TWICE", "date", case_id=case_id, first_line=step_lines[case_id][name])
+            continue
         if name in step_lines[case_id]:
             diag(
                 "E-CASE-STEP-TWICE",

@@ -71,6 +71,10 @@ register(
             zh="赞成人数 {approved} 多于到会人数 {attended}",
             en="{approved} approved, more than the {attended} who attended",
             hint_zh="检查赞成人数和到会人数", hint_en="check the vote figures"),
+        "E-IMPORT-CASE-DUTY-DUP": Msg(
+            zh="事项 {case} 写了两行：第 {first} 行和第 {row} 行；定期事项的一次办理只写一行",
+            en="case {case} has two rows: rows {first} and {row}; a recurring duty's case is one row",
+            hint_zh="同一期又办了一次请用新的事项编号", hint_en="give another case its own case id"),
         "E-IMPORT-CASE-NO-STEP": Msg(
             zh="事项 {case} 缺少步骤",
             en="case {case} names no step",
@@ -258,7 +262,10 @@ class _Import:
                     item = first_of[case][1].get("item")
                 if not self._needs_no_step(item):
                     self._add("E-IMPORT-CASE-NO-STEP", line, self._col("step"), case=case)
-            if key in steps:
+            if key in steps and not row.get("step"):
+                self._add("E-IMPORT-CASE-DUTY-DUP", line, self._col("case_id"), case=case,
+                          first=steps[key], row=line)
+            elif key in steps:
                 self._add("E-IMPORT-CASE-STEP-DUP", line, self._col("step"), case=case,
                           step=row.get("step"), first=steps[key], row=line)
             else:
