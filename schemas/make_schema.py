@@ -106,7 +106,7 @@ EXAMPLE = obj(
         "households": {"type": "array", "items": ROW},
         "records": {"type": "array", "items": ROW},
         "cases": {"type": "array", "items": ROW},
-        "expect": {"type": "object", "description": "totals / by_rule / vetoed / board / cases (docs/format.md#examples)"},
+        "expect": {"type": "object", "description": "totals / by_rule / vetoed / board / cases / duties (docs/format.md#examples)"},
     },
     ["name", "expect"],
 )

@@ -563,3 +563,24 @@ def test_a_one_row_case_written_twice_is_an_error_in_check_and_import(tmp_path):
                                     str(tmp_path / "r.yaml")])
     assert imported.exit_code == 2
     assert "cases.csv:3:事项编号: E-IMPORT-CASE-DUTY-DUP" in imported.output
+
+
+def test_rule_file_examples_may_expect_duties(tmp_path):
+    example = """\
+examples:
+  - name: 财务公开
+    as_of: 2024-05-10
+    cases:
+      - {事项编号: D01, 清单事项: 财务公开, 日期: 2024-04-11, 期间: 2024-Q1}
+    expect:
+      duties:
+        财务公开: {2024-Q1: %s, 2024-Q2: pending}
+"""
+    runner = CliRunner()
+    ruleset(tmp_path, ITEMS + example % "late")
+    assert runner.invoke(main, ["test", str(tmp_path / "r.yaml")]).exit_code == 0
+    ruleset(tmp_path, ITEMS + example % "compliant")
+    failed = runner.invoke(main, ["test", str(tmp_path / "r.yaml")])
+    assert failed.exit_code == 1
+    assert "duties.财务公开.2024-Q1：期望 compliant，实际 late" in failed.output
+    assert "2024-Q1：期限 2024-04-10，2024-04-11 完成（D01）" in failed.output

@@ -15,8 +15,10 @@ An example is a small table of records (or cases) with what the village meeting 
 
 ``expect`` may hold ``totals`` (household -> points), ``by_rule`` (household -> rule -> points),
 ``vetoed`` (the households vetoed, exactly), ``unmatched`` / ``not_covered`` (record ids,
-exactly), ``board`` (``red``/``black``: the households listed, in order) and ``cases``
-(case id -> ``status`` and/or ``findings``, the finding kinds). Columns are named as in a
+exactly), ``board`` (``red``/``black``: the households listed, in order), ``cases``
+(case id -> ``status`` and/or ``findings``, the finding kinds) and ``duties`` (recurring duty,
+by id or Chinese name -> period -> ``compliant`` / ``late`` / ``missed`` / ``pending``, as of
+``as_of``; only the periods listed are compared). Columns are named as in a
 records table (id, Chinese label or alias) and converted by the table reader's converters, so
 an example reads exactly as a spreadsheet row would. A missing ``记录编号`` is numbered R1, R2,
 ... in row order. Without ``period``, the example's period is the month, else quarter, else year
@@ -54,7 +56,7 @@ from xiangyue.periods import Period, parse_period, period_of
 __all__ = ["Failure", "ExampleResult", "Coverage", "TestReport", "run_tests", "run_example",
            "EXPECT_KEYS", "render_text"]
 
-EXPECT_KEYS = ("totals", "by_rule", "vetoed", "unmatched", "not_covered", "board", "cases")
+EXPECT_KEYS = ("totals", "by_rule", "vetoed", "unmatched", "not_covered", "board", "cases", "duties")
 
 register(
     {
@@ -103,6 +105,7 @@ _SHAPES = {
     "not_covered": ("记录编号列表", "a list of record ids"),
     "board": ("{red: [户号…], black: [户号…]}", "{red: [...], black: [...]}"),
     "cases": ("“事项编号: {status: …, findings: […]}”", "a mapping case id: {status, findings}"),
+    "duties": ("“清单事项: {期间: 状态}”", "a mapping item: {period: status}"),
 }
 
 
@@ -317,6 +320,7 @@ def _check_expect(expect: dict[str, Any], rs: m.Ruleset, index: int, name: str, 
             "board": isinstance(value, dict) and set(value) <= {"red", "black"}
             and all(isinstance(v, list) for v in value.values()),
             "cases": isinstance(value, dict) and all(isinstance(v, dict) for v in value.values()),
+            "duties": isinstance(value, dict) and all(isinstance(v, dict) for v in value.values()),
         }[key]
         if not good:
             p = src.pos((index, "expect", key))
@@ -457,6 +461,8 @@ def run_example(rs: m.Ruleset, ex: _Prepared, lang: str = "zh") -> ExampleResult
                 failures.append(Failure(f"board.{side}", want_list, got_list, explain))
     if "cases" in expect:
         failures.extend(_case_failures(rs, ex, lang))
+    if "duties" in expect:
+        failures.extend(_duty_failures(rs, ex, lang))
     return ExampleResult(ex.name, ex.pos, rs.file, failures, ev)
 
 
@@ -478,6 +484,33 @@ def _case_failures(rs: m.Ruleset, ex: _Prepared, lang: str) -> list[Failure]:
             got_f = sorted(f.kind for f in got.findings) if got else None
             if got_f != want_f:
                 out.append(Failure(f"cases.{cid}.findings", want_f, got_f, explain))
+    return out
+
+
+def _duty_failures(rs: m.Ruleset, ex: _Prepared, lang: str = "zh") -> list[Failure]:
+    """``expect: duties``: the listed periods of each recurring duty, by status."""
+    from xiangyue.checklists.check import check_cases
+
+    report = check_cases(rs, ex.cases, ex.as_of, file=ex.pos.file)
+    got: dict[tuple[str, str], Any] = {}
+    for d in report.duties:
+        if d.status != "duplicate":
+            got[(d.item, d.period)] = d
+    out = []
+    for key, periods in ex.expect["duties"].items():
+        item = rs.item(str(key))
+        iid = item.id if item is not None else str(key)
+        for period, want in periods.items():
+            duty = got.get((iid, str(period)))
+            actual = duty.status if duty else None
+            if actual != str(want):
+                explain = []
+                if duty is not None:
+                    done = (f"，{duty.date} 完成（{duty.case_id}）" if lang != "en" else
+                            f", done {duty.date} ({duty.case_id})") if duty.date else ""
+                    explain = [(f"{duty.period}：期限 {duty.due}" if lang != "en" else
+                                f"{duty.period}: due {duty.due}") + done]
+                out.append(Failure(f"duties.{key}.{period}", str(want), actual, explain))
     return out
 
 
