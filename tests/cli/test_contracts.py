@@ -66,5 +66,11 @@ def test_check_exit_code_says_whether_a_case_is_in_violation(village):
     result = village("check", RULES, "--as-of", "2024-06-30", "--format", "json", code=None)
     data = json.loads(result.output)
     violations = [c for c in data["cases"] if c["status"] == "violation"]
-    assert result.exit_code == (1 if violations else 0)
-    assert set(data) >= {"as_of", "cases", "summary"}
+    failed = [d for d in data["duties"] if d["status"] in ("late", "missed")]
+    assert result.exit_code == (1 if violations or failed else 0)
+    assert set(data) >= {"as_of", "cases", "duties", "summary"}
+    # the reference village's recurring duties (村级事务清单), as of 2024-06-30
+    assert {"item", "name", "list", "period", "due", "status", "date", "days_late"} <= set(data["duties"][0])
+    got = {(d["name"], d["period"]): (d["status"], d["days_late"]) for d in data["duties"]}
+    assert got[("财务公开", "2024-Q1")] == ("late", 5) and got[("村务公开", "2024-03")] == ("missed", None)
+    assert data["summary"]["duties"]["late"] == 1 and data["summary"]["duties"]["missed"] == 1
