@@ -584,3 +584,29 @@ examples:
     assert failed.exit_code == 1
     assert "duties.财务公开.2024-Q1：期望 compliant，实际 late" in failed.output
     assert "2024-Q1：期限 2024-04-10，2024-04-11 完成（D01）" in failed.output
+
+
+def test_a_bad_period_in_the_database_points_at_the_imported_file(tmp_path):
+    ruleset(tmp_path)
+    cases = write_cases(tmp_path, """\
+        事项编号,清单事项,日期,期间
+        W1,村务公开,2024-02-05,
+        F1,财务公开,2024-04-11,2024-04
+        """)
+    db = str(tmp_path / "v.db")
+    runner = CliRunner()
+    assert runner.invoke(main, ["cases", "import", cases, "--db", db, "-r", str(tmp_path / "r.yaml")]).exit_code == 0
+    result = runner.invoke(main, ["check", str(tmp_path / "r.yaml"), "--db", db, "--as-of", "2024-04-30"])
+    assert result.exit_code == 2
+    assert "cases.csv:3:期间: E-DUTY-PERIOD-KIND" in result.output
+
+
+def test_a_period_after_effective_until_is_an_error(tmp_path):
+    path = tmp_path / "u.yaml"
+    path.write_text(HEAD.format(start="2024-01-01").replace("effective: {from: 2024-01-01}",
+                                                             "effective: {from: 2024-01-01, until: 2024-06-30}")
+                    + ITEMS, encoding="utf-8")
+    rs = load_ruleset(path)
+    with pytest.raises(InputError) as err:
+        check_cases(rs, [row("F1", "财务公开", "2024-06-20", "2024-Q3", line=2)], D(2024, 12, 31), file="c.csv")
+    assert [(d.code, d.line) for d in err.value.diagnostics] == [("E-DUTY-PERIOD-AFTER", 2)]

@@ -277,8 +277,8 @@ class Case:
     steps: tuple[CaseStep, ...]
     values: Mapping[str, Any] = field(default_factory=dict, compare=False)
     pos: Pos = Pos()
-    #: where each case-level field was first given: field id -> (row, column header)
-    field_at: Mapping[str, tuple[int, str]] = field(default_factory=dict, compare=False)
+    #: where each case-level field was first given: field id -> (file, row, column header)
+    field_at: Mapping[str, tuple[str, int, str]] = field(default_factory=dict, compare=False)
     #: the header each built-in column has in the file (for positions of later checks)
     columns: Mapping[str, str] = field(default_factory=dict, compare=False)
 
@@ -438,6 +438,7 @@ def group_cases(rows: Iterable[Any], file: str = "", ruleset: Ruleset | None = N
     steps: dict[str, list[CaseStep]] = {}
     step_lines: dict[str, dict[str, int]] = {}
     headers: dict[str, str] = {}
+    first_files: dict[tuple[str, str], str] = {}
 
     for index, row in enumerate(rows, start=1):
         values, pos, columns = _row_parts(row, file, index)
@@ -476,6 +477,7 @@ def group_cases(rows: Iterable[Any], file: str = "", ruleset: Ruleset | None = N
             if fid not in head:
                 head[fid] = value
                 first_lines[case_id][fid] = line
+                first_files[(case_id, fid)] = pos.file
             elif fid in AGREE_FIELDS and not same(fid, head[fid], value):
                 diag(
                     "E-CASE-DISAGREE",
@@ -537,7 +539,7 @@ def group_cases(rows: Iterable[Any], file: str = "", ruleset: Ruleset | None = N
                 steps=tuple(steps[case_id]),
                 values={"case_id": case_id, "item": None, "title": None, "amount": None, **head},
                 pos=Pos(file, first_line, 0),
-                field_at={fid: (ln, headers.get(fid) or CASE_FIELDS.get(fid, fid))
+                field_at={fid: (first_files[(case_id, fid)], ln, headers.get(fid) or CASE_FIELDS.get(fid, fid))
                           for fid, ln in first_lines[case_id].items()},
                 columns=dict(headers),
             )

@@ -68,6 +68,12 @@ register(
             hint_zh="检查期间是否写错；生效前的期间不按本规则核对",
             hint_en="check the period; periods before the rules took effect are not checked",
         ),
+        "E-DUTY-PERIOD-AFTER": Msg(
+            zh="期间 {period} 在规则失效（{until}）之后",
+            en="the period {period} is after the rules expired ({until})",
+            hint_zh="检查期间是否写错；失效后的期间按新的规则文件核对",
+            hint_en="check the period; periods after the rules expired are checked with the new rule file",
+        ),
         "E-DUTY-BEFORE-EFFECTIVE": Msg(
             zh="事项 {case_id} 的日期 {date} 早于规则生效日期 {start}",
             en="case {case_id} is dated {date}, before the rules took effect on {start}",
@@ -236,14 +242,17 @@ def judge_duties(ruleset: Ruleset, cases: Iterable[Any], as_of: dt.date, *,
     diags: list[Diagnostic] = []
     out: list[Duty] = []
     for it in items:
-        out.extend(_judge_item(it, by_item[it.id], as_of, begin, last, effective, choose, diags))
+        out.extend(_judge_item(it, by_item[it.id], as_of, begin, last, (effective, ruleset.effective_until),
+                               choose, diags))
     if diags:
         raise InputError(diags)
     return tuple(out)
 
 
-def _judge_item(item: ChecklistItem, cases: list[Any], as_of: dt.date, begin: dt.date,
-                last: dt.date, effective: dt.date | None, choose, diags: list[Diagnostic]) -> list[Duty]:
+def _judge_item(item: ChecklistItem, cases: list[Any], as_of: dt.date, begin: dt.date, last: dt.date,
+                in_force: tuple[dt.date | None, dt.date | None], choose,
+                diags: list[Diagnostic]) -> list[Duty]:
+    effective, until = in_force
     sched = item.schedule
     assert sched is not None
     periods = periods_between(sched.every, begin, last)
@@ -257,8 +266,8 @@ def _judge_item(item: ChecklistItem, cases: list[Any], as_of: dt.date, begin: dt
         value = _case_period_value(case)
         period = None
         if value is not None:
-            line, column = case.field_at.get("period", (case.pos.line, "期间"))
-            where = {"file": case.pos.file, "line": line, "column": column}
+            pfile, line, column = case.field_at.get("period", (case.pos.file, case.pos.line, "期间"))
+            where = {"file": pfile or case.pos.file, "line": line, "column": column}
             text = _period_text(value, sched.every)
             try:
                 period = parse_duty_period(text)
@@ -272,6 +281,10 @@ def _judge_item(item: ChecklistItem, cases: list[Any], as_of: dt.date, begin: dt
             if effective is not None and period.end < effective:
                 diags.append(Diagnostic("E-DUTY-PERIOD-RANGE", **where,
                                         args={"period": period.key, "start": effective.isoformat()}))
+                continue
+            if until is not None and period.start > until:
+                diags.append(Diagnostic("E-DUTY-PERIOD-AFTER", **where,
+                                        args={"period": period.key, "until": until.isoformat()}))
                 continue
         if day is None:
             continue  # not done yet (its procedure's last step is not taken)
