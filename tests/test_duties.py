@@ -358,6 +358,8 @@ def test_no_effective_from_and_no_from_is_an_input_error(tmp_path):
     path = tmp_path / "n.yaml"
     path.write_text(HEAD.format(start="x").replace("effective: {from: x}\n", "") + ITEMS, encoding="utf-8")
     rs = load_ruleset(path)
+    # validate says so ahead (a warning: check --from can still give the start)
+    assert {d.code for d in rs.warnings} == {"W-SCHEDULE-NO-START"}
     with pytest.raises(InputError) as err:
         check_cases(rs, [], D(2024, 6, 30))
     assert err.value.diagnostics[0].code == "E-DUTY-NO-START"

@@ -159,6 +159,13 @@ register(
             hint_en="a case without a period fulfils the earliest unfulfilled period; give the "
             "period column where a case is meant for another one",
         ),
+        "W-SCHEDULE-NO-START": Msg(
+            zh="清单事项 {item} 是定期事项，但规则文件没有生效日期 effective.from，核对时不知道从哪一期算起",
+            en="item {item} is a recurring duty but the rule file has no effective.from, so "
+            "check cannot tell from which period on it is owed",
+            hint_zh="加上 effective: {{from: 2024-01-01}}（或每次核对时加 --from）",
+            hint_en="add effective: {{from: 2024-01-01}} (or give check --from every time)",
+        ),
         "E-EXAMPLE-COLUMN": Msg(
             zh="算例“{example}”：不认识的列“{column}”",
             en="example '{example}': unknown column '{column}'",
@@ -509,6 +516,9 @@ class _Builder:
                 procedures = []
                 procs = item.get("procedures") or []
                 schedule = self.schedule(path, str(item["id"])) if "schedule" in item else None
+                if schedule is not None and "from" not in (self.data.get("effective") or {}):
+                    self.diag("W-SCHEDULE-NO-START", path + ("schedule",), key=True, severity="warning",
+                              item=item["id"])
                 if not procs and "schedule" not in item:
                     self.diag("E-ITEM-EMPTY", path + ("id",), item=item["id"])
                 for j, proc in enumerate(procs):
