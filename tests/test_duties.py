@@ -263,7 +263,7 @@ def test_a_period_partly_in_force_is_judged(tmp_path):
 
 def test_from_starts_later_but_never_before_effective_from(tmp_path):
     rs = ruleset(tmp_path)
-    assert list(status(rs, [], "2024-08-01", "finance_disclosure", )) == ["2024-Q1", "2024-Q2", "2024-Q3"]
+    assert list(status(rs, [], "2024-08-01", "finance_disclosure")) == ["2024-Q1", "2024-Q2", "2024-Q3"]
     got = duties(rs, [], "2024-08-01", "finance_disclosure", start=parse_from("2024-Q2"))
     assert [d.period for d in got] == ["2024-Q2", "2024-Q3"]
     got = duties(rs, [], "2024-08-01", "finance_disclosure", start=parse_from("2023-01-01"))
@@ -371,10 +371,15 @@ def test_no_effective_from_and_no_from_is_an_input_error(tmp_path):
 DATES = st.dates(min_value=D(2024, 1, 1), max_value=D(2024, 12, 31))
 
 
+@pytest.fixture(scope="module")
+def shared_rs(tmp_path_factory):
+    return ruleset(tmp_path_factory.mktemp("rs"))
+
+
 @settings(max_examples=60, deadline=None)
-@given(st.lists(DATES, max_size=12), DATES)
-def test_every_counted_case_fulfils_one_period_or_is_a_duplicate(days, as_of):
-    rs = _RS
+@given(days=st.lists(DATES, max_size=12), as_of=DATES)
+def test_every_counted_case_fulfils_one_period_or_is_a_duplicate(shared_rs, days, as_of):
+    rs = shared_rs
     rows = [row(f"F{i}", "财务公开", d.isoformat()) for i, d in enumerate(days)]
     ds = duties(rs, rows, as_of.isoformat(), "finance_disclosure")
     periods = [d for d in ds if d.status != "duplicate"]
@@ -387,15 +392,6 @@ def test_every_counted_case_fulfils_one_period_or_is_a_duplicate(days, as_of):
                             else "missed" if as_of > d.due else "pending")
         if d.status == "late":
             assert d.days_late == (d.date - d.due).days > 0
-
-
-_RS = None
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _shared_ruleset(tmp_path_factory):
-    global _RS
-    _RS = ruleset(tmp_path_factory.mktemp("rs"))
 
 
 # --- the command ----------------------------------------------------------------------------
