@@ -474,7 +474,7 @@ def _html_duties(report: ComplianceReport, lang: str) -> list[str]:
                     tds.append(f"<td>{e(c)}</td>")
                     continue
                 cls = {"✓": "ok", "✗": "missed", "…": "due"}.get(c[:1], "late" if c else "")
-                tds.append(f'<td class="m {cls}">{e(c)}</td>')
+                tds.append(f'<td class="m {cls}">{e(c)}</td>' if cls else '<td class="m"></td>')
             out.append("<tr>" + "".join(tds) + "</tr>")
         out += ["</tbody>", "</table>"]
     out.append(f'<p class="meta">{e(_t("legend", lang))}</p>')
