@@ -22,7 +22,7 @@ import hashlib
 import os
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from xiangyue.rules import model as m
 from xiangyue.rules import nodes as n
@@ -861,15 +861,17 @@ def with_source_lines(eff: Effective, diags: Iterable[Diagnostic]) -> list[Diagn
     return sorted(out, key=Diagnostic.sort_key)
 
 
-def load_checked(path: str | os.PathLike, display_name: str | None = None, *, base_dir: str | None = None
+def load_checked(path: str | os.PathLike, display_name: str | None = None, *, base_dir: str | None = None,
+                 substitute: Mapping[str, str | os.PathLike] | None = None
                  ) -> tuple[Effective, list[tuple[Diagnostic, YamlDoc, tuple]]]:
     """Load a rule file and its templates, check each file's structure, and merge them.
 
     Returns the effective file and the structural problems (with the file and path of each).
     A file whose top level is not a mapping cannot be merged and raises at once. ``base_dir``
-    is where templates named in ``extends`` are looked for (default: the file's folder).
+    is where templates named in ``extends`` are looked for (default: the file's folder);
+    ``substitute`` reads some templates from other files (:func:`~xiangyue.rules.templates.load_chain`).
     """
-    docs = load_chain(path, display_name, base_dir=base_dir)
+    docs = load_chain(path, display_name, base_dir=base_dir, substitute=substitute)
     problems: list[tuple[Diagnostic, YamlDoc, tuple]] = []
     for doc in docs:
         problems.extend((diag, doc, p) for diag, p in structural_errors(doc))
@@ -889,12 +891,13 @@ def load_effective(path: str | os.PathLike, display_name: str | None = None) -> 
 
 
 def load_ruleset(path: str | os.PathLike, display_name: str | None = None, *, base_dir: str | None = None,
-                 examples: bool = True) -> m.Ruleset:
+                 examples: bool = True, substitute: Mapping[str, str | os.PathLike] | None = None
+                 ) -> m.Ruleset:
     """The whole pipeline for one rule file. Raises :class:`RulesetError` listing every error.
 
     Warnings of a valid file are on ``ruleset.warnings``.
     """
-    eff, problems = load_checked(path, display_name, base_dir=base_dir)
+    eff, problems = load_checked(path, display_name, base_dir=base_dir, substitute=substitute)
     return build(eff, problems, examples=examples)
 
 

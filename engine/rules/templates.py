@@ -22,7 +22,7 @@ import difflib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from xiangyue.errors import Diagnostic, Pos, RulesetError
 from xiangyue.i18n import Msg, register
@@ -112,18 +112,25 @@ def _extends_list(doc: YamlDoc) -> list[tuple[str, tuple]]:
 
 
 def load_chain(path: str | os.PathLike, display_name: str | None = None, *,
-               base_dir: str | os.PathLike | None = None) -> list[YamlDoc]:
+               base_dir: str | os.PathLike | None = None,
+               substitute: Mapping[str, str | os.PathLike] | None = None) -> list[YamlDoc]:
     """Load a file and every template it extends: outermost template first, ``path`` last.
 
     ``base_dir``: the folder the *first* file's ``extends`` paths are relative to, when that is
     not the file's own folder (a ``git diff`` driver reads the old version from a temporary
     file; its templates are found beside the file's place in the repository).
+    ``substitute``: templates to read from another file, by the real path of the template
+    named in ``extends`` (a county trying a new version of its template on every village).
     """
     chain: list[YamlDoc] = []
     seen: list[str] = []
+    swap = {os.path.realpath(k): os.fspath(v) for k, v in (substitute or {}).items()}
 
     def visit(p: Path, name: str, depth: int, origin: Pos | None) -> None:
         real = os.path.realpath(p)
+        if depth and real in swap:
+            p, name = Path(swap[real]), swap[real]
+            real = os.path.realpath(p)
         if real in seen:
             names = [os.path.basename(s) for s in seen[seen.index(real):]] + [os.path.basename(real)]
             raise RulesetError(Diagnostic("E-TEMPLATE-CYCLE", origin.file, origin.line, origin.column,

@@ -1,0 +1,1 @@
+"""The county: every village of a district at once (manifest, tasks, Dask, dashboard)."""
