@@ -73,7 +73,7 @@ def require_dask() -> Any:
     try:
         import distributed
     except ImportError:
-        raise XiangyueError(Diagnostic("E-COUNTY-NO-DASK"), exit_code=2) from None
+        raise XiangyueError(Diagnostic("E-COUNTY-NO-DASK")) from None
     return distributed
 
 
@@ -93,13 +93,12 @@ def county_client(scheduler: str | None = None, workers: int | None = None) -> I
     distributed = require_dask()
     if scheduler:
         if not _ADDRESS_RE.match(scheduler):
-            raise XiangyueError(Diagnostic("E-COUNTY-SCHEDULER-ADDRESS", args={"address": scheduler}),
-                                exit_code=2)
+            raise XiangyueError(Diagnostic("E-COUNTY-SCHEDULER-ADDRESS", args={"address": scheduler}))
         try:
             client = distributed.Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False)
         except (OSError, TimeoutError) as exc:
             raise XiangyueError(Diagnostic("E-COUNTY-SCHEDULER", args={
-                "address": scheduler, "detail": str(exc) or type(exc).__name__}), exit_code=2) from None
+                "address": scheduler, "detail": str(exc) or type(exc).__name__})) from None
         try:
             want = workers or 1
             try:
@@ -108,7 +107,7 @@ def county_client(scheduler: str | None = None, workers: int | None = None) -> I
                 have = len(client.scheduler_info().get("workers", {}))
                 raise XiangyueError(Diagnostic("E-COUNTY-NO-WORKERS", args={
                     "address": scheduler, "have": have, "want": want,
-                    "seconds": WORKERS_TIMEOUT}), exit_code=2) from None
+                    "seconds": WORKERS_TIMEOUT})) from None
             yield client
         finally:
             client.close()
@@ -116,7 +115,7 @@ def county_client(scheduler: str | None = None, workers: int | None = None) -> I
     n = workers or default_workers()
     cluster = distributed.LocalCluster(
         n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-        dashboard_address=None, silence_logs=logging.ERROR)
+        dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)
     try:
         client = distributed.Client(cluster, set_as_default=False)
         try:

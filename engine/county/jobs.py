@@ -149,7 +149,7 @@ def _make_dir(path: str) -> None:
         os.makedirs(path, exist_ok=True)
     except OSError as err:
         raise XiangyueError(Diagnostic("E-COUNTY-OUTPUT-DIR", file=path, args={
-            "path": path, "reason": err.strerror or str(err)}), exit_code=2) from None
+            "path": path, "reason": err.strerror or str(err)})) from None
 
 
 def _write(path: str, text: str) -> None:
@@ -160,7 +160,7 @@ def _write(path: str, text: str) -> None:
         os.replace(tmp, path)
     except OSError as err:
         raise XiangyueError(Diagnostic("E-COUNTY-OUTPUT-DIR", file=path, args={
-            "path": path, "reason": err.strerror or str(err)}), exit_code=2) from None
+            "path": path, "reason": err.strerror or str(err)})) from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -227,13 +227,13 @@ def replay_county(manifest: str | os.PathLike, new_template: str, period: str, *
     county = load_county(manifest)
     key = parse_period(period).key
     if not county.template:
-        raise XiangyueError(Diagnostic("E-COUNTY-NO-TEMPLATE", file=county.file), exit_code=2)
+        raise XiangyueError(Diagnostic("E-COUNTY-NO-TEMPLATE", file=county.file))
     from xiangyue.rules.source import load_yaml
 
     try:
         load_yaml(new_template)  # a missing or unreadable new template stops everything: exit 2
     except XiangyueError as err:
-        raise XiangyueError(err.diagnostics, exit_code=2) from None
+        raise XiangyueError(err.diagnostics) from None
     new_abs = os.path.abspath(new_template)
     outcomes = run_tasks(replay_task, county.villages, key, county.template, new_abs, top=top,
                          scheduler=scheduler, workers=workers, on_done=on_done)
@@ -280,7 +280,7 @@ def lint_county(manifest: str | os.PathLike, *, policy: str | None = None,
     county = load_county(manifest)
     path = policy or county.policy
     if not path:
-        raise XiangyueError(Diagnostic("E-COUNTY-NO-POLICY", file=county.file), exit_code=2)
+        raise XiangyueError(Diagnostic("E-COUNTY-NO-POLICY", file=county.file))
     loaded = load_policy(path)
     outcomes = run_tasks(lint_task, county.villages, loaded, scheduler=scheduler, workers=workers)
     return CountyRun(county, "lint", None, outcomes, extra={"policy": loaded.file})

@@ -162,7 +162,7 @@ def load_county(path: str | os.PathLike) -> County:
             dbs[key] = pos.line
         villages.append(VillageEntry(vid, v.get("name") or vid, rules, db, pos))
     if diags:
-        raise XiangyueError(sorted(diags, key=Diagnostic.sort_key), exit_code=2)
+        raise XiangyueError(sorted(diags, key=Diagnostic.sort_key))
     return County(doc.file, folder, data["county"], tuple(villages),
                   template, doc.pos(("template",)) if template else None,
                   policy, doc.pos(("policy",)) if policy else None)
@@ -174,8 +174,8 @@ def _get(data: Any, path: tuple) -> Any:
     return data
 
 
-def _at(doc: YamlDoc, code: str, path: tuple, **args: Any) -> Diagnostic:
-    p = doc.pos(path)
-    raw = doc.raw.get(path) or ""
+def _at(doc: YamlDoc, code: str, where: tuple, **args: Any) -> Diagnostic:
+    p = doc.pos(where)
+    raw = doc.raw.get(where) or ""
     return Diagnostic(code, p.file, p.line, p.column, args=args, source_line=doc.source_line(p.line),
                       span=max(1, len(raw)))

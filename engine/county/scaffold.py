@@ -134,8 +134,7 @@ def init_county(folder: str | os.PathLike, *, name: str | None = None, template:
     """Write ``folder/county.yaml`` listing every village folder in ``folder``."""
     root = Path(folder)
     if not root.is_dir():
-        raise XiangyueError(Diagnostic("E-COUNTY-INIT-NODIR", file=str(folder), args={"path": str(folder)}),
-                            exit_code=2)
+        raise XiangyueError(Diagnostic("E-COUNTY-INIT-NODIR", file=str(folder), args={"path": str(folder)}))
     root = root.resolve()
     target = root / MANIFEST_NAME
     diags: list[Diagnostic] = []
@@ -185,7 +184,7 @@ def init_county(folder: str | os.PathLike, *, name: str | None = None, template:
             diags.append(Diagnostic("E-COUNTY-INIT-OUTSIDE", file=given, args={"path": given,
                                                                                "folder": str(root)}))
     if diags:
-        raise XiangyueError(diags, exit_code=2)
+        raise XiangyueError(diags)
     if template is None and len(extends) == 1:
         only = next(iter(extends))
         if only.is_file() and only.is_relative_to(root):

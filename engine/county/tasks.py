@@ -212,10 +212,10 @@ def replay_task(village: VillageEntry, period: str, template: str, new_template:
     from xiangyue.review.replay import replay
     from xiangyue.rules.pipeline import load_ruleset
 
-    old = _checked(lambda: load_ruleset(village.rules, examples=False))
+    old = load_ruleset(village.rules, examples=False)
     real = os.path.realpath(template)
     uses = any(os.path.realpath(e) == real for e in old.extends)
-    new = _checked(lambda: load_ruleset(village.rules, examples=False, substitute={template: new_template}))
+    new = load_ruleset(village.rules, examples=False, substitute={template: new_template})
     impact = replay(old, new, period, db_path=village.db)
     summary = impact.summary()
     boards = impact.boards or {}
@@ -232,14 +232,6 @@ def replay_task(village: VillageEntry, period: str, template: str, new_template:
         "largest": [h.to_json() for h in changed[:top]],
     }
     return Outcome(village.id, village.name, values)
-
-
-def _checked(load: Callable[[], Any]) -> Any:
-    """A rule file that cannot be used is an unusable input (exit 2), as in ``diff``."""
-    try:
-        return load()
-    except XiangyueError as err:
-        raise XiangyueError(err.diagnostics, exit_code=2) from None
 
 
 # --------------------------------------------------------------------------------------------
