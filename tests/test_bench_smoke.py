@@ -37,3 +37,17 @@ def test_benchmark_smoke_run(tmp_path):
         if importlib.util.find_spec(module):
             rows = [line for line in out.splitlines() if f"| {peer} |" in line]
             assert len(rows) == 2 and all("same totals" in r for r in rows), rows
+
+
+def test_county_benchmark_smoke_run(tmp_path):
+    """bench/county.py on a tiny county and province slice: every row measured, same totals
+    with and without Dask."""
+    pytest.importorskip("distributed")
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "county.py"), "--villages", "2", "--per-household", "2",
+         "--province", "3", "--per-household-small", "1", "--workers", "0,1", "--workdir", str(tmp_path)],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    rows = [line for line in proc.stdout.splitlines() if line.startswith(("| county |", "| province slice |"))]
+    assert len(rows) == 4 and all(r.endswith("| yes |") for r in rows), proc.stdout
