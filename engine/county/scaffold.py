@@ -119,14 +119,16 @@ def _quote(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def _read_key(path: Path, key: str) -> object:
+def _top_level(path: Path) -> dict:
+    """The rule file's top-level keys ({} when it cannot be read: ``county evaluate`` will
+    report that village's errors)."""
     from xiangyue.rules.source import load_yaml
 
     try:
         data = load_yaml(path).data
     except XiangyueError:
-        return None
-    return data.get(key) if isinstance(data, dict) else None
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def init_county(folder: str | os.PathLike, *, name: str | None = None, template: str | None = None,
@@ -160,11 +162,10 @@ def init_county(folder: str | os.PathLike, *, name: str | None = None, template:
                 "folder": rel, "count": len(dbs), "files": "、".join(p.name for p in dbs)}))
         if len(rules) != 1 or len(dbs) != 1:
             continue
-        village = _read_key(rules[0], "village")
-        county = _read_key(rules[0], "county")
+        top = _top_level(rules[0])
+        village, county, ext = top.get("village"), top.get("county"), top.get("extends")
         if isinstance(county, str):
             counties.add(county)
-        ext = _read_key(rules[0], "extends")
         for target_text in ([ext] if isinstance(ext, str) else ext if isinstance(ext, list) else []):
             if isinstance(target_text, str):
                 extends.add((sub / target_text).resolve())
