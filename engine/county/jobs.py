@@ -99,7 +99,7 @@ def run_tasks(task: Callable[..., Outcome], villages: Sequence[VillageEntry], *a
 # --------------------------------------------------------------------------------------------
 # county evaluate
 
-EVALUATE_KEYS = ("households", "total", "mean", "median", "vetoed", "unmatched", "records")
+EVALUATE_KEYS = ("households", "total", "mean", "median", "vetoed", "unmatched", "records", "units")
 
 
 def evaluate_county(manifest: str | os.PathLike, period: str, *, output_dir: str | None = None,

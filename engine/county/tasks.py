@@ -113,7 +113,8 @@ def distribution(totals: list[Decimal]) -> dict[str, Decimal] | None:
 
 def summarize(ev: Any) -> dict[str, Any]:
     """households (members summed with ``unit: person``), total (the sum of the household
-    totals), mean (rounded half-up to 2 decimals), median, vetoed households, unmatched records."""
+    totals), mean (rounded half-up to 2 decimals), median, vetoed households, unmatched records,
+    records in the period, units (the results listed: households, or persons)."""
     from xiangyue.points.boards import household_totals, round_half_up
 
     totals = household_totals(ev)
@@ -128,6 +129,7 @@ def summarize(ev: Any) -> dict[str, Any]:
         "vetoed": sum(1 for t in totals if t.vetoed),
         "unmatched": len(ev.unmatched),
         "records": ev.record_count,
+        "units": len(ev.results),  # the entries `xiangyue evaluate` lists: persons with `unit: person`
     }
 
 
