@@ -172,17 +172,17 @@ class Limits:
                     st[k] = max(prev, value)
                     value = max(value - prev, ZERO)
             cat = self.cats.get(rule.category)
+            # points limits only (the benchmark's rule file has no count limits)
             if value > 0:
-                if rule.cap is not None:
-                    value = self._limit(("cap", hh, i), rule.cap, day, value)
-                if cat is not None and cat.cap is not None:
-                    value = self._limit(("ccap", hh, rule.category), cat.cap, day, value)
+                for lim in rule.limit:
+                    value = self._limit(("cap", hh, i), lim, day, value)
+                for lim in cat.limit if cat is not None else ():
+                    value = self._limit(("ccap", hh, rule.category), lim, day, value)
             elif value < 0:
-                if rule.deduction_cap is not None:
-                    value = -self._limit(("dcap", hh, i), rule.deduction_cap, day, -value)
-                if cat is not None and cat.deduction_cap is not None:
-                    value = -self._limit(("cdcap", hh, rule.category), cat.deduction_cap, day,
-                                         -value)
+                for lim in rule.deduction_limit:
+                    value = -self._limit(("dcap", hh, i), lim, day, -value)
+                for lim in cat.deduction_limit if cat is not None else ():
+                    value = -self._limit(("cdcap", hh, rule.category), lim, day, -value)
             if rule.veto is not None:
                 self.vetoed.add(hh)
             if day >= self.period.start:

@@ -100,10 +100,21 @@ def text(zh: str, en: str, lang: str) -> str:
 
 def did_you_mean(word: str, options, *, n: int = 3, cutoff: float = 0.5,
                  otherwise: tuple[str, str] = ("", "")) -> tuple[str, str]:
-    """A "did you mean" hint in both languages (``otherwise`` when nothing is close)."""
+    """A "did you mean" hint in both languages (``otherwise`` when nothing is close). An option
+    equal to ``word`` but for upper/lower case (``APPROVED`` for ``approved``) is named first and
+    alone; otherwise the closest options by spelling, compared ignoring case."""
     import difflib
 
-    close = difflib.get_close_matches(str(word), [str(o) for o in options], n=n, cutoff=cutoff)
+    opts = [str(o) for o in options]
+    same = [o for o in opts if o.casefold() == str(word).casefold()]
+    if same:
+        close = same[:1]
+    else:
+        folded = {}
+        for o in opts:
+            folded.setdefault(o.casefold(), o)
+        close = [folded[c] for c in difflib.get_close_matches(str(word).casefold(), list(folded),
+                                                               n=n, cutoff=cutoff)]
     if not close:
         return otherwise
     return "是不是：" + "、".join(close) + "？", "did you mean: " + ", ".join(close) + "?"

@@ -1,7 +1,10 @@
 """Calendar periods: month ``2024-03``, quarter ``2024-Q1``, half year ``2024-H1``, year ``2024``.
 
 Points are evaluated per month, quarter or year (:func:`parse_period`); recurring checklist
-duties can also fall due every half year (:func:`parse_duty_period`).
+duties can also fall due every half year (:func:`parse_duty_period`). A limit may also be
+counted per day ``2024-03-05``, per ISO week ``2024-W10`` (Monday to Sunday; the week of
+30 December 2024 is ``2025-W01``) or ``ever`` (the whole history from the rule file's
+``effective.from``).
 """
 
 from __future__ import annotations
@@ -132,17 +135,69 @@ def period_key(day: dt.date, kind: str) -> str:
         return f"{day.year:04d}-{day.month:02d}"
     if kind == "quarter":
         return f"{day.year:04d}-Q{(day.month - 1) // 3 + 1}"
-    return f"{day.year:04d}"
+    if kind == "year":
+        return f"{day.year:04d}"
+    if kind == "day":
+        return day.isoformat()
+    if kind == "week":
+        iso = day.isocalendar()
+        return f"{iso[0]:04d}-W{iso[1]:02d}"
+    if kind == "ever":
+        return "ever"
+    raise ValueError(kind)
+
+
+def week_start(day: dt.date) -> dt.date:
+    """The Monday of the ISO week containing ``day``."""
+    return day - dt.timedelta(days=day.weekday())
+
+
+def kind_start(day: dt.date, kind: str) -> dt.date:
+    """The first day of the period of ``kind`` (any limit kind but ``ever``) containing ``day``."""
+    if kind == "day":
+        return day
+    if kind == "week":
+        return week_start(day)
+    return period_of(day, kind).start
+
+
+def kind_end(day: dt.date, kind: str) -> dt.date:
+    """The last day of the period of ``kind`` (any limit kind but ``ever``) containing ``day``."""
+    if kind == "day":
+        return day
+    if kind == "week":
+        return week_start(day) + dt.timedelta(days=6)
+    return period_of(day, kind).end
+
+
+class _Overlap(dict):
+    """Keys of the periods of each kind overlapping a reported period (day and week keys are
+    worked out on first use)."""
+
+    def __init__(self, period: Period):
+        super().__init__()
+        self.period = period
+        for kind in ("month", "quarter", "year"):
+            self[kind] = set()
+        for month in range(period.start.month, period.end.month + 1):
+            day = dt.date(period.start.year, month, 1)
+            for kind in ("month", "quarter", "year"):
+                self[kind].add(period_key(day, kind))
+        self["ever"] = {"ever"}
+
+    def __missing__(self, kind: str) -> set[str]:
+        keys = set()
+        day = self.period.start
+        while day <= self.period.end:
+            keys.add(period_key(day, kind))
+            day += dt.timedelta(days=1)
+        self[kind] = keys
+        return keys
 
 
 def overlapping_keys(period: Period) -> dict[str, set[str]]:
     """For each period kind, the keys of the periods of that kind overlapping ``period``."""
-    out: dict[str, set[str]] = {"month": set(), "quarter": set(), "year": set()}
-    for month in range(period.start.month, period.end.month + 1):
-        day = dt.date(period.start.year, month, 1)
-        for kind in out:
-            out[kind].add(period_key(day, kind))
-    return out
+    return _Overlap(period)
 
 
 def period_starts(period: Period, kind: str) -> list[tuple[dt.date, str]]:

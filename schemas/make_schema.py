@@ -7,7 +7,12 @@ import json
 from pathlib import Path
 
 ID = r"^[^\s\"'`：:，,（）()\[\]{}#]+$"
-PERIOD = {"enum": ["month", "quarter", "year"], "description": "month 月 | quarter 季度 | year 年"}
+PERIOD = {"enum": ["month", "quarter", "year", "月", "季度", "季", "年"],
+          "description": "month 月 | quarter 季度 | year 年"}
+LIMIT_PERIOD = {"enum": ["day", "week", "month", "quarter", "year", "ever",
+                         "日", "天", "周", "月", "季度", "季", "年", "累计"],
+                "description": "day 日/天 | week 周 (ISO, Monday first) | month 月 | quarter 季度 | year 年 | "
+                               "ever 累计 (the whole history from effective.from)"}
 DATE = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$", "description": "YYYY-MM-DD"}
 NUM = {"type": "number"}
 POS_NUM = {"type": "number", "exclusiveMinimum": 0}
@@ -24,8 +29,12 @@ def obj(props, required=(), **extra):
     return out
 
 
-LIMIT = obj({"max": POS_NUM, "per": {"$ref": "#/$defs/period"}}, ["max", "per"],
-            description="At most `max` points per `per` (per household or person). 每期最多多少分。")
+ONE_LIMIT = obj({"max": POS_NUM, "times": {"type": "integer", "minimum": 1},
+                 "per": {"$ref": "#/$defs/limit_period"}}, ["per"],
+                description="At most `max` points, or at most `times` records, per `per` (per household "
+                            "or person); exactly one of max and times. 每期最多多少分，或每期限几次。")
+LIMIT = {"oneOf": [ONE_LIMIT, {"type": "array", "items": ONE_LIMIT, "minItems": 1}],
+         "description": "one limit, or a list of limits that all apply"}
 
 FIELD = obj(
     {
@@ -55,17 +64,17 @@ RULE = obj(
         "points": EXPR,
         "limit": LIMIT,
         "deduction_limit": LIMIT,
-        "once": {"$ref": "#/$defs/period"},
-        "escalation": obj({"per": {"$ref": "#/$defs/period"},
+        "once": {"$ref": "#/$defs/limit_period"},
+        "escalation": obj({"per": {"$ref": "#/$defs/limit_period"},
                            "steps": {"type": "array", "items": NUM, "minItems": 1}}, ["per", "steps"]),
-        "highest_only": {"$ref": "#/$defs/period"},
-        "veto": {"$ref": "#/$defs/period"},
+        "highest_only": {"$ref": "#/$defs/limit_period"},
+        "veto": {"$ref": "#/$defs/veto_period"},
     },
     ["id"],
 )
 
 DEADLINE = obj({"days": {"type": "integer", "minimum": 0}, "after": TEXT,
-                "calendar": {"enum": ["calendar", "working"]}}, ["days", "after"])
+                "calendar": {"enum": ["calendar", "working", "自然日", "工作日"]}}, ["days", "after"])
 FRACTION = {"type": ["string", "number"], "pattern": r"^\s*\d+\s*/\s*\d+\s*$",
             "description": "a fraction such as 2/3, or a decimal such as 0.5"}
 STEP = {
@@ -136,8 +145,10 @@ SCHEMA = {
         "adopted": obj({"meeting": TEXT, "date": DATE, "attended": {"type": "integer", "minimum": 0},
                         "eligible": {"type": "integer", "minimum": 0},
                         "approved": {"type": "integer", "minimum": 0}, "note": {"type": "string"}}),
-        "unit": {"enum": ["household", "person"]},
-        "matching": {"enum": ["all", "first"]},
+        "unit": {"enum": ["household", "person", "户", "人"]},
+        "matching": {"enum": ["all", "first", "全部", "首条"]},
+        "counted_when": {**EXPR, "description": "only records meeting this condition are scored and counted; "
+                                                "the others are listed as pending (e.g. 状态 == \"已审核\")"},
         "fields": {"type": "array", "items": FIELD},
         "household_fields": {"type": "array", "items": FIELD},
         "case_fields": {"type": "array", "items": FIELD},
@@ -162,7 +173,10 @@ SCHEMA = {
         "checklists": {"type": "array", "items": ITEM},
         "examples": {"type": "array", "items": EXAMPLE},
     },
-    "$defs": {"period": PERIOD},
+    "$defs": {"period": PERIOD, "limit_period": LIMIT_PERIOD,
+              "veto_period": {"enum": ["day", "week", "month", "quarter", "year",
+                                       "日", "天", "周", "月", "季度", "季", "年"],
+                              "description": "the period a 一票否决 marks the household vetoed for"}},
 }
 
 if __name__ == "__main__":

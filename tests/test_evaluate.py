@@ -99,7 +99,7 @@ def test_deduction_cap():
 
 
 def test_deduction_cap_crossed():
-    rs = ruleset(rule("fine", "罚", -3, deduction_cap=cap(10)))
+    rs = ruleset(rule("fine", "罚", -3, deduction_limit=(cap(10),)))
     ev = run([rec(f"R{i}", "JG001", "2024-03-01", "罚") for i in range(1, 5)], rs=rs)
     assert [e.awarded for e in ev.ledger] == [-3, -3, -3, -1]  # 9 taken, only 1 left
     assert total(ev) == -10
@@ -137,7 +137,7 @@ def test_category_cap_volunteer_first():
 
 def test_category_deduction_cap():
     rs = ruleset(rule("a", "甲", -4), rule("b", "乙", -4),
-                 categories=(Category("c", "c", deduction_cap=cap(6)),))
+                 categories=(Category("c", "c", deduction_limit=(cap(6),)),))
     ev = run([rec("R1", "JG001", "2024-03-01", "甲"), rec("R2", "JG001", "2024-03-02", "乙")],
              rs=rs)
     assert [e.awarded for e in ev.ledger] == [-4, -2]
@@ -279,7 +279,7 @@ def test_python_errors_in_rule_callables_become_invalid_records():
 # -- reporting a period ------------------------------------------------------------------------
 
 def test_month_report_with_limits_counted_from_earlier_months():
-    rs = ruleset(rule("v", "志愿服务", lambda r: 2 * r["quantity"], cap=cap(10, "quarter")))
+    rs = ruleset(rule("v", "志愿服务", lambda r: 2 * r["quantity"], limit=(cap(10, "quarter"),)))
     ev = run([rec("V1", "JG001", "2024-01-10", "志愿服务", 4),  # 8 in January
               rec("V2", "JG001", "2024-02-10", "志愿服务", 4)],  # 8, only 2 left this quarter
              rs=rs, period="2024-02")
@@ -333,7 +333,7 @@ def test_matching_first_counts_only_the_first_rule():
 
 
 def test_person_unit_scores_persons():
-    rs = ruleset(rule("v", "志愿服务", lambda r: 2 * r["quantity"], cap=cap(10)), unit="person")
+    rs = ruleset(rule("v", "志愿服务", lambda r: 2 * r["quantity"], limit=(cap(10),)), unit="person")
     ev = run([rec("R1", "JG001", "2024-03-01", "志愿服务", 4, person="张大山"),
               rec("R2", "JG001", "2024-03-02", "志愿服务", 4, person="张小红"),
               rec("R3", "JG001", "2024-03-03", "志愿服务", 4, person="张大山"),
@@ -406,8 +406,8 @@ def test_no_household_gets_more_than_a_cap_or_loses_more_than_a_deduction_cap(re
     sums: dict = {}
     for e in ev.ledger:
         r = rs.rule(e.rule)
-        for limit, sign, key in ((r.cap, 1, e.rule), (r.deduction_cap, -1, e.rule)):
-            if limit is not None:
+        for limits, sign, key in ((r.limit, 1, e.rule), (r.deduction_limit, -1, e.rule)):
+            for limit in limits:
                 k = (e.household, key, sign, dt_key(e.date, limit.per))
                 sums[k] = sums.get(k, 0) + (e.awarded if sign * e.awarded > 0 else 0)
                 assert sign * sums[k] <= limit.max

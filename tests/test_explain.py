@@ -36,6 +36,7 @@ def test_cap_sentence():
         "3月2日 志愿服务 ×4：按“志愿服务”得 8 分；按“志愿服务满4小时加分”得 2 分",
         "3月5日 志愿服务 ×4：按“志愿服务”应得 8 分；本月志愿服务已得 8 分，封顶 10 分，实得 2 分；"
         "按“志愿服务满4小时加分”应得 2 分；本月乡风文明类已得 12 分，封顶 12 分，实得 0 分",
+        "基础分 0 分，得分 12 分，扣分 0 分",
         "2024 年 3 月合计：12 分",  # 8 + 2 + 2 + 0
     ]
 
@@ -52,6 +53,7 @@ def test_once_veto_deduction_and_unmatched_sentences():
         "2月5日 志原服务（记录 T1）：没有适用的规则，不计分（请核对事项名称）",
         "3月3日 孝老爱亲：按“孝老爱亲”应得 5 分；本季度只计一次，已在1月3日（记录 F1）计过，实得 0 分",
         "因违反长江禁渔（2月1日，记录 X1），2024 年度一票否决",
+        "基础分 0 分，得分 5 分，扣分 20 分",
         "2024 年第 1 季度合计：-15 分（一票否决）",
     ]
     assert story_text(s, "en").splitlines() == [
@@ -62,13 +64,14 @@ def test_once_veto_deduction_and_unmatched_sentences():
         "3 Mar 孝老爱亲: by rule '孝老爱亲' 5 points; counts once this quarter; it already counted "
         "on 3 Jan (record F1); awarded 0",
         "Because of '违反长江禁渔' (1 Feb, record X1), vetoed (一票否决) for the year 2024",
+        "Base 0, earned 5, deducted -20",
         "Total for 2024-Q1: -15 points (vetoed)",
     ]
 
 
 def test_deduction_cap_sentence():
     s = story([rec(f"L{i}", "JG001", f"2024-03-0{i}", "乱扔垃圾") for i in range(1, 6)])
-    assert story_text(s).splitlines()[-2] == (
+    assert story_text(s).splitlines()[-3] == (
         "3月5日 乱扔垃圾：按“乱扔垃圾”应扣 5 分；本月乱扔垃圾已扣 20 分，最多扣 20 分，实扣 0 分")
 
 
@@ -80,7 +83,7 @@ def test_base_points_and_other_households_are_left_out():
     lines = story_text(s).splitlines()
     assert lines[1] == "1月1日 基础分：100 分"
     assert lines[2] == "2月1日 垃圾分类 ×3：按“垃圾分类”得 1.5 分"
-    assert lines[-1] == "2024 年第 1 季度合计：101.5 分"
+    assert lines[-2:] == ["基础分 100 分，得分 1.5 分，扣分 0 分", "2024 年第 1 季度合计：101.5 分"]
 
 
 def test_json_form_has_exact_numbers():
@@ -109,5 +112,6 @@ def test_story_from_the_reference_rule_file():
         "3月6日 垃圾分类 ×2：按“垃圾分类”应得 1 分；本月垃圾分类已得 4.5 分，封顶 5 分，实得 0.5 分",
         "3月9日 庭院检查 等级 优：按“庭院检查”得 5 分",
         "3月28日 庭院检查 等级 差：按“庭院检查”应扣 3 分；本月只计一次，已在3月9日（记录 R07）计过，实扣 0 分",
+        "基础分 0 分，得分 10 分，扣分 0 分",
         "2024 年 3 月合计：10 分",
     ]

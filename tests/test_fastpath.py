@@ -54,7 +54,7 @@ def evaluate_totals(rs, source, period, households=None, *, engine="auto", with_
 def summary(ev):
     return {
         "results": [(r.household, r.person, r.total, r.vetoed, r.by_rule, r.by_category,
-                     r.vetoes) for r in ev.results],
+                     r.vetoes, r.earned, r.deducted, r.base) for r in ev.results],
         "unmatched": ev.unmatched,
         "not_covered": ev.not_covered,
         "invalid": ev.invalid,
@@ -109,13 +109,22 @@ def rule_files(draw):
         lines.append(f"base: {{points: {draw(st.sampled_from(['60', '1.5']))}, "
                      f"per: {draw(st.sampled_from(PERS))}}}")
     lines.append("categories:")
+    # a rule's limit is counted over a period nested in its category's (the fast path refuses
+    # the other case: tests/test_rulebook.py checks the fallback)
+    cat_pers: dict[str, tuple[list[str], list[str]]] = {}
     for cat in ("c1", "c2"):
         lines.append(f"  - id: {cat}")
+        pos_pers, neg_pers = PERS, PERS
         if draw(st.booleans()):
-            lines.append(f"    limit: {{max: {draw(st.sampled_from(LIMITS))}, per: {draw(st.sampled_from(PERS))}}}")
+            per = draw(st.sampled_from(PERS))
+            pos_pers = PERS[:PERS.index(per) + 1]
+            lines.append(f"    limit: {{max: {draw(st.sampled_from(LIMITS))}, per: {per}}}")
         if draw(st.booleans()):
+            per = draw(st.sampled_from(PERS))
+            neg_pers = PERS[:PERS.index(per) + 1]
             lines.append(f"    deduction_limit: {{max: {draw(st.sampled_from(LIMITS))}, "
-                         f"per: {draw(st.sampled_from(PERS))}}}")
+                         f"per: {per}}}")
+        cat_pers[cat] = (pos_pers, neg_pers)
     lines.append("rules:")
     for i in range(draw(st.integers(1, 4))):
         act = draw(st.sampled_from(ACTIVITIES))
@@ -123,8 +132,8 @@ def rule_files(draw):
         extra = draw(st.sampled_from(["", "", " 且 数量 >= 2", " or 等级 == \"优\"",
                                       ' and 数量 < 3', ' and not (等级 in ["差"])']))
         when += extra
-        lines += [f"  - id: r{i}", f"    category: {draw(st.sampled_from(['c1', 'c2']))}",
-                  f"    when: '{when}'"]
+        cat = draw(st.sampled_from(['c1', 'c2']))
+        lines += [f"  - id: r{i}", f"    category: {cat}", f"    when: '{when}'"]
         kind = draw(st.sampled_from(["const", "qty", "lookup", "cond", "esc", "minmax"]))
         if kind == "const":
             lines.append(f"    points: {draw(st.sampled_from(AMOUNTS))}")
@@ -145,10 +154,11 @@ def rule_files(draw):
         if draw(st.integers(0, 3)) == 0:
             lines.append(f"    highest_only: {draw(st.sampled_from(PERS))}")
         if draw(st.booleans()):
-            lines.append(f"    limit: {{max: {draw(st.sampled_from(LIMITS))}, per: {draw(st.sampled_from(PERS))}}}")
+            lines.append(f"    limit: {{max: {draw(st.sampled_from(LIMITS))}, "
+                         f"per: {draw(st.sampled_from(cat_pers[cat][0]))}}}")
         if draw(st.booleans()):
             lines.append(f"    deduction_limit: {{max: {draw(st.sampled_from(LIMITS))}, "
-                         f"per: {draw(st.sampled_from(PERS))}}}")
+                         f"per: {draw(st.sampled_from(cat_pers[cat][1]))}}}")
         if draw(st.integers(0, 4)) == 0:
             lines.append(f"    veto: {draw(st.sampled_from(PERS))}")
     return "\n".join(lines) + "\n"

@@ -50,11 +50,11 @@ def test_reference_rule_file_loads_with_every_rule_in_file_order():
     assert [r.id for r in rs.rules] == ["volunteer", "volunteer_long", "labour", "meeting", "courtyard", "sorting",
                                         "litter", "straw", "fishing", "honour", "filial", "frugal", "banquet"]
     assert rs.village == "金钩村" and rs.version == "2024.1"
-    assert rs.category("乡风文明").cap.max == 12
+    assert rs.category("乡风文明").limit[0].max == 12
     volunteer = rs.rule("volunteer")
-    assert (volunteer.cap.max, volunteer.cap.per) == (10, "month")
+    assert (volunteer.limit[0].max, volunteer.limit[0].per) == (10, "month")
     assert volunteer.points_fn({"quantity": Decimal("1.5")}) == 3
-    assert rs.rule("litter").deduction_cap.max == 20
+    assert rs.rule("litter").deduction_limit[0].max == 20
     assert rs.rule("courtyard").once == "month" and rs.rule("filial").once == "quarter"
     assert rs.rule("frugal").once == "year" and rs.rule("fishing").veto == "year"
     assert [rs.rule("honour").points_fn({"level": lv}) for lv in ("县级", "市级", "省级", "国家级")] == [10, 15, 20, 30]
@@ -351,7 +351,7 @@ def test_an_unknown_field_type_is_an_error_with_the_others(tmp_path):
           - {id: activity, label: 事项, type: txt}
         categories:
           - id: 乡风文明
-            limit: {max: 12, per: week}
+            limit: {max: 12, per: 旬}
         rules:
           - {id: a, category: 不存在类, when: 事项 == "a", points: 1}
           - {id: b, category: 乡风文明, when: 事项 == "b", points: 1, cap: {max: 3, per: month}}
@@ -361,7 +361,7 @@ def test_an_unknown_field_type_is_an_error_with_the_others(tmp_path):
     got = [(d.code, d.line, d.hint("zh")) for d in info.value.diagnostics]
     assert got == [
         ("E-SCHEMA-ENUM", 3, "是不是：text？"),
-        ("E-SCHEMA-ENUM", 6, None),  # the message lists month, quarter, year
+        ("E-SCHEMA-ENUM", 6, None),  # the message lists day, week, month, …
         ("E-RULE-CATEGORY", 8, "在 categories 中加上它"),
         ("E-SCHEMA-UNKNOWN-KEY", 9, "现在写作 limit"),
     ]

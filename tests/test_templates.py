@@ -97,7 +97,7 @@ rules:
     rs = load_ruleset(path)
     assert [r.id for r in rs.rules] == ["volunteer", "litter", "meeting"]  # replaced in place
     vol = rs.rule("volunteer")
-    assert vol.cap.max == 8
+    assert vol.limit[0].max == 8
     assert vol.pos.file.endswith("villages/v.yaml")  # the village wrote it
     assert rs.rule("litter").pos.file.endswith("templates/county.yaml")
 
@@ -209,13 +209,13 @@ def test_an_error_inside_the_template_points_into_the_template(tmp_path):
 
 
 def test_a_schema_error_inside_the_template_points_into_the_template(tmp_path):
-    broken = TEMPLATE.replace("limit: {max: 10, per: month}", "limit: {max: 10, per: week}")
+    broken = TEMPLATE.replace("limit: {max: 10, per: month}", "limit: {max: 10, per: fortnight}")
     path = village(tmp_path, "", template=broken)
     with pytest.raises(RulesetError) as info:
         load_ruleset(path)
     d = info.value.diagnostics[0]
     assert d.code == "E-SCHEMA-ENUM" and d.file.endswith("templates/county.yaml")
-    assert d.line == line_of(broken, "per: week")
+    assert d.line == line_of(broken, "per: fortnight")
 
 
 def test_an_error_in_the_village_points_into_the_village(tmp_path):
@@ -258,7 +258,7 @@ def test_shipped_template_and_village():
     rs = load_ruleset(FENGLONG)
     ids = [r.id for r in rs.rules]
     assert "banquet" not in ids and ids[-1] == "rubble"
-    assert rs.rule("volunteer").cap.max == 8
+    assert rs.rule("volunteer").limit[0].max == 8
     assert rs.rule("labour").pos.file.endswith("jiangyang-county.yaml")
     assert [i.id for i in rs.checklists] == ["certificate"]
     assert len(rs.examples) == 3

@@ -35,8 +35,14 @@ register(
     }
 )
 
-_PER_ZH = {"month": "本月", "quarter": "本季度", "year": "本年度"}
-_PER_EN = {"month": "this month", "quarter": "this quarter", "year": "this year"}
+_PER_ZH = {"day": "今天", "week": "本周", "month": "本月", "quarter": "本季度", "year": "本年度",
+           "ever": "累计"}
+_PER_EN = {"day": "today", "week": "this week", "month": "this month", "quarter": "this quarter",
+           "year": "this year", "ever": "in all"}
+_EVERY_ZH = {"day": "每天", "week": "每周", "month": "每月", "quarter": "每季度", "year": "每年",
+             "ever": "累计"}
+_STEP_ZH = {"day": "当天", "week": "本周", "month": "本月", "quarter": "本季度", "year": "本年",
+            "ever": "累计"}
 
 
 @dataclass
@@ -53,6 +59,9 @@ class Story:
     vetoes: list[dict[str, Any]] = field(default_factory=list)
     ruleset: Ruleset | None = None
     person: str | None = None
+    earned: Decimal = Decimal(0)
+    deducted: Decimal = Decimal(0)
+    base_total: Decimal = Decimal(0)
 
     def to_json(self, lang: str = "zh") -> dict[str, Any]:
         return {
@@ -61,6 +70,9 @@ class Story:
             "head": self.head,
             "grid": self.grid,
             "total": self.total,
+            "base_points": self.base_total,
+            "earned": self.earned,
+            "deducted": self.deducted,
             "vetoed": self.vetoed,
             "vetoes": [dict(v) for v in self.vetoes],
             "base": [e.to_json() for e in self.base],
@@ -82,7 +94,7 @@ class Story:
 def _entry_json(e: LedgerEntry) -> dict[str, Any]:
     return {"rule": e.rule, "rule_name": e.rule_name, "category": e.category, "raw": e.raw,
             "awarded": e.awarded, "reasons": [dict(r) for r in e.reasons],
-            "position": e.position}
+            "position": e.position, **({"step": dict(e.step)} if e.step is not None else {})}
 
 
 def story_of(ev: Evaluation, household: str) -> Story:
@@ -95,6 +107,10 @@ def story_of(ev: Evaluation, household: str) -> Story:
     story = Story(household=household, head=res.head, grid=res.grid, period=ev.period,
                   total=_household_total(ev, household), vetoed=res.vetoed, ruleset=ev.ruleset,
                   vetoes=list(res.vetoes))
+    own = [r for r in ev.results if r.household == household]
+    story.earned = sum((r.earned for r in own), Decimal(0))
+    story.deducted = sum((r.deducted for r in own), Decimal(0))
+    story.base_total = sum((r.base for r in own), Decimal(0))
     current: list[LedgerEntry] | None = None
     last_key: Any = None
     for e in ev.ledger:
@@ -110,7 +126,7 @@ def story_of(ev: Evaluation, household: str) -> Story:
                                   current))
             last_key = key
         current.append(e)  # type: ignore[union-attr]
-    for issues in (ev.unmatched, ev.not_covered, ev.invalid):
+    for issues in (ev.unmatched, ev.not_covered, ev.invalid, ev.pending):
         story.issues.extend(i for i in issues if i.household == household)
     story.issues.sort(key=lambda i: (i.date or dt.date.min, str(i.record_id or "")))
     return story
@@ -190,6 +206,16 @@ def _reason(entry: LedgerEntry, r: Mapping[str, Any], lang: str) -> str:
     when = (_PER_EN if lang == "en" else _PER_ZH).get(per, per)
     name = entry.rule_name
     cat = entry.category or ""
+    if "times" in r:
+        taken = limit in ("deduction_cap", "category_deduction_cap")
+        what = name if limit in ("cap", "deduction_cap") else (
+            f"category {cat}" if lang == "en" else f"{cat}类")
+        if lang == "en":
+            every = "in all" if per == "ever" else f"per {per}"
+            return (f"{when} {what} already counted {r['used']} time{'s' if r['used'] != 1 else ''}, "
+                    f"at most {r['times']} {every}")
+        verb = "扣" if taken else "记"
+        return f"{when}{what}已{verb} {r['used']} 次，{_EVERY_ZH.get(per, per)}限 {r['times']} 次"
     if limit in ("cap", "category_cap"):
         what = name if limit == "cap" else (f"category {cat}" if lang == "en" else f"{cat}类")
         if lang == "en":
@@ -215,21 +241,33 @@ def _reason(entry: LedgerEntry, r: Mapping[str, Any], lang: str) -> str:
     return limit
 
 
+def _step_words(e: LedgerEntry, lang: str) -> str:
+    """Which occurrence an escalation counted: ``（本年第 2 次）`` / `` (2nd time this year)``."""
+    if e.step is None:
+        return ""
+    n, per = e.step["n"], e.step["per"]
+    if lang == "en":
+        suffix = {1: "st", 2: "nd", 3: "rd"}.get(n if n < 20 else n % 10, "th")
+        return f" ({n}{suffix} time {_PER_EN.get(per, per)})"
+    return f"（{_STEP_ZH.get(per, per)}第 {n} 次）"
+
+
 def _rule_clause(e: LedgerEntry, lang: str) -> str:
+    step = _step_words(e, lang)
     if lang == "en":
         if not e.reasons:
-            return f"by rule '{e.rule_name}' {_n(e.awarded)} points"
+            return f"by rule '{e.rule_name}'{step} {_n(e.awarded)} points"
         reasons = "; ".join(_reason(e, r, lang) for r in e.reasons)
-        return (f"by rule '{e.rule_name}' {_n(e.raw)} points; {reasons}; "
+        return (f"by rule '{e.rule_name}'{step} {_n(e.raw)} points; {reasons}; "
                 f"awarded {_n(e.awarded)}")
     if not e.reasons:
         if e.awarded < 0:
-            return f"按“{e.rule_name}”扣 {_n(-e.awarded)} 分"
-        return f"按“{e.rule_name}”得 {_n(e.awarded)} 分"
+            return f"按“{e.rule_name}”{step}扣 {_n(-e.awarded)} 分"
+        return f"按“{e.rule_name}”{step}得 {_n(e.awarded)} 分"
     reasons = "；".join(_reason(e, r, lang) for r in e.reasons)
     if e.raw < 0:
-        return f"按“{e.rule_name}”应扣 {_n(-e.raw)} 分；{reasons}，实扣 {_n(-e.awarded)} 分"
-    return f"按“{e.rule_name}”应得 {_n(e.raw)} 分；{reasons}，实得 {_n(e.awarded)} 分"
+        return f"按“{e.rule_name}”{step}应扣 {_n(-e.raw)} 分；{reasons}，实扣 {_n(-e.awarded)} 分"
+    return f"按“{e.rule_name}”{step}应得 {_n(e.raw)} 分；{reasons}，实得 {_n(e.awarded)} 分"
 
 
 def _record_line(rec: Mapping[str, Any], entries: list[LedgerEntry], ruleset: Ruleset | None,
@@ -248,13 +286,17 @@ def _issue_line(issue: RecordIssue, lang: str) -> str:
             "unmatched": "no rule applies, nothing awarded (check the activity's name)",
             "not_covered": "outside the rule file's effective dates, nothing awarded",
             "invalid": "cannot be scored, nothing awarded",
+            "pending": "pending (not counted yet)",
         }[issue.kind]
     else:
         why = {
             "unmatched": "没有适用的规则，不计分（请核对事项名称）",
             "not_covered": "不在本细则的有效期内，不计分",
             "invalid": "无法计分，整条不计",
+            "pending": "待审核，暂不计分，也不计入任何限制",
         }[issue.kind]
+    if issue.kind == "pending" and issue.reason:
+        why += ("：" if lang != "en" else ": ") + issue.reason
     if issue.kind == "invalid" and issue.diagnostic is not None:
         why += ("：" if lang != "en" else ": ") + issue.diagnostic.message(lang)
     rid = f"（记录 {issue.record_id}）" if lang != "en" else f" (record {issue.record_id})"
@@ -295,10 +337,19 @@ def story_text(story: Story, lang: str = "zh") -> str:
             lines.append(f"因{v['rule_name']}（{day}，记录 {v['record_id']}），{words}一票否决")
     if not story.records and not story.base:
         lines.append("No points in this period." if lang == "en" else "本期没有积分记录。")
+    pending = sum(1 for i in story.issues if i.kind == "pending")
     if lang == "en":
+        if pending:
+            lines.append(f"{pending} record{'s' if pending != 1 else ''} pending: not counted yet")
+        lines.append(f"Base {_n(story.base_total)}, earned {_n(story.earned)}, "
+                     f"deducted {_n(story.deducted)}")
         lines.append(f"Total for {story.period.key}: {_n(story.total)} points"
                      + (" (vetoed)" if story.vetoed else ""))
     else:
+        if pending:
+            lines.append(f"另有 {pending} 条记录待审核，暂不计分")
+        lines.append(f"基础分 {_n(story.base_total)} 分，得分 {_n(story.earned)} 分，"
+                     f"扣分 {_n(-story.deducted)} 分")
         lines.append(f"{period}合计：{_n(story.total)} 分" + ("（一票否决）" if story.vetoed else ""))
     return "\n".join(lines)
 

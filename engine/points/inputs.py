@@ -10,7 +10,7 @@ from typing import Any, Iterable, Iterator, Mapping
 
 from xiangyue.errors import Diagnostic, XiangyueError
 from xiangyue.i18n import Msg, register
-from xiangyue.periods import Period, period_of
+from xiangyue.periods import Period
 from xiangyue.points.results import INVALID
 from xiangyue.rules.model import Ruleset
 
@@ -25,14 +25,39 @@ register(
     }
 )
 
+def limit_kinds(ruleset: Ruleset) -> set[str]:
+    """Every period kind the rule file counts something in (limits, once, escalation,
+    highest_only, veto)."""
+    kinds: set[str] = set()
+    for rule in ruleset.rules:
+        kinds.update(lim.per for lim in rule.limit + rule.deduction_limit)
+        kinds.update(k for k in (rule.once, rule.highest_only, rule.veto) if k is not None)
+        if rule.escalation is not None:
+            kinds.add(rule.escalation.per)
+    for cat in ruleset.categories:
+        kinds.update(lim.per for lim in cat.limit + cat.deduction_limit)
+    return kinds
+
+
 def replay_window(ruleset: Ruleset, period: Period) -> tuple[dt.date, dt.date]:
-    """The dates of the records needed to report ``period``: from 1 January of its year (limits
-    are counted in their own periods) to the end of the last veto period overlapping it."""
+    """The dates of the records needed to report ``period``: from the start of every limit
+    period that holds a day of it — 1 January of its year (month, quarter and year periods nest
+    in it), the Monday of the ISO week holding that 1 January when a limit is counted per week,
+    ``effective.from`` (or the first record) when one is counted ``ever`` — to the end of the
+    last veto period overlapping it."""
+    from xiangyue.periods import kind_end, week_start
+
+    kinds = limit_kinds(ruleset)
+    start = dt.date(period.start.year, 1, 1)
+    if "week" in kinds:
+        start = week_start(start)
+    if "ever" in kinds:
+        start = ruleset.effective_from or dt.date(1, 1, 1)
     end = period.end
     for rule in ruleset.rules:
         if rule.veto is not None:
-            end = max(end, period_of(period.end, rule.veto).end)
-    return dt.date(period.start.year, 1, 1), end
+            end = max(end, kind_end(period.end, rule.veto))
+    return start, end
 
 
 
@@ -83,9 +108,16 @@ def read_records_file(ruleset: Ruleset, path: str) -> list[dict[str, Any]]:
     # record is listed as invalid with its row, like any other value the rules cannot use.
     from dataclasses import replace
 
+    # Likewise a blank person cell (unit: person): that record is listed as invalid
+    # (E-EVAL-NO-PERSON); only a missing person column stops the evaluation.
     restricted = {f.id: f for f in ruleset.fields if f.values}
-    relaxed = [replace(f, values=None) if f.id in restricted else f for f in ruleset.fields]
+    relaxed = [replace(f, values=None, required=False) if f.id in restricted or f.id == "person"
+               else f for f in ruleset.fields]
     table = read_table(path, relaxed, key="record_id")
+    person = ruleset.field("person")
+    if person is not None and table.ok and table.rows and "person" not in table.columns:
+        table.diagnostics.append(Diagnostic("E-TABLE-MISSING-COLUMN", file=table.file, line=1,
+                                            args={"name": person.label or "person", "id": "person"}))
     table.raise_for_errors()
     out = table.rows
     for row, line in zip(out, table.lines):

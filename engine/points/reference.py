@@ -6,14 +6,20 @@ The semantics are those of the reference page (``jingou.md``, "What the limits m
 
 * Records are applied in order of date, then ``record_id`` compared as text. For each record
   every rule whose ``when`` holds counts, in file order (``matching: first``: only the first).
+* A record failing the file's ``counted_when`` is *pending*: listed, neither scored nor counted
+  toward any limit, escalation, once, highest_only or veto.
 * For one (record, rule) the raw points (``points``, or the ``escalation`` step for the n-th
   record of the rule in its period) go through, in this order: ``once``, ``highest_only``,
-  the rule's ``cap`` / ``deduction_cap``, then the category's ``cap`` / ``deduction_cap``
-  (applied to what the rule awarded).
-* Limits are counted in their own calendar periods whatever period is reported. Every limit
-  period (month, quarter, year) nests inside a calendar year, so reporting a period P replays
-  the records from 1 January of P's year up to P's last day; only records dated in P are
-  summed and listed. Records after P matter only for the veto (below).
+  each of the rule's ``limit`` (points > 0) or ``deduction_limit`` (points < 0) in file order,
+  then each of its category's. Each limit cuts what is left to its room (a points limit: its
+  maximum less what was counted; a count limit: nothing once it has counted ``times``
+  records); once nothing is left the later ones do not bite. Then what was finally awarded is
+  counted toward every one of those limits (points, or one record if anything was awarded):
+  limits count what the household actually received.
+* Limits are counted in their own periods (day, ISO week, month, quarter, year, ever) whatever
+  period is reported, so reporting P replays the records from the start of every limit period
+  holding a day of P (:func:`~xiangyue.points.inputs.replay_window`) up to P's last day; only
+  records dated in P are summed and listed. Records after P matter only for the veto (below).
 
 Decisions on points the reference page leaves open (documented in the report too):
 
@@ -26,9 +32,9 @@ Decisions on points the reference page leaves open (documented in the report too
   does not know is listed in ``unknown_households`` and awarded nothing (most often a typo in
   the household id; scoring it would put a household that does not exist on the boards).
   Without a register, the households seen in the records are the register.
-* **Category limits** count gross amounts: a category ``cap`` limits the sum of positive
-  awards of its rules, a category ``deduction_cap`` the sum of deductions; one does not offset
-  the other.
+* **Category limits** count gross amounts: a category ``limit`` limits the sum of positive
+  awards of its rules, a category ``deduction_limit`` the sum of deductions; one does not offset
+  the other. A category count limit counts (record, rule) awards.
 * **once** keeps the first record of the period, whatever it was awarded (a 差 courtyard
   check first in the month makes a later 优 in that month count 0).
 * **Veto** ("一票否决"): "a household with a vetoed record in a year is marked vetoed for that
@@ -39,7 +45,10 @@ Decisions on points the reference page leaves open (documented in the report too
   overlaps P, and those after P are only tested against the veto rules.
 * **Base points** (``base``) are a ledger entry dated on the first day of each ``per`` period;
   a report sums those dated inside it (``per: year`` base shows in a report of Q1 or of the
-  year, not of Q2). With ``unit: person`` each person seen in the records gets base points.
+  year, not of Q2), and only for ``per`` periods overlapping the effective dates. With
+  ``unit: person`` the persons of a household are those named in its records (replayed for the
+  report); each gets base points, and a register household none of whose members has a record
+  gets them once, on its household row.
 """
 
 
@@ -54,7 +63,7 @@ from xiangyue.i18n import Msg, register
 from xiangyue.periods import Period, period_key
 from xiangyue.points.inputs import Inputs, replay_window
 from xiangyue.points.results import (BASE_RULE, INVALID, ZERO, Evaluation, LedgerEntry, RecordIssue,
-                                     build_results, record_issue)
+                                     build_results, pending_reason, record_issue)
 from xiangyue.rules.model import Category, Rule, Ruleset
 
 __all__ = ["evaluate", "BASE_RULE"]
@@ -90,7 +99,7 @@ class _Plan:
 
     __slots__ = (
         "rule", "id", "name", "category", "when", "points", "escalation", "once", "highest",
-        "cap", "dcap", "ccap", "cdcap", "veto", "position", "guard",
+        "limits", "dlimits", "veto", "position", "guard",
     )
 
     def __init__(self, rule: Rule, category: Category | None, ruleset: Ruleset):
@@ -103,10 +112,13 @@ class _Plan:
         self.escalation = rule.escalation
         self.once = rule.once
         self.highest = rule.highest_only
-        self.cap = rule.cap
-        self.dcap = rule.deduction_cap
-        self.ccap = category.cap if category else None
-        self.cdcap = category.deduction_cap if category else None
+        # (limit, reason name, state head kind): the rule's own limits, then its category's
+        self.limits = tuple([(lim, "cap", "rule") for lim in rule.limit]
+                            + [(lim, "category_cap", "category")
+                               for lim in (category.limit if category else ())])
+        self.dlimits = tuple([(lim, "deduction_cap", "rule") for lim in rule.deduction_limit]
+                             + [(lim, "category_deduction_cap", "category")
+                                for lim in (category.deduction_limit if category else ())])
         self.veto = rule.veto
         self.position = f"{rule.pos.file}:{rule.pos.line}" if rule.pos.line else rule.pos.file
         self.guard = _guard(rule.when_expr, ruleset)
@@ -174,7 +186,11 @@ def _keys_cache() -> dict[dt.date, dict[str, str]]:
 def _period_keys(cache: dict[dt.date, dict[str, str]], day: dt.date) -> dict[str, str]:
     keys = cache.get(day)
     if keys is None:
+        iso = day.isocalendar()
         keys = {k: period_key(day, k) for k in ("month", "quarter", "year")}
+        keys["day"] = day.isoformat()
+        keys["week"] = f"{iso[0]:04d}-W{iso[1]:02d}"
+        keys["ever"] = "ever"
         cache[day] = keys
     return keys
 
@@ -214,7 +230,8 @@ def _ordered(records: Iterable[Mapping[str, Any]], first: dt.date, last: dt.date
 
 def _late_veto(rec: Mapping[str, Any], candidates: "_Candidates", first_only: bool,
                register: dict[str, Mapping[str, Any]] | None, person_unit: bool, covers: Any,
-               vetoes: dict[Any, list[dict[str, Any]]], key_cache: dict) -> None:
+               vetoes: dict[Any, list[dict[str, Any]]], key_cache: dict,
+               ruleset_counted: Any = None) -> None:
     """A record after the reported period counts only for the veto of its household."""
     day = rec["date"]
     hh = rec.get("household")
@@ -227,6 +244,8 @@ def _late_veto(rec: Mapping[str, Any], candidates: "_Candidates", first_only: bo
             return
         unit = (hh, person)
     try:
+        if ruleset_counted is not None and not ruleset_counted(rec):
+            return  # pending: counts toward no veto
         for plan in candidates(rec):
             if plan.when(rec):
                 if plan.veto is not None:
@@ -254,7 +273,6 @@ def evaluate(ruleset: Ruleset, inputs: Inputs, period: Period, *,
     totals only).
     """
     records, households, presorted = inputs.records, inputs.households, inputs.presorted
-    year_start = dt.date(period.start.year, 1, 1)
     p_start, p_end = period.start, period.end
     person_unit = ruleset.unit == "person"
     first_only = ruleset.matching == "first"
@@ -276,11 +294,13 @@ def evaluate(ruleset: Ruleset, inputs: Inputs, period: Period, *,
     esc_count: dict[tuple, int] = {}
     once_first: dict[tuple, Any] = {}
     highest: dict[tuple, Decimal] = {}
-    used_cap: dict[tuple, Decimal] = {}  # rule caps: positive points awarded so far
-    used_dcap: dict[tuple, Decimal] = {}  # rule deduction caps: points taken so far
-    used_ccap: dict[tuple, Decimal] = {}
-    used_cdcap: dict[tuple, Decimal] = {}
+    # limits: (unit, "rule"|"category", rule or category id, reason name, per, times?,
+    # period key) -> points or records counted so far (what was actually awarded)
+    used: dict[tuple, Any] = {}
     vetoes: dict[Any, list[dict[str, Any]]] = {}
+    counted_when = ruleset.counted_when_fn
+    why_pending = pending_reason(ruleset) if counted_when is not None else None
+    pending: list[RecordIssue] = []
 
     # Per-unit sums for the reported period: unit -> [total, by_rule, by_category].
     sums: dict[Any, list] = {}
@@ -294,16 +314,16 @@ def evaluate(ruleset: Ruleset, inputs: Inputs, period: Period, *,
     record_count = 0
     replayed = 0
 
-    _, horizon = replay_window(ruleset, period)
+    replay_start, horizon = replay_window(ruleset, period)
     veto_plans = any(p.veto is not None for p in plans)
 
-    for rec in _ordered(records, year_start, horizon, presorted):
+    for rec in _ordered(records, replay_start, horizon, presorted):
         replayed += 1
         day = rec["date"]
         if day > p_end:
             if veto_plans:
                 _late_veto(rec, candidates, first_only, register, person_unit, covers, vetoes,
-                           key_cache)
+                           key_cache, counted_when)
             continue
         in_p = day >= p_start
         if in_p:
@@ -343,6 +363,19 @@ def evaluate(ruleset: Ruleset, inputs: Inputs, period: Period, *,
             unit: Any = (hh, person)
         else:
             unit = hh
+        if counted_when is not None:
+            try:
+                counted = counted_when(rec)
+            except XiangyueError as err:
+                if in_p:
+                    diag = err.diagnostics[0] if err.diagnostics else None
+                    invalid.append(record_issue("invalid", rec, diagnostic=_record_diag(
+                        rec, None, diag)))
+                continue
+            if not counted:
+                if in_p:
+                    pending.append(record_issue("pending", rec, reason=why_pending))
+                continue
 
         # Phase 1 (pure): which rules apply, and their raw points. Any error sets the whole
         # record aside before it touches any running state.
@@ -381,12 +414,14 @@ def evaluate(ruleset: Ruleset, inputs: Inputs, period: Period, *,
             reasons: list[dict[str, Any]] | None = [] if (ledger is not None and in_p) else None
             rule_id = plan.id
             esc = plan.escalation
+            step = None
             if esc is not None:
                 k = (unit, rule_id, keys[esc.per])
                 n = esc_count.get(k, 0) + 1
                 esc_count[k] = n
                 steps = esc.steps
                 raw = steps[n - 1] if n <= len(steps) else steps[-1]
+                step = {"per": esc.per, "period": keys[esc.per], "n": n}
             if raw is None:  # a rule with neither points nor escalation: the checker forbids it
                 raw = ZERO
             value = raw
@@ -421,19 +456,9 @@ def evaluate(ruleset: Ruleset, inputs: Inputs, period: Period, *,
                     value = awarded
 
             if value > 0:
-                if plan.cap is not None:
-                    value = _limit(used_cap, (unit, rule_id), plan.cap, keys, value, 1,
-                                   "cap", reasons)
-                if plan.ccap is not None:
-                    value = _limit(used_ccap, (unit, plan.category), plan.ccap, keys, value, 1,
-                                   "category_cap", reasons)
+                value = _apply_limits(used, unit, plan, plan.limits, keys, value, 1, reasons)
             elif value < 0:
-                if plan.dcap is not None:
-                    value = _limit(used_dcap, (unit, rule_id), plan.dcap, keys, value, -1,
-                                   "deduction_cap", reasons)
-                if plan.cdcap is not None:
-                    value = _limit(used_cdcap, (unit, plan.category), plan.cdcap, keys, value,
-                                   -1, "category_deduction_cap", reasons)
+                value = _apply_limits(used, unit, plan, plan.dlimits, keys, value, -1, reasons)
 
             if plan.veto is not None:
                 vetoes.setdefault(unit, []).append(
@@ -444,17 +469,22 @@ def evaluate(ruleset: Ruleset, inputs: Inputs, period: Period, *,
             if in_p:
                 s = sums.get(unit)
                 if s is None:
-                    s = sums[unit] = [ZERO, {}, {}]
+                    s = sums[unit] = [ZERO, {}, {}, ZERO, ZERO]
                 s[0] += value
+                if value > 0:
+                    s[3] += value
+                elif value < 0:
+                    s[4] += value
                 by_rule = s[1]
                 by_rule[rule_id] = by_rule.get(rule_id, ZERO) + value
-                by_cat = s[2]
-                by_cat[plan.category] = by_cat.get(plan.category, ZERO) + value
+                if plan.category is not None:
+                    by_cat = s[2]
+                    by_cat[plan.category] = by_cat.get(plan.category, ZERO) + value
                 if reasons is not None:
                     ledger.append(  # type: ignore[union-attr]
                         LedgerEntry(rid, hh, day, rule_id, plan.name, plan.category, raw, value,
                                     tuple(reasons), plan.position, rec.get("_file"),
-                                    rec.get("_row"), person, rec)
+                                    rec.get("_row"), person, rec, step)
                     )
 
     results = build_results(ruleset, period, register, seen_units, sums, vetoes, ledger)
@@ -469,27 +499,46 @@ def evaluate(ruleset: Ruleset, inputs: Inputs, period: Period, *,
         unknown_households=unknown,
         record_count=record_count,
         replayed=replayed,
+        pending=pending,
     )
 
 
 
-def _limit(state: dict[tuple, Decimal], head: tuple, limit: Any, keys: Mapping[str, str],
-           value: Decimal, sign: int, name: str, reasons: list | None) -> Decimal:
-    """Apply "at most ``limit.max`` per ``limit.per``" to ``value`` (sign 1: points awarded,
-    -1: points taken) and record what is used."""
-    pk = keys[limit.per]
-    k = (*head, pk)
-    used = state.get(k, ZERO)
+def _apply_limits(used: dict[tuple, Any], unit: Any, plan: _Plan, limits: tuple,
+                  keys: Mapping[str, str], value: Decimal, sign: int,
+                  reasons: list | None) -> Decimal:
+    """Apply a rule's limits, then its category's, in that order, to ``value`` (sign 1: points
+    awarded, -1: points taken); then count what was finally awarded toward every one of them
+    (a points limit by the points, a count limit by one record when something was awarded), so
+    each limit counts what the household actually received."""
     amount = value if sign > 0 else -value
-    left = limit.max - used
-    if left < 0:
-        left = ZERO
-    if amount > left:
-        if reasons is not None:
-            reasons.append({"limit": name, "per": limit.per, "period": pk, "max": limit.max,
-                            "used": used, "left": left})
-        amount = left
-    state[k] = used + amount
+    touched = []
+    for lim, name, head in limits:
+        pk = keys[lim.per]
+        k = (unit, head, plan.id if head == "rule" else plan.category, name, lim.per,
+             lim.times is not None, pk)
+        touched.append((k, lim))
+        if not amount:
+            continue  # an earlier limit left nothing: later ones do not bite
+        so_far = used.get(k, 0)
+        if lim.times is not None:
+            if so_far >= lim.times:
+                if reasons is not None:
+                    reasons.append({"limit": name, "per": lim.per, "period": pk,
+                                    "times": lim.times, "used": so_far})
+                amount = ZERO
+        else:
+            left = lim.max - so_far
+            if left < 0:
+                left = ZERO
+            if amount > left:
+                if reasons is not None:
+                    reasons.append({"limit": name, "per": lim.per, "period": pk, "max": lim.max,
+                                    "used": so_far if so_far else ZERO, "left": left})
+                amount = left
+    if amount:
+        for k, lim in touched:
+            used[k] = used.get(k, 0) + (1 if lim.times is not None else amount)
     return amount if sign > 0 else -amount
 
 

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any, Mapping
 
 from xiangyue.errors import Diagnostic
-from xiangyue.periods import Period, overlapping_keys, period_starts
+from xiangyue.periods import Period, overlapping_keys, period_of, period_starts
 from xiangyue.rules.model import Ruleset
 
 ZERO = Decimal(0)
@@ -31,9 +31,11 @@ class LedgerEntry:
     """One (record, rule) that applied, or one base-points grant (``record_id`` None).
 
     ``reasons`` explain every difference between ``raw`` and ``awarded``: dicts with
-    ``limit`` (cap, deduction_cap, category_cap, category_deduction_cap, once,
-    highest_only), ``per``, ``period`` and the numbers (``max``, ``used``, ``left``; ``first``
-    for once; ``highest`` for highest_only).
+    ``limit`` (cap, deduction_cap, category_cap, category_deduction_cap — the file's ``limit``
+    and ``deduction_limit`` of the rule and of its category —, once, highest_only), ``per``,
+    ``period`` and the numbers (``max``, ``used``, ``left`` for a points limit; ``times`` and
+    ``used`` for a count limit; ``first`` for once; ``highest`` for highest_only).
+    ``step`` says which occurrence an escalation counted (``{"per", "period", "n"}``).
     """
 
     record_id: str | None
@@ -50,6 +52,7 @@ class LedgerEntry:
     row: int | None = None  # row of the record in that table
     person: str | None = None
     record: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+    step: Mapping[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -72,14 +75,17 @@ class LedgerEntry:
                 "row": self.row,
             }
         )
+        if self.step is not None:
+            out["step"] = dict(self.step)
         return out
 
 
 @dataclass(frozen=True, slots=True)
 class RecordIssue:
-    """A record listed for the clerk: unmatched, not covered, invalid, unknown household."""
+    """A record listed for the clerk: unmatched, not covered, invalid, unknown household,
+    pending (fails the file's ``counted_when``)."""
 
-    kind: str  # unmatched | not_covered | invalid | unknown_household
+    kind: str  # unmatched | not_covered | invalid | unknown_household | pending
     record_id: str | None
     household: str | None
     date: dt.date | None
@@ -88,6 +94,7 @@ class RecordIssue:
     row: int | None = None
     rule: str | None = None  # invalid: the rule that could not be computed
     diagnostic: Diagnostic | None = None
+    reason: str | None = None  # pending: the condition the record fails
 
     def to_json(self, lang: str = "zh") -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -98,6 +105,10 @@ class RecordIssue:
             "file": self.file,
             "row": self.row,
         }
+        if self.kind == "pending":
+            return {"record_id": self.record_id, "household": self.household,
+                    "date": out["date"], "activity": self.activity, "reason": self.reason,
+                    "file": self.file, "row": self.row}
         if self.kind == "invalid":
             out["rule"] = self.rule
             if self.diagnostic is not None:
@@ -114,11 +125,14 @@ class UnitResult:
     person: str | None = None
     head: str | None = None
     grid: str | None = None
-    total: Decimal = ZERO
+    total: Decimal = ZERO  # base + earned + deducted
     vetoed: bool = False
     by_rule: dict[str, Decimal] = field(default_factory=dict)
     by_category: dict[str, Decimal] = field(default_factory=dict)
     vetoes: list[dict[str, Any]] = field(default_factory=list)  # rule, record_id, date, period
+    earned: Decimal = ZERO  # sum of the positive awards (>= 0)
+    deducted: Decimal = ZERO  # sum of the negative awards (<= 0)
+    base: Decimal = ZERO  # base points (基础分) granted in the period
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"household": self.household}
@@ -129,6 +143,9 @@ class UnitResult:
                 "head": self.head,
                 "grid": self.grid,
                 "total": self.total,
+                "base": self.base,
+                "earned": self.earned,
+                "deducted": self.deducted,
                 "vetoed": self.vetoed,
                 "by_rule": dict(self.by_rule),
                 "by_category": dict(self.by_category),
@@ -170,6 +187,8 @@ class Evaluation:
     record_count: int  # records dated in the period
     replayed: int  # records read to count the limits (from 1 January of the period's year)
     engine: EngineChoice | None = field(default=None, compare=False)  # which evaluator ran
+    #: records of the period failing the file's ``counted_when`` (neither scored nor counted)
+    pending: list[RecordIssue] = field(default_factory=list)
 
     @property
     def unit(self) -> str:
@@ -189,6 +208,11 @@ class Evaluation:
 # --------------------------------------------------------------------------------------------
 # The engine
 
+def pending_reason(ruleset: Ruleset) -> str:
+    """Why a record is pending: the condition it fails."""
+    return f"不满足 counted_when：{ruleset.counted_when_text}"
+
+
 def record_issue(kind: str, rec: Mapping[str, Any], **extra: Any) -> RecordIssue:
     return RecordIssue(
         kind=kind,
@@ -201,6 +225,24 @@ def record_issue(kind: str, rec: Mapping[str, Any], **extra: Any) -> RecordIssue
         **extra,
     )
 
+
+
+def base_days(ruleset: Ruleset, period: Period) -> list[tuple[dt.date, str]]:
+    """The base-points grants of ``period``: the first days (and keys) of the ``base.per``
+    periods starting inside it that overlap the rule file's effective dates (a 2024 file gives
+    no base points for 2023 or 2025)."""
+    base = ruleset.base
+    if base is None:
+        return []
+    out = []
+    for day, key in period_starts(period, base.per):
+        end = period_of(day, base.per).end
+        if ruleset.effective_from is not None and end < ruleset.effective_from:
+            continue
+        if ruleset.effective_until is not None and day > ruleset.effective_until:
+            continue
+        out.append((day, key))
+    return out
 
 
 def build_results(ruleset: Ruleset, period: Period, register: dict[str, Mapping[str, Any]] | None,
@@ -223,7 +265,7 @@ def build_results(ruleset: Ruleset, period: Period, register: dict[str, Mapping[
 
     overlap = overlapping_keys(period)
     base = ruleset.base
-    base_starts = period_starts(period, base.per) if base is not None else []
+    base_starts = base_days(ruleset, period)
     base_entries: list[LedgerEntry] = []
 
     rule_order = {r.id: i for i, r in enumerate(ruleset.rules)}
@@ -235,11 +277,11 @@ def build_results(ruleset: Ruleset, period: Period, register: dict[str, Mapping[
         res = UnitResult(household=hh, person=person, head=info.get("head"),
                          grid=info.get("grid"))
         s = sums.get(unit)
-        if base is not None and not (person_unit and person is None):
+        if base is not None and base_starts:
             grants = base.points * len(base_starts)
-            if grants or base_starts:
-                res.total += grants
-                res.by_rule[BASE_RULE] = grants
+            res.total += grants
+            res.base = grants
+            res.by_rule[BASE_RULE] = grants
             if ledger is not None:
                 for day, _ in base_starts:
                     base_entries.append(
@@ -249,6 +291,7 @@ def build_results(ruleset: Ruleset, period: Period, register: dict[str, Mapping[
                     )
         if s is not None:
             res.total += s[0]
+            res.earned, res.deducted = s[3], s[4]
             for rid in sorted(s[1], key=rule_order.__getitem__):
                 res.by_rule[rid] = s[1][rid]
             for cid in sorted(s[2], key=lambda c: (cat_order.get(c, len(cat_order)), c)):

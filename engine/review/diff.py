@@ -38,8 +38,9 @@ __all__ = ["Change", "Diff", "diff_rulesets", "diff_files", "load_pair", "load_o
 SECTIONS: tuple[str, ...] = ("rules", "categories", "checklists", "fields", "household_fields",
                              "case_fields", "selections", "settings", "metadata")
 
-PER_ZH = {"month": "月", "quarter": "季度", "year": "年"}
-PER_EN = {"month": "month", "quarter": "quarter", "year": "year"}
+PER_ZH = {"day": "天", "week": "周", "month": "月", "quarter": "季度", "year": "年", "ever": "累计"}
+PER_EN = {"day": "day", "week": "week", "month": "month", "quarter": "quarter", "year": "year",
+          "ever": "ever"}
 BUILTIN_FIELD_IDS = {"record_id", "household", "date", "person"}
 BUILTIN_HOUSEHOLD_IDS = {"household", "head", "grid"}
 BUILTIN_CASE_IDS = {"case_id", "item", "title", "amount", "step", "date", "attended", "eligible",
@@ -309,19 +310,33 @@ def _num(d: Decimal | int | None) -> str:
     return str(d)
 
 
-def _limit_value(lim: m.Limit | None) -> dict[str, Any] | None:
-    return None if lim is None else {"max": lim.max, "per": lim.per}
+def _limit_value(lims: tuple[m.Limit, ...]) -> Any:
+    """One limit as ``{"max"|"times", "per"}``, several as a list of those, none as None."""
+    out = [{"times": lim.times, "per": lim.per} if lim.times is not None
+           else {"max": lim.max, "per": lim.per} for lim in lims]
+    if not out:
+        return None
+    return out[0] if len(out) == 1 else out
 
 
-def _limit_words(lim: dict[str, Any] | None, kind: str, lang: str) -> str:
+def _limit_words(lim: Any, kind: str, lang: str) -> str:
     """"每月最多 10 分" / "at most 10 points per month" (kind: limit | deduction_limit)."""
     if lim is None:
         return "无" if lang == "zh" else "none"
+    if isinstance(lim, list):
+        return ("，" if lang == "zh" else "; ").join(_limit_words(one, kind, lang) for one in lim)
+    per = lim["per"]
     if lang == "en":
         verb = "taken" if kind == "deduction_limit" else ""
-        return f"at most {_num(lim['max'])} points {verb + ' ' if verb else ''}per {PER_EN[lim['per']]}"
+        every = "in all" if per == "ever" else f"per {PER_EN[per]}"
+        if "times" in lim:
+            return f"at most {lim['times']} times {every}"
+        return f"at most {_num(lim['max'])} points {verb + ' ' if verb else ''}{every}"
     verb = "扣" if kind == "deduction_limit" else ""
-    return f"每{PER_ZH[lim['per']]}最多{verb} {_num(lim['max'])} 分"
+    every = "累计" if per == "ever" else f"每{PER_ZH[per]}"
+    if "times" in lim:
+        return f"{every}限 {lim['times']} 次"
+    return f"{every}最多{verb} {_num(lim['max'])} 分"
 
 
 def _per_words(per: str | None, what: str, lang: str) -> str:
@@ -391,7 +406,7 @@ def _rule_kind(rule: m.Rule, lang: str, rs: m.Ruleset | None = None) -> str:
 
 
 # the rule file's keys and the model's attributes for the two limits
-_LIMIT_ATTR = {"limit": "cap", "deduction_limit": "deduction_cap"}
+_LIMIT_ATTR = {"limit": "limit", "deduction_limit": "deduction_limit"}
 
 RULE_ASPECTS = ("name", "category", "when", "points", "escalation", "limit", "deduction_limit",
                 "once", "highest_only", "veto", "description")
@@ -404,8 +419,8 @@ def _rule_view(side: _Side, r: m.Rule) -> dict[str, Any]:
         "when": side.expr(r.when_expr),
         "points": side.expr(r.points_expr),
         "escalation": _esc_value(r.escalation),
-        "limit": _limit_value(r.cap),
-        "deduction_limit": _limit_value(r.deduction_cap),
+        "limit": _limit_value(r.limit),
+        "deduction_limit": _limit_value(r.deduction_limit),
         "once": r.once,
         "highest_only": r.highest_only,
         "veto": r.veto,
@@ -414,7 +429,7 @@ def _rule_view(side: _Side, r: m.Rule) -> dict[str, Any]:
 
 
 def _cat_view(c: m.Category) -> dict[str, Any]:
-    return {"name": c.name, "limit": _limit_value(c.cap), "deduction_limit": _limit_value(c.deduction_cap)}
+    return {"name": c.name, "limit": _limit_value(c.limit), "deduction_limit": _limit_value(c.deduction_limit)}
 
 
 FIELD_ASPECTS = ("type", "label", "aliases", "required", "values", "default", "min", "max")
@@ -572,8 +587,8 @@ class _Differ:
             nid = targets.pop()
             if nid in added and nid not in out.values():
                 oc, nc = o[oid], nw[nid]
-                if (_limit_value(oc.cap), _limit_value(oc.deduction_cap)) == (
-                        _limit_value(nc.cap), _limit_value(nc.deduction_cap)):
+                if (_limit_value(oc.limit), _limit_value(oc.deduction_limit)) == (
+                        _limit_value(nc.limit), _limit_value(nc.deduction_limit)):
                     out[oid] = nid
         return out
 
@@ -594,9 +609,9 @@ class _Differ:
                 self._category_aspects(o[next(k for k, v in renames.items() if v == cid)], c)
             elif cid not in o:
                 extra_zh = "".join(f"，{_limit_words(_limit_value(lim), k, 'zh')}"
-                                   for k, lim in (("limit", c.cap), ("deduction_limit", c.deduction_cap)) if lim)
+                                   for k, lim in (("limit", c.limit), ("deduction_limit", c.deduction_limit)) if lim)
                 extra_en = "".join(f", {_limit_words(_limit_value(lim), k, 'en')}"
-                                   for k, lim in (("limit", c.cap), ("deduction_limit", c.deduction_cap)) if lim)
+                                   for k, lim in (("limit", c.limit), ("deduction_limit", c.deduction_limit)) if lim)
                 self.add("added", "categories", f"categories.{cid}", f"新增类别：{cid}{extra_zh}",
                          f"added category: {cid}{extra_en}", None, _cat_view(c), new_pos=c.pos)
             else:
@@ -615,14 +630,14 @@ class _Differ:
 
     # ---- limits (rules and categories) ---------------------------------------------------
     def _limit(self, path: str, section: str, who_zh: str, who_en: str, key: str,
-               a: m.Limit | None, b: m.Limit | None, rule: str | None) -> None:
+               a: tuple[m.Limit, ...], b: tuple[m.Limit, ...], rule: str | None) -> None:
         va, vb = _limit_value(a), _limit_value(b)
         if va == vb:
             return
         ded = key == "deduction_limit"
         what_zh = "扣分上限" if ded else "上限"
         what_en = "deduction limit" if ded else "limit"
-        pos = dict(old_pos=a.pos if a else None, new_pos=b.pos if b else None)
+        pos = dict(old_pos=a[0].pos if a else None, new_pos=b[0].pos if b else None)
         if va is None:
             self.add("added", section, path, f"{who_zh}：新增{what_zh}，{_limit_words(vb, key, 'zh')}",
                      f"{who_en}: new {what_en}, {_limit_words(vb, key, 'en')}", va, vb, rule=rule, **pos)
@@ -631,7 +646,8 @@ class _Differ:
                      f"{who_zh}：取消{what_zh}（原为{_limit_words(va, key, 'zh')}）",
                      f"{who_en}: {what_en} removed (was {_limit_words(va, key, 'en')})", va, vb,
                      rule=rule, **pos)
-        elif va["per"] == vb["per"]:
+        elif (isinstance(va, dict) and isinstance(vb, dict) and "max" in va and "max" in vb
+              and va["per"] == vb["per"]):
             per = va["per"]
             self.add("changed", section, path,
                      f"{who_zh}：每{PER_ZH[per]}{what_zh}由 {_num(va['max'])} 分改为 {_num(vb['max'])} 分",

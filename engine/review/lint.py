@@ -23,10 +23,10 @@ cap (deduction cap) bounds what one record can give (take). Decisions:
 
 - ``positive_monthly_limit``: a ``cap`` per month or a ``once`` limit (any period: at most one
   record a month counts) satisfies it; a quarterly or yearly cap does not.
-- ``max_monthly_deduction``: a rule's monthly deduction is bounded by its ``deduction_cap``
+- ``max_monthly_deduction``: a rule's monthly deduction is bounded by its ``deduction_limit``
   (of any period: a quarter's allowance can all fall in one month), else by one record's worst
   deduction when the rule is ``once``, else unbounded (records repeat); a category's
-  ``deduction_cap`` bounds its rules together.
+  ``deduction_limit`` bounds its rules together.
 - ``forbidden``: a rule scores a forbidden activity when its name, or a text in its condition,
   contains the activity's words.
 """
@@ -221,11 +221,33 @@ def points_range(rule: m.Rule, ruleset: m.Ruleset | None) -> Bound:
 def record_range(rule: m.Rule, ruleset: m.Ruleset | None) -> Bound:
     """What one record can get from ``rule`` after its own cap and deduction cap."""
     lo, hi = points_range(rule, ruleset)
-    if rule.cap is not None and (hi is None or hi > rule.cap.max):
-        hi = rule.cap.max
-    if rule.deduction_cap is not None and (lo is None or lo < -rule.deduction_cap.max):
-        lo = -rule.deduction_cap.max
+    for lim in rule.limit:
+        if lim.max is not None and (hi is None or hi > lim.max):
+            hi = lim.max
+    for lim in rule.deduction_limit:
+        if lim.max is not None and (lo is None or lo < -lim.max):
+            lo = -lim.max
     return lo, hi
+
+
+#: How many periods of a kind one calendar month can touch (a month holds at most 31 days and
+#: touches at most 6 ISO weeks; a longer period holds the whole month).
+_PER_MONTH = {"day": 31, "week": 6}
+
+
+def _monthly_bound(limits: tuple[m.Limit, ...], once: str | None, one: Decimal | None) -> Decimal | None:
+    """The most a rule can give (or take) in one month under its limits, ``one`` being the most
+    one record can give (take); None when nothing bounds it."""
+    bounds = []
+    for lim in limits:
+        n = _PER_MONTH.get(lim.per, 1)
+        if lim.max is not None:
+            bounds.append(lim.max * n)
+        elif one is not None:
+            bounds.append(one * lim.times * n)
+    if once is not None and one is not None:
+        bounds.append(one * _PER_MONTH.get(once, 1))
+    return min(bounds) if bounds else None
 
 
 # --------------------------------------------------------------------------------------------
@@ -327,7 +349,8 @@ def lint_ruleset(rs: m.Ruleset, policy: Policy) -> list[Diagnostic]:
                 out.append(_at("L-FORBIDDEN", r.pos, rule=r.id, name=r.name, activity=activity,
                                policy=policy.clause("forbidden", j)))
         if policy.get("positive_monthly_limit") and (hi is None or hi > 0):
-            monthly = (r.cap is not None and r.cap.per == "month") or r.once is not None
+            monthly = (any(lim.per in ("day", "week", "month") for lim in r.limit)
+                       or r.once is not None)
             if not monthly:
                 out.append(_at("L-NO-MONTHLY-LIMIT", r.pos, rule=r.id, name=r.name,
                                policy=policy.clause("positive_monthly_limit")))
@@ -348,11 +371,7 @@ def _rule_monthly_deduction(r: m.Rule, rs: m.Ruleset) -> Decimal | None:
     lo, _ = record_range(r, rs)
     if lo is not None and lo >= 0:
         return Decimal(0)
-    if r.deduction_cap is not None:
-        return r.deduction_cap.max
-    if r.once is not None and lo is not None:
-        return -lo
-    return None
+    return _monthly_bound(r.deduction_limit, r.once, None if lo is None else -lo)
 
 
 def _may_take(r: m.Rule, rs: m.Ruleset) -> bool:
@@ -370,7 +389,8 @@ def _monthly_deduction(rs: m.Ruleset, policy: Policy, limit: Decimal) -> list[Di
         rules = [r for r in rs.rules if (cat is None and rs.category(r.category) is None)
                  or (cat is not None and r.category == cat.id)]
         amounts = {r.id: _rule_monthly_deduction(r, rs) for r in rules}
-        cap = cat.deduction_cap.max if cat is not None and cat.deduction_cap is not None else None
+        cap = (_monthly_bound(tuple(lim for lim in cat.deduction_limit if lim.max is not None), None, None)
+               if cat is not None else None)
         unbounded = [r for r in rules if amounts[r.id] is None]
         if unbounded and cap is None:
             for r in unbounded:

@@ -31,7 +31,7 @@ A test file ``NAME.test.yaml`` names its rule file and carries more examples::
 
 ``xiangyue test jingou.yaml`` also runs ``jingou.test.yaml`` and ``jingou.*.test.yaml`` beside
 it. Coverage: a rule is covered when some example's ledger has an entry for it; a limit
-(a rule's cap, deduction_cap, once, highest_only; a category's cap, deduction_cap) when some
+(a rule's limit, deduction_limit, once, highest_only; a category's limit, deduction_limit) when some
 ledger entry shows it binding.
 """
 
@@ -514,7 +514,7 @@ def _duty_failures(rs: m.Ruleset, ex: _Prepared, lang: str = "zh") -> list[Failu
     return out
 
 
-# ledger reasons and model attributes → the rule file's keys, which the coverage report names
+# ledger reasons → the rule file's keys, which the coverage report names
 _FILE_KEY = {"cap": "limit", "deduction_cap": "deduction_limit"}
 
 
@@ -522,13 +522,13 @@ def _coverage(rs: m.Ruleset, results: Iterable[ExampleResult]) -> Coverage:
     rules = [r.id for r in rs.rules]
     limits: list[tuple[str, str, str]] = []
     for r in rs.rules:
-        for key in ("cap", "deduction_cap", "once", "highest_only"):
-            if getattr(r, key) is not None:
-                limits.append(("rules", r.id, _FILE_KEY.get(key, key)))
+        for key in ("limit", "deduction_limit", "once", "highest_only"):
+            if getattr(r, key):
+                limits.append(("rules", r.id, key))
     for c in rs.categories:
-        for key in ("cap", "deduction_cap"):
-            if getattr(c, key) is not None:
-                limits.append(("categories", c.id, _FILE_KEY[key]))
+        for key in ("limit", "deduction_limit"):
+            if getattr(c, key):
+                limits.append(("categories", c.id, key))
     covered: set[str] = set()
     bound: set[tuple[str, str, str]] = set()
     for res in results:

@@ -24,6 +24,20 @@ from xiangyue.rules.nodes import Expr
 
 PeriodKind = Literal["month", "quarter", "year"]
 PERIOD_KINDS: tuple[str, ...] = ("month", "quarter", "year")
+#: What a limit, once, escalation, highest_only or veto may be counted in: the reported kinds,
+#: a day, an ISO week (Monday first) and ``ever`` (the whole history from ``effective.from``).
+LimitPeriod = Literal["day", "week", "month", "quarter", "year", "ever"]
+LIMIT_KINDS: tuple[str, ...] = ("day", "week", "month", "quarter", "year", "ever")
+
+#: Chinese words a rule file may write for an enum word (``per: 月``, ``unit: 户``); the
+#: effective file is read with them replaced (:func:`xiangyue.rules.pipeline.load_checked`).
+ENUM_WORDS: dict[str, str] = {
+    "日": "day", "天": "day", "周": "week", "月": "month", "季度": "quarter", "季": "quarter",
+    "年": "year", "累计": "ever", "户": "household", "人": "person", "全部": "all", "首条": "first",
+    "工作日": "working", "自然日": "calendar",
+}
+PERIOD_WORDS_ZH: dict[str, str] = {"day": "天", "week": "周", "month": "月", "quarter": "季度",
+                                   "year": "年", "ever": "累计"}
 FieldType = Literal["text", "decimal", "integer", "date", "boolean"]
 
 Compiled = Callable[[dict[str, Any]], Any]
@@ -59,12 +73,28 @@ class FieldSpec:
 
 @dataclass(frozen=True)
 class Limit:
-    """"At most ``max`` per ``per``": for a cap, points awarded; for a deduction cap, points
-    taken (``max`` is positive in both)."""
+    """"At most ``max`` points per ``per``" or "at most ``times`` records per ``per``" (exactly
+    one of the two is set). In a ``limit`` it counts points awarded / records awarded points; in
+    a ``deduction_limit`` points taken / records that took points (``max`` is positive in both).
+    Limits count what the household actually received, after every cut (docs/format.md)."""
 
-    max: Decimal
-    per: PeriodKind
+    max: Decimal | None
+    per: LimitPeriod
+    times: int | None = None
     pos: Pos = Pos()
+
+    def describe(self, lang: str = "zh") -> str:
+        """``每月最多 10 分`` / ``每天限 1 次`` (``at most 10 per month`` / ``at most 1 time per day``)."""
+        zh = PERIOD_WORDS_ZH.get(self.per, self.per)
+        every = "累计" if self.per == "ever" else f"每{zh}"
+        if lang == "en":
+            per = "in all" if self.per == "ever" else f"per {self.per}"
+            if self.times is not None:
+                return f"at most {self.times} time{'s' if self.times != 1 else ''} {per}"
+            return f"at most {self.max} {per}"
+        if self.times is not None:
+            return f"{every}限 {self.times} 次"
+        return f"{every}最多 {self.max} 分"
 
 
 @dataclass(frozen=True)
@@ -73,7 +103,7 @@ class Escalation:
     awarded ``steps[n-1]``; records after the last step get the last step."""
 
     steps: tuple[Decimal, ...]
-    per: PeriodKind
+    per: LimitPeriod
     pos: Pos = Pos()
 
 
@@ -81,8 +111,8 @@ class Escalation:
 class Category:
     id: str
     name: str
-    cap: Limit | None = None
-    deduction_cap: Limit | None = None
+    limit: tuple[Limit, ...] = ()  # each applies (the file's limit: one or a list)
+    deduction_limit: tuple[Limit, ...] = ()
     pos: Pos = Pos()
 
 
@@ -90,25 +120,25 @@ class Category:
 class Rule:
     """One line of the 积分细则.
 
-    Order of application for one record (see docs/semantics.md and the reference page):
+    Order of application for one record (docs/format.md, "The order of the limits"):
     raw points (``points`` or ``escalation``), then ``once``, then ``highest_only``,
-    then the rule's ``cap`` / ``deduction_cap`` (the file's ``limit`` / ``deduction_limit``),
-    then the category's.
+    then each of the rule's ``limit`` / ``deduction_limit`` in file order, then the category's.
+    ``category`` is None for a rule without one.
     """
 
     id: str
     name: str
-    category: str
+    category: str | None
     when_expr: Expr
     when_fn: Compiled
     points_expr: Expr | None  # None when escalation gives the points
     points_fn: Compiled | None
-    cap: Limit | None = None
-    deduction_cap: Limit | None = None
-    once: PeriodKind | None = None
+    limit: tuple[Limit, ...] = ()
+    deduction_limit: tuple[Limit, ...] = ()
+    once: LimitPeriod | None = None
     escalation: Escalation | None = None
-    highest_only: PeriodKind | None = None  # tiers: only the highest in the period counts
-    veto: PeriodKind | None = None  # 一票否决: the household is vetoed for this period kind
+    highest_only: LimitPeriod | None = None  # tiers: only the highest in the period counts
+    veto: LimitPeriod | None = None  # 一票否决: the household is vetoed for this period kind
     description: str | None = None
     index: int = 0  # position in file order
     pos: Pos = Pos()
@@ -306,6 +336,10 @@ class Ruleset:
     market: Market
     examples: tuple[Example, ...]
     extends: tuple[str, ...] = ()  # template files applied, outermost first
+    #: ``counted_when``: records failing it are pending (neither scored nor counted anywhere)
+    counted_when_expr: Expr | None = None
+    counted_when_fn: Compiled | None = None
+    counted_when_text: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     warnings: tuple[Any, ...] = field(default=(), compare=False, repr=False)  # Diagnostics
 

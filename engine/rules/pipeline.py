@@ -80,6 +80,18 @@ register(
             hint_zh="加分用 limit（每期最多得分），扣分用 deduction_limit（每期最多扣分）",
             hint_en="use limit for points given and deduction_limit for points taken",
         ),
+        "E-LIMIT-KIND": Msg(
+            zh="{limit} 要写 max（每期最多多少分）或 times（每期限几次），二者写且只写一个",
+            en="{limit} needs either max (points per period) or times (records per period), exactly one",
+            hint_zh="例如 {{max: 10, per: 月}} 或 {{times: 1, per: 天}}；两种都要时写成列表",
+            hint_en="e.g. {{max: 10, per: month}} or {{times: 1, per: day}}; for both, write a list",
+        ),
+        "E-LIMIT-TWICE": Msg(
+            zh="{limit} 中有两个同样的每{per}限制（第一个在第 {first_line} 行）",
+            en="{limit} lists two limits of the same kind per {per} (the first at line {first_line})",
+            hint_zh="同一期间的分数限制和次数限制各写一个；保留较严的一个",
+            hint_en="give one points limit and one count limit per period; keep the stricter one",
+        ),
         "E-LIMIT-PERIOD": Msg(
             zh="规则 {rule}：{limit} 的期间“{per}”比评比周期还长，无法计算",
             en="rule {rule}: the period '{per}' of {limit} is not supported",
@@ -419,15 +431,34 @@ class _Builder:
             with self.item_guard():
                 path = ("categories", i)
                 out.append(m.Category(
-                    id=str(c["id"]), name=str(c.get("name") or c["id"]), cap=self.limit(c, "limit", path),
-                    deduction_cap=self.limit(c, "deduction_limit", path), pos=self.pos(path)))
+                    id=str(c["id"]), name=str(c.get("name") or c["id"]), limit=self.limit(c, "limit", path),
+                    deduction_limit=self.limit(c, "deduction_limit", path), pos=self.pos(path)))
         return tuple(out)
 
-    def limit(self, owner: dict, key: str, path: tuple) -> m.Limit | None:
+    def limit(self, owner: dict, key: str, path: tuple) -> tuple[m.Limit, ...]:
+        """The limits under ``key`` (one mapping or a list of them), in file order."""
         spec = owner.get(key)
         if spec is None or self.is_broken(path + (key,)):
-            return None
-        return m.Limit(Decimal(str(spec["max"])), spec["per"], self.pos(path + (key,)))
+            return ()
+        items = spec if isinstance(spec, list) else [spec]
+        out = []
+        seen: dict[tuple, int] = {}
+        for j, one in enumerate(items):
+            lpath = path + (key, j) if isinstance(spec, list) else path + (key,)
+            if ("times" in one) == ("max" in one):
+                self.diag("E-LIMIT-KIND", lpath, limit=key)
+                continue
+            if "times" in one:
+                lim = m.Limit(None, one["per"], int(one["times"]), self.pos(lpath))
+            else:
+                lim = m.Limit(Decimal(str(one["max"])), one["per"], None, self.pos(lpath))
+            kind = ("times" if lim.times is not None else "max", lim.per)
+            if kind in seen:
+                self.diag("E-LIMIT-TWICE", lpath, key=False, limit=key, per=lim.per,
+                          first_line=self.pos(path + (key, seen[kind])).line)
+            seen.setdefault(kind, j)
+            out.append(lim)
+        return tuple(out)
 
     def rules(self, scope: Scope, categories: tuple[m.Category, ...]) -> tuple[m.Rule, ...]:
         items = self.data.get("rules") or []
@@ -440,8 +471,8 @@ class _Builder:
             with self.item_guard():
                 path = ("rules", i)
                 rid = str(r["id"])
-                category = str(r.get("category", ""))
-                if "category" in r and category not in cat_ids and not self.categories_unsure:
+                category = str(r["category"]) if r.get("category") not in (None, "") else None
+                if category is not None and category not in cat_ids and not self.categories_unsure:
                     zh, en = did_you_mean(category, cat_ids, cutoff=0.3,
                                           otherwise=("在 categories 中加上它", "add it under categories"))
                     self.diag("E-RULE-CATEGORY", path + ("category",), rule=rid, category=category,
@@ -466,12 +497,13 @@ class _Builder:
                     points_expr = self.expression(path + ("points",), scope, "points")
                 elif escalation is None and not self.is_broken(path + ("points",)):
                     self.diag("E-RULE-NO-POINTS", path + ("id",), rule=rid)
-                cap = self.limit(r, "limit", path)
-                deduction_cap = self.limit(r, "deduction_limit", path)
-                self._check_cap_signs(path, rid, points_expr, escalation, cap, deduction_cap)
+                limit = self.limit(r, "limit", path)
+                deduction_limit = self.limit(r, "deduction_limit", path)
+                self._check_cap_signs(path, rid, points_expr, escalation, limit, deduction_limit)
                 out.append(m.Rule(
                     id=rid, name=str(r.get("name") or rid), category=category, when_expr=when_expr,
-                    when_fn=None, points_expr=points_expr, points_fn=None, cap=cap, deduction_cap=deduction_cap,
+                    when_fn=None, points_expr=points_expr, points_fn=None, limit=limit,
+                    deduction_limit=deduction_limit,
                     once=r.get("once"), escalation=escalation, highest_only=r.get("highest_only"), veto=r.get("veto"),
                     description=r.get("description"), index=i, pos=self.pos(path)))
         return tuple(out)
@@ -492,10 +524,10 @@ class _Builder:
                     values.append(constant_value(points_expr.default))
         if not values:
             return
-        if cap is not None and all(v <= 0 for v in values):
+        if cap and all(v <= 0 for v in values):
             self.diag("W-RULE-CAP-SIGN", path + ("limit",), key=True, severity="warning", rule=rid, limit="limit",
                       sign_zh="扣分", sign_en="negative")
-        if deduction_cap is not None and all(v >= 0 for v in values):
+        if deduction_cap and all(v >= 0 for v in values):
             self.diag("W-RULE-CAP-SIGN", path + ("deduction_limit",), key=True, severity="warning", rule=rid,
                       limit="deduction_limit", sign_zh="加分", sign_en="positive")
 
@@ -789,6 +821,8 @@ def build(eff: Effective, problems: list[tuple[Diagnostic, YamlDoc, tuple]] = ()
     record_scope = Scope.from_fields(fields)
     case_scope = Scope.from_fields(case_fields)
     categories = b.guarded(b.categories, ())
+    counted_when = (b.guarded(lambda: b.expression(("counted_when",), record_scope, "when"), None)
+                    if "counted_when" in d else None)
     rules = b.guarded(lambda: b.rules(record_scope, categories), ())
     checklists = b.guarded(lambda: b.checklists(case_scope), ())
     rule_ids = {r.id for r in rules}
@@ -838,6 +872,9 @@ def build(eff: Effective, problems: list[tuple[Diagnostic, YamlDoc, tuple]] = ()
         market=market,
         examples=examples,
         extends=tuple(doc.file for doc in eff.docs[:-1]),
+        counted_when_expr=counted_when,
+        counted_when_fn=compile_condition(counted_when, record_scope) if counted_when is not None else None,
+        counted_when_text=str(d["counted_when"]) if counted_when is not None else None,
         raw=d,
         warnings=tuple(with_source_lines(eff, b.diags)),
     )
@@ -879,7 +916,56 @@ def load_checked(path: str | os.PathLike, display_name: str | None = None, *, ba
         raise RulesetError([diag for diag, _doc, _p in problems if diag is not None])
     eff, merge_problems = merge(docs)
     problems.extend((diag, eff.main, ("remove",)) for diag in merge_problems)
+    normalize_words(eff.data)
     return eff, problems
+
+
+def _word(holder: Any, key: Any) -> None:
+    if isinstance(holder, dict) and isinstance(holder.get(key), str):
+        holder[key] = m.ENUM_WORDS.get(holder[key].strip(), holder[key])
+
+
+def _limits_words(holder: Any) -> None:
+    if not isinstance(holder, dict):
+        return
+    for key in ("limit", "deduction_limit"):
+        spec = holder.get(key)
+        for one in spec if isinstance(spec, list) else [spec]:
+            _word(one, "per")
+
+
+def _items(data: Any, key: str) -> list:
+    value = data.get(key) if isinstance(data, dict) else None
+    return value if isinstance(value, list) else []
+
+
+def normalize_words(data: dict[str, Any]) -> None:
+    """Replace the Chinese words a rule file may write for enum words (``per: 月``, ``unit: 户``,
+    ``once: 季度``, ``calendar: 工作日``) by the English ones, in place, after the schema has
+    accepted either: every later stage, diff and show-effective see one spelling."""
+    if not isinstance(data, dict):
+        return
+    _word(data, "unit")
+    _word(data, "matching")
+    _word(data.get("base"), "per")
+    boards = data.get("boards")
+    _word(boards, "per")
+    for c in _items(data, "categories"):
+        _limits_words(c)
+    for r in _items(data, "rules"):
+        if isinstance(r, dict):
+            for key in ("once", "highest_only", "veto"):
+                _word(r, key)
+            _word(r.get("escalation"), "per")
+            _limits_words(r)
+    for sel in _items(data, "selections"):
+        _word(sel, "per")
+    for item in _items(data, "checklists"):
+        for proc in _items(item, "procedures"):
+            for step in _items(proc, "steps"):
+                if isinstance(step, dict):
+                    _word(step.get("within"), "calendar")
+                    _word(step.get("not_before"), "calendar")
 
 
 def load_effective(path: str | os.PathLike, display_name: str | None = None) -> Effective:

@@ -232,7 +232,11 @@ def error_diagnostic(doc: YamlDoc, error: ValidationError) -> Diagnostic:
                     value=_value_text(doc, path, instance), type_hint_zh=hint_zh, type_hint_en=hint_en)
     if v in ("enum", "const"):
         allowed_values = error.validator_value if v == "enum" else [error.validator_value]
-        allowed = "、".join(str(a) for a in allowed_values)
+        words = [str(a) for a in allowed_values if str(a).isascii()]
+        chinese = [str(a) for a in allowed_values if not str(a).isascii()]
+        allowed = "、".join(words) + (f"（或 {'、'.join(chinese)}）" if chinese and words else "")
+        if not words:
+            allowed = "、".join(chinese)
         zh, en = did_you_mean(instance, allowed_values, n=1, cutoff=0.4)
         return diag("E-SCHEMA-ENUM", path, allowed=allowed, value=_value_text(doc, path, instance),
                     suggest_zh=zh, suggest_en=en)

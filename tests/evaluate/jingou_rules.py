@@ -29,17 +29,17 @@ def _is(activity):
 
 RULES = (
     rule("volunteer", "志愿服务", lambda r: 2 * r["quantity"], name="志愿服务", category="乡风文明",
-         cap=cap(10), line=60),
+         limit=(cap(10),), line=60),
     rule("volunteer_long", when=lambda r: r.get("activity") == "志愿服务" and r["quantity"] >= 4,
          points=2, name="志愿服务满4小时加分", category="乡风文明", line=67),
     rule("labour", "义务劳动", lambda r: 3 * r["quantity"], name="义务投工投劳", category="人居环境",
-         cap=cap(12), line=73),
-    rule("meeting", "参加坝坝会", 1, name="参加坝坝会", category="乡风文明", cap=cap(3), line=80),
+         limit=(cap(12),), line=73),
+    rule("meeting", "参加坝坝会", 1, name="参加坝坝会", category="乡风文明", limit=(cap(3),), line=80),
     rule("courtyard", "庭院检查", _lookup("grade", {"优": 5, "良": 2, "差": -3}), name="庭院检查",
          category="人居环境", once="month", line=87),
     rule("sorting", "垃圾分类", lambda r: D("0.5") * r["quantity"], name="垃圾分类",
-         category="人居环境", cap=cap(5), line=94),
-    rule("litter", "乱扔垃圾", -5, name="乱扔垃圾", category="人居环境", deduction_cap=cap(20),
+         category="人居环境", limit=(cap(5),), line=94),
+    rule("litter", "乱扔垃圾", -5, name="乱扔垃圾", category="人居环境", deduction_limit=(cap(20),),
          line=101),
     rule("straw", "焚烧秸秆", -10, name="焚烧秸秆", category="遵纪守法", line=108),
     rule("fishing", "违反禁渔", -20, name="违反长江禁渔", category="遵纪守法", veto="year", line=114),
@@ -52,7 +52,7 @@ RULES = (
 )
 
 CATEGORIES = (
-    Category("乡风文明", "乡风文明", cap=cap(12)),
+    Category("乡风文明", "乡风文明", limit=(cap(12),)),
     Category("人居环境", "人居环境"),
     Category("遵纪守法", "遵纪守法"),
     Category("荣誉", "荣誉"),

@@ -45,9 +45,9 @@ import numpy as np
 
 from xiangyue.points.inputs import Inputs, replay_window
 from xiangyue.points.results import (BASE_RULE, ZERO, Evaluation, LedgerEntry, UnitResult,
-                                     build_results)
+                                     base_days, build_results)
 from xiangyue.points import reference
-from xiangyue.periods import overlapping_keys, period_starts
+from xiangyue.periods import overlapping_keys
 from xiangyue.rules.checker import Scope
 from xiangyue.points.columnar.expr import (INT_LIMIT, Evaluator, Table, Unsupported, Val, check_supported,
                             decimal_to_scaled, rescale, scaled_to_decimal)
@@ -85,6 +85,31 @@ class FastPlan:
                     self.needed.add(binding.key)
             if rule.points_expr is None and rule.escalation is None:
                 raise Unsupported(f"rule {rule.id} has no points")
+        if ruleset.counted_when_expr is not None:
+            raise Unsupported("counted_when (a file-level record filter)")
+        from xiangyue.points.inputs import limit_kinds
+
+        other = sorted(limit_kinds(ruleset) - {"month", "quarter", "year"})
+        if other:
+            raise Unsupported(f"limits counted per {', '.join(other)}")
+        cats = {c.id: c for c in ruleset.categories}
+        for owner, what in [(r, f"rule {r.id}") for r in ruleset.rules] + [
+                (c, f"category {c.id}") for c in ruleset.categories]:
+            for lims in (owner.limit, owner.deduction_limit):
+                if len(lims) > 1:
+                    raise Unsupported(f"{what}: several limits")
+                if lims and lims[0].times is not None:
+                    raise Unsupported(f"{what}: a count limit (times)")
+        rank = {"month": 0, "quarter": 1, "year": 2}
+        for r in ruleset.rules:
+            cat = cats.get(r.category) if r.category is not None else None
+            if cat is None:
+                continue
+            for mine, theirs in ((r.limit, cat.limit), (r.deduction_limit, cat.deduction_limit)):
+                if mine and theirs and rank[mine[0].per] > rank[theirs[0].per]:
+                    # the rule's room then depends on what the category cut in earlier periods
+                    raise Unsupported(f"rule {r.id}: a limit per {mine[0].per} inside its "
+                                      f"category's limit per {theirs[0].per}")
         self.person = ruleset.unit == "person"
         self.categories = {c.id: i for i, c in enumerate(ruleset.categories)}
 
@@ -169,6 +194,35 @@ def _clamp(amount: np.ndarray, starts: np.ndarray, limit: int) -> tuple[np.ndarr
 # The evaluation
 
 
+def _recount_reasons(rs: Ruleset, members: list, ledger_info: dict, cat_name: str, sign: int,
+                     cat_limit: Any, unit: np.ndarray, periods: dict[str, np.ndarray],
+                     scaled: Any) -> None:
+    """The ledger's reasons of a rule limit inside a category limit, as the reference gives
+    them: a rule's limit counts what the household finally got (after the category's cut), so
+    its room and the amount the category then sees are worked out again from the final awards
+    (the awards themselves are unchanged: the rule's period nests in the category's)."""
+    rule_name = "cap" if sign > 0 else "deduction_cap"
+    for rr in members:
+        rule = rs.rules[rr.index]
+        lims = rule.limit if sign > 0 else rule.deduction_limit
+        if not lims:
+            continue
+        lim = lims[0]
+        mask = rr.pos if sign > 0 else rr.neg
+        final = np.where(mask, sign * rr.value, 0)
+        pre = np.where(mask, sign * rr.pre, 0)
+        s = _starts(unit[rr.idx], periods[lim.per][rr.idx])
+        used = _seg_cumsum(final, s) - final
+        room = np.maximum(scaled(lim.max) - used, 0)
+        hit = mask & (pre > room)
+        after = np.minimum(pre, room)
+        info = ledger_info[rr.index]
+        info[rule_name] = (hit, used)
+        c_hit, c_used, c_lim = info[cat_name]
+        c_room = np.maximum(scaled(cat_limit.max) - c_used, 0)
+        info[cat_name] = (mask & (after > c_room), c_used, c_lim)
+
+
 @dataclass
 class _RuleRows:
     """The rows (records, in sorted order) one rule applies to, and what happens to them."""
@@ -180,6 +234,7 @@ class _RuleRows:
     pos: np.ndarray  # value > 0 before the caps
     neg: np.ndarray  # value < 0 before the caps
     reasons: dict[str, Any] | None = None  # ledger: limit -> (mask, details)
+    pre: np.ndarray | None = None  # points before the limits (after once, highest_only)
 
 
 def _period_arrays(day: np.ndarray) -> dict[str, np.ndarray]:
@@ -435,13 +490,11 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
         if rule.escalation is not None:
             for s in rule.escalation.steps:
                 scale = max(scale, decimal_to_scaled(s)[1])
-        for lim in (rule.cap, rule.deduction_cap):
-            if lim is not None:
-                scale = max(scale, decimal_to_scaled(lim.max)[1])
+        for lim in rule.limit + rule.deduction_limit:
+            scale = max(scale, decimal_to_scaled(lim.max)[1])
     for cat in rs.categories:
-        for lim in (cat.cap, cat.deduction_cap):
-            if lim is not None:
-                scale = max(scale, decimal_to_scaled(lim.max)[1])
+        for lim in cat.limit + cat.deduction_limit:
+            scale = max(scale, decimal_to_scaled(lim.max)[1])
 
     def scaled(d: Decimal) -> int:
         v, s = decimal_to_scaled(d)
@@ -491,6 +544,8 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
             steps = np.array([scaled(s) for s in esc.steps], dtype=np.int64)
             v = steps[np.minimum(occ, len(steps) - 1)]
             rr.raw = v
+            if with_ledger:
+                info["step"] = occ
         if rule.once is not None:
             s = starts(rule.once)
             if with_ledger:
@@ -509,15 +564,18 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
                 info["highest_only"] = (~s & (award != v), prev)
             v = award
         pos, neg = v > 0, v < 0
-        if rule.cap is not None:
+        rr.pre = v
+        cap = rule.limit[0] if rule.limit else None
+        dcap = rule.deduction_limit[0] if rule.deduction_limit else None
+        if cap is not None:
             a = np.where(pos, v, 0)
-            got, used = _clamp(a, starts(rule.cap.per), scaled(rule.cap.max))
+            got, used = _clamp(a, starts(cap.per), scaled(cap.max))
             if with_ledger:
                 info["cap"] = (pos & (got < a), used)
             v = np.where(pos, got, v)
-        if rule.deduction_cap is not None:
+        if dcap is not None:
             a = np.where(neg, -v, 0)
-            got, used = _clamp(a, starts(rule.deduction_cap.per), scaled(rule.deduction_cap.max))
+            got, used = _clamp(a, starts(dcap.per), scaled(dcap.max))
             if with_ledger:
                 info["deduction_cap"] = (neg & (got < a), used)
             v = np.where(neg, -got, v)
@@ -532,10 +590,11 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
     # -- category limits, over the rules' awards in record order ----------------------
     nrules = len(rs.rules)
     for cat in rs.categories:
-        for limit, name, sign in ((cat.cap, "category_cap", 1),
-                                  (cat.deduction_cap, "category_deduction_cap", -1)):
-            if limit is None:
+        for limits, name, sign in ((cat.limit, "category_cap", 1),
+                                   (cat.deduction_limit, "category_deduction_cap", -1)):
+            if not limits:
                 continue
+            limit = limits[0]
             members = [rr for rule, rr in zip(rs.rules, rows)
                        if rule.category == cat.id and len(rr.idx)]
             if not members:
@@ -562,6 +621,9 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
                     u_before[w] = used[sel]
                     ledger_info[rr.index][name] = (hit, u_before, limit)
                 rr.value = newv
+            if with_ledger:
+                _recount_reasons(rs, members, ledger_info, name, sign, limit, unit, periods,
+                                 scaled)
 
     release_memory()
     lap("category limits")
@@ -575,7 +637,7 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
         return d
 
     # (unit, rule, sum) for every rule a unit has entries of in the period
-    parts_u, parts_k, parts_v = [], [], []
+    parts_u, parts_k, parts_v, parts_p, parts_n = [], [], [], [], []
     for rr in rows:
         if not len(rr.idx):
             continue
@@ -587,13 +649,16 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
         first = np.flatnonzero(_starts(u, u))
         parts_u.append(u[first])
         parts_v.append(np.add.reduceat(v, first))
+        parts_p.append(np.add.reduceat(np.where(v > 0, v, 0), first))
+        parts_n.append(np.add.reduceat(np.where(v < 0, v, 0), first))
         parts_k.append(np.full(len(first), rr.index, dtype=np.int64))
     sums_out: dict[Any, list] = {}
     lazy_sums: tuple | None = None
     if parts_u:
         U, K, V = np.concatenate(parts_u), np.concatenate(parts_k), np.concatenate(parts_v)
+        P, N = np.concatenate(parts_p), np.concatenate(parts_n)
         o = np.argsort(U, kind="stable")  # by unit, then rule in file order
-        U, K, V = U[o], K[o], V[o]
+        U, K, V, P, N = U[o], K[o], V[o], P[o], N[o]
         cat_index = {c: i for i, c in enumerate(dict.fromkeys(r.category for r in rs.rules))}
         cat_names = np.array(list(cat_index), dtype=object)
         Kc = np.array([cat_index[r.category] for r in rs.rules], dtype=np.int64)[K]
@@ -606,6 +671,8 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
         ufirst = np.flatnonzero(_starts(U, U))
         TU = U[ufirst]
         TV = np.add.reduceat(V, ufirst)
+        TP = np.add.reduceat(P, ufirst)
+        TN = np.add.reduceat(N, ufirst)
 
         def decimals(values: np.ndarray) -> list[Decimal]:
             uniq, inv = np.unique(values, return_inverse=True)
@@ -614,7 +681,7 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
 
         if not plan.person:  # household units: dicts built when a result is read
             lazy_sums = (TU, TV, K, V, CC, CV, np.append(ufirst, len(U)),
-                         np.append(np.flatnonzero(_starts(CU, CU)), len(CU)), cat_names)
+                         np.append(np.flatnonzero(_starts(CU, CU)), len(CU)), cat_names, TP, TN)
             parts_u = []  # skip the dicts below
     if parts_u:
         rule_names = np.array([r.id for r in rs.rules] + [None], dtype=object)[:-1]
@@ -623,6 +690,8 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
         cids = cat_names[CC].tolist()
         cvals = decimals(CV)
         tvals = decimals(TV)
+        pvals = decimals(TP)
+        nvals = decimals(TN)
         ubounds = np.append(ufirst, len(U)).tolist()
         cstarts = np.flatnonzero(_starts(CU, CU))
         cbounds = np.append(cstarts, len(CU)).tolist()
@@ -630,7 +699,8 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
             a, b = ubounds[j], ubounds[j + 1]
             ca, cb = cbounds[j], cbounds[j + 1]
             sums_out[unit_keys[uc]] = [tvals[j], dict(zip(ids[a:b], vals[a:b])),
-                                       dict(zip(cids[ca:cb], cvals[ca:cb]))]
+                                       {c: v for c, v in zip(cids[ca:cb], cvals[ca:cb])
+                                        if c is not None}, pvals[j], nvals[j]]
 
     # the units with a scored record, in code order: the rules' kept rows are exactly the
     # scored records (no gather or sort of every record)
@@ -730,7 +800,7 @@ class _FastUnitResult(UnitResult):
             by_rule[BASE_RULE] = base
         by_cat: dict[str, Decimal] = {}
         if j is not None:
-            TU, TV, K, V, CC, CV, ub, cb, cat_names = sums
+            TU, TV, K, V, CC, CV, ub, cb, cat_names = sums[:9]
             a, b = int(ub[j]), int(ub[j + 1])
             ids = cat_names.rule_ids
             for k, v in zip(K[a:b].tolist(), V[a:b].tolist()):
@@ -738,7 +808,8 @@ class _FastUnitResult(UnitResult):
             ca, cb_ = int(cb[j]), int(cb[j + 1])
             order = cat_names.order
             pairs = [(cat_names[c], dec(v)) for c, v in zip(CC[ca:cb_].tolist(),
-                                                            CV[ca:cb_].tolist())]
+                                                            CV[ca:cb_].tolist())
+                     if cat_names[c] is not None]
             pairs.sort(key=lambda p: (order.get(p[0], len(order)), p[0]))
             by_cat.update(pairs)
         self._rule_d, self._cat_d = by_rule, by_cat
@@ -769,13 +840,14 @@ class _FastUnitResult(UnitResult):
 
     def _key(self) -> tuple:
         return (self.household, self.person, self.head, self.grid, self.total, self.vetoed,
-                self.by_rule, self.by_category, self.vetoes)
+                self.by_rule, self.by_category, self.vetoes, self.earned, self.deducted,
+                self.base)
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, UnitResult):
             return self._key() == (other.household, other.person, other.head, other.grid,
                                    other.total, other.vetoed, other.by_rule, other.by_category,
-                                   other.vetoes)
+                                   other.vetoes, other.earned, other.deducted, other.base)
         return NotImplemented
 
     __hash__ = None  # type: ignore[assignment]
@@ -799,9 +871,9 @@ def _household_results(rs: Ruleset, period: Period,
     units = list(register) if register is not None else sorted(seen_units, key=str)
     overlap = overlapping_keys(period)
     base = rs.base
-    base_starts = period_starts(period, base.per) if base is not None else []
+    base_starts = base_days(rs, period)
     grants = None
-    if base is not None and (base.points * len(base_starts) or base_starts):
+    if base is not None and base_starts:
         grants = base.points * len(base_starts)
     row_of: dict[Any, int] = {}
     totals: list[Decimal] = []
@@ -810,6 +882,8 @@ def _household_results(rs: Ruleset, period: Period,
         names = _CatNames(sums[8].tolist())
         names.rule_ids = [r.id for r in rs.rules]
         names.order = {c.id: i for i, c in enumerate(rs.categories)}
+        earned = [dec(v) for v in sums[9].tolist()]
+        deducted = [dec(v) for v in sums[10].tolist()]
         sums = sums[:8] + (names,)
         row_of = {unit_keys[u]: j for j, u in enumerate(TU.tolist())}
         totals = [dec(v) for v in TV.tolist()]
@@ -827,6 +901,9 @@ def _household_results(rs: Ruleset, period: Period,
         if grants is not None:
             total = grants + total
         res.total = total
+        res.base = grants if grants is not None else zero
+        res.earned = zero if j is None else earned[j]
+        res.deducted = zero if j is None else deducted[j]
         res._src = (grants, sums, j, dec)
         res._rule_d = res._cat_d = None
         vs = []

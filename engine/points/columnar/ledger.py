@@ -170,7 +170,7 @@ class _Builder:
             if not inf:
                 continue
             f = np.zeros(len(self.ridx[k]), dtype=bool)
-            for key in inf:
+            for key in (k_ for k_ in inf if k_ != "step"):
                 f |= inf[key][0]
             self.flagged[k] = f
 
@@ -191,8 +191,8 @@ class _Builder:
                                               int(periods[rule.highest_only][r])),
                         "highest": dec(int(inf["highest_only"][1][j]))})
         scale_f = 10**self.scale
-        for name, limit in (("cap", rule.cap), ("category_cap", None),
-                            ("deduction_cap", rule.deduction_cap),
+        for name, limit in (("cap", rule.limit[0] if rule.limit else None), ("category_cap", None),
+                            ("deduction_cap", rule.deduction_limit[0] if rule.deduction_limit else None),
                             ("category_deduction_cap", None)):
             if name not in inf or not inf[name][0][j]:
                 continue
@@ -205,6 +205,12 @@ class _Builder:
                         "period": _period_key(limit.per, int(periods[limit.per][r])),
                         "max": mx, "used": dec(used), "left": dec(left)})
         return tuple(out)
+
+    def _step(self, k: int, j: int, r: int) -> dict[str, Any]:
+        """Which occurrence an escalation counted (as the reference's ``step``)."""
+        esc = self.rs.rules[k].escalation
+        return {"per": esc.per, "period": _period_key(esc.per, int(self.periods[esc.per][r])),
+                "n": int(self.info[k]["step"][j]) + 1}
 
     def bounds(self, a: int, b: int) -> int:
         """``b`` moved back to a record boundary (a record's entries are built together)."""
@@ -238,6 +244,7 @@ class _Builder:
         positions = self.positions
         flagged = self.flagged
         reasons = self._reasons
+        steps = [self.info.get(k, {}).get("step") for k in range(len(rules))]
         dec = self.dec
         empty: tuple = ()
 
@@ -256,9 +263,11 @@ class _Builder:
                                              decimals(lc.val[a:b])):
             hh, pers = (uk if person else (uk, None))
             fl = flagged[k]
+            st = steps[k]
             append(LedgerEntry(rec_ids[sl], hh, rec_days[sl], ids[k], rnames[k], rcats[k], raw,
                                val, reasons(k, j, r) if fl is not None and fl[j] else empty,
-                               positions[k], rec_files[sl], rec_rows[sl], pers, dicts[sl]))
+                               positions[k], rec_files[sl], rec_rows[sl], pers, dicts[sl],
+                               None if st is None else self._step(k, j, r)))
         return out
 
 
