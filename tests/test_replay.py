@@ -74,7 +74,10 @@ def test_json_shape():
     data = run().to_json()
     assert data["period"] == "2024-Q2"
     assert data["households"][2] == {"household": "H3", "old": Decimal(-10), "new": Decimal(0),
-                                     "delta": Decimal(10), "head": "王建国"}
+                                     "delta": Decimal(10), "head": "王建国",
+                                     "old_base": Decimal(0), "old_earned": Decimal(0),
+                                     "old_deducted": Decimal(-10), "new_base": Decimal(0),
+                                     "new_earned": Decimal(0), "new_deducted": Decimal(0)}
     assert set(data) == {"period", "households", "boards", "summary"}
 
 

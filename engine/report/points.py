@@ -4,11 +4,13 @@ The JSON shape (keys may be added, never renamed)::
 
     {"period": "2024-Q1",
      "ruleset": {"name": ..., "version": ..., "sha256": ...},
-     "households": [{"household": "JG001", "total": 12.5, "vetoed": false,
-                     "by_rule": {"volunteer": 10, ...}, ...}, ...],
-     "unmatched": [{"record_id": ..., "activity": ...}], "not_covered": [...], "invalid": [...]}
+     "households": [{"household": "JG001", "total": 12.5, "base": 0, "earned": 15.5,
+                     "deducted": -3, "vetoed": false, "by_rule": {"volunteer": 10, ...}, ...}, ...],
+     "unmatched": [{"record_id": ..., "activity": ...}], "not_covered": [...], "invalid": [...],
+     "pending": [{"record_id", "household", "date", "activity", "reason", "file", "row"}]}
 
-Every household of the register appears; numbers are exact (see :mod:`.jsonout`).
+Every household of the register appears; ``total`` = ``base`` + ``earned`` + ``deducted``;
+numbers are exact (see :mod:`.jsonout`).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ def to_json(ev: Evaluation, lang: str = "zh") -> dict[str, Any]:
         "not_covered": [i.to_json(lang) for i in ev.not_covered],
         "invalid": [i.to_json(lang) for i in ev.invalid],
         "unknown_households": [i.to_json(lang) for i in ev.unknown_households],
+        "pending": [i.to_json(lang) for i in ev.pending],
     }
 
 
@@ -56,6 +59,7 @@ _HEAD = {
     "zh": ("户号", "成员", "户主", "网格", "总分", "一票否决", "基础分"),
     "en": ("household", "person", "head", "grid", "total", "vetoed", "base"),
 }
+_SPLIT = {"zh": ("得分", "扣分"), "en": ("earned", "deducted")}
 
 
 def _columns(ev: Evaluation) -> list[str]:
@@ -73,7 +77,7 @@ def render_table(ev: Evaluation, lang: str = "zh") -> str:
     cats = _columns(ev)
     has_base = any(BASE_RULE in r.by_rule for r in ev.results)
     header = [h_house] + ([h_person] if person else []) + [h_head, h_grid, h_total, h_veto]
-    header += ([h_base] if has_base else []) + cats
+    header += ([h_base] if has_base else []) + list(_SPLIT[lang]) + cats
     rows = [header]
     yes = "是" if lang != "en" else "yes"
     for r in ev.results:
@@ -81,9 +85,10 @@ def render_table(ev: Evaluation, lang: str = "zh") -> str:
         row += [r.head or "", r.grid or "", _num(r.total), yes if r.vetoed else ""]
         if has_base:
             row.append(_num(r.by_rule.get(BASE_RULE, Decimal(0))))
+        row += [_num(r.earned), _num(r.deducted)]
         row += [_num(r.by_category[c]) if c in r.by_category else "" for c in cats]
         rows.append(row)
-    first_num = len(header) - len(cats) - (1 if has_base else 0) - 2
+    first_num = len(header) - len(cats) - (1 if has_base else 0) - 4
     right = {first_num} | set(range(first_num + 2, len(header)))
     rs = ev.ruleset
     if lang == "en":
@@ -102,6 +107,8 @@ def _issue_lines(ev: Evaluation, lang: str) -> list[str]:
         (ev.not_covered, "不在细则有效期内的记录", "records outside the rule file's effective dates"),
         (ev.invalid, "无法计分的记录", "records that cannot be scored"),
         (ev.unknown_households, "户号不在农户名册中的记录", "records of households not in the register"),
+        (ev.pending, "待审核的记录（不计分，也不计入任何限制）",
+         "pending records (not scored, not counted toward any limit)"),
     ]
     out: list[str] = []
     for issues, zh, en in groups:
@@ -117,13 +124,16 @@ def _issue_lines(ev: Evaluation, lang: str) -> list[str]:
                    i.date.isoformat() if i.date else "", str(i.activity or "")]
             if i.kind == "invalid" and i.diagnostic is not None:
                 row.append(i.diagnostic.message(lang))
+            if i.kind == "pending" and i.reason:
+                row.append(i.reason)
             rows.append(row)
         out.extend("  " + line for line in align(rows).splitlines())
     return out
 
 
 def render_csv(ev: Evaluation, lang: str = "zh") -> str:
-    """One row per household: ids, total, veto, then points per rule (file order)."""
+    """One row per household: ids, total, veto, [base], points per rule (file order), then
+    earned and deducted."""
     h_house, h_person, h_head, h_grid, h_total, h_veto, h_base = _HEAD[lang]
     person = ev.unit == "person"
     has_base = any(BASE_RULE in r.by_rule for r in ev.results)
@@ -133,6 +143,7 @@ def render_csv(ev: Evaluation, lang: str = "zh") -> str:
     header = [h_house] + ([h_person] if person else []) + [h_head, h_grid, h_total, h_veto]
     header += ([h_base] if has_base else [])
     header += [r.id if lang == "en" else r.name for r in rules]
+    header += list(_SPLIT[lang])  # last: the columns before keep their places
     w.writerow(header)
     for r in ev.results:
         row: list[Any] = [r.household] + ([r.person or ""] if person else [])
@@ -140,5 +151,6 @@ def render_csv(ev: Evaluation, lang: str = "zh") -> str:
         if has_base:
             row.append(_num(r.by_rule.get(BASE_RULE, Decimal(0))))
         row += [_num(r.by_rule[x.id]) if x.id in r.by_rule else "0" for x in rules]
+        row += [_num(r.earned), _num(r.deducted)]
         w.writerow(row)
     return buf.getvalue()

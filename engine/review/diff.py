@@ -1035,6 +1035,8 @@ class _Differ:
             ("adopted.attended", "到会人数", "attended", a.adopted.attended, b.adopted.attended),
             ("adopted.eligible", "应到人数", "eligible", a.adopted.eligible, b.adopted.eligible),
             ("adopted.approved", "赞成人数", "approved", a.adopted.approved, b.adopted.approved),
+            ("counted_when", "计分条件 counted_when", "counted_when", _expr_text(a.counted_when_expr),
+             _expr_text(b.counted_when_expr)),
         ]
         for path, zh, en, x, y in items:
             if x == y or (x in (None, "") and y in (None, "")):
@@ -1042,6 +1044,15 @@ class _Differ:
             kind = "added" if x in (None, "") else "removed" if y in (None, "") else "changed"
             self.add(kind, "metadata", f"metadata.{path}", f"{zh}由 {_show(x or None, 'zh')} 改为 {_show(y or None, 'zh')}",
                      f"{en} changed from {_show(x or None, 'en')} to {_show(y or None, 'en')}", x, y)
+
+
+def _expr_text(expr: Any) -> str | None:
+    """An expression printed canonically (equal trees print the same), or None."""
+    if expr is None:
+        return None
+    from xiangyue.rules.printer import to_source
+
+    return to_source(expr)
 
 
 def _step_words(v: dict[str, Any] | None, key: str, lang: str) -> str:
@@ -1109,12 +1120,14 @@ def canonical_text(rs: m.Ruleset, lang: str = "zh") -> str:
             text = value.text(lang, canonical=True) if isinstance(value, _Shown) else _show(value, lang)
             lines.append(f"{pad}{key}: {text}")
 
-    emit("metadata", {"village": rs.village, "name": rs.name, "version": rs.version,
+    emit("metadata", {"village": rs.village, "town": rs.raw.get("town"), "county": rs.raw.get("county"),
+                      "name": rs.name, "version": rs.version, "description": rs.raw.get("description"),
                       "effective": {"from": rs.effective_from, "until": rs.effective_until},
                       "adopted": {"meeting": rs.adopted.meeting, "date": rs.adopted.date,
                                   "attended": rs.adopted.attended, "eligible": rs.adopted.eligible,
                                   "approved": rs.adopted.approved}}, 0)
     emit("settings", {"unit": rs.unit, "matching": rs.matching,
+                      "counted_when": side.expr(rs.counted_when_expr) if rs.counted_when_expr is not None else None,
                       "base": None if rs.base is None else {"points": rs.base.points, "per": rs.base.per},
                       "boards": {"red": rs.boards.red_size, "black": rs.boards.black_size, "per": rs.boards.per}}, 0)
     for section, fields, builtin in (("fields", rs.fields, BUILTIN_FIELD_IDS),

@@ -38,6 +38,9 @@ class HouseholdImpact:
     head: str | None = None
     old_vetoed: bool = False
     new_vetoed: bool = False
+    #: (base, earned, deducted) under each version; total = base + earned + deducted
+    old_parts: tuple[Decimal, Decimal, Decimal] = (ZERO, ZERO, ZERO)
+    new_parts: tuple[Decimal, Decimal, Decimal] = (ZERO, ZERO, ZERO)
 
     @property
     def delta(self) -> Decimal:
@@ -46,6 +49,8 @@ class HouseholdImpact:
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"household": self.household, "old": self.old, "new": self.new,
                                "delta": self.delta}
+        for side, parts in (("old", self.old_parts), ("new", self.new_parts)):
+            out[f"{side}_base"], out[f"{side}_earned"], out[f"{side}_deducted"] = parts
         if self.head is not None:
             out["head"] = self.head
         if self.old_vetoed or self.new_vetoed:
@@ -92,20 +97,23 @@ class Impact:
 def compare_evaluations(old: Evaluation, new: Evaluation) -> list[HouseholdImpact]:
     """Per household (old register order, then households only the new run has), with
     ``unit: person`` results summed per household."""
-    def totals(ev: Evaluation) -> dict[str, tuple[Decimal, bool, str | None]]:
-        out: dict[str, tuple[Decimal, bool, str | None]] = {}
+    none = (ZERO, False, None, (ZERO, ZERO, ZERO))
+
+    def totals(ev: Evaluation) -> dict[str, tuple]:
+        out: dict[str, tuple] = {}
         for r in ev.results:
-            t, v, head = out.get(r.household, (ZERO, False, r.head))
-            out[r.household] = (t + r.total, v or r.vetoed, head or r.head)
+            t, v, head, (ba, ea, de) = out.get(r.household, (ZERO, False, r.head, none[3]))
+            out[r.household] = (t + r.total, v or r.vetoed, head or r.head,
+                                (ba + r.base, ea + r.earned, de + r.deducted))
         return out
 
     a, b = totals(old), totals(new)
     order = list(a) + [h for h in b if h not in a]
     rows = []
     for h in order:
-        ot, ov, oh = a.get(h, (ZERO, False, None))
-        nt, nv, nh = b.get(h, (ZERO, False, None))
-        rows.append(HouseholdImpact(h, ot, nt, oh or nh, ov, nv))
+        ot, ov, oh, op = a.get(h, none)
+        nt, nv, nh, np_ = b.get(h, none)
+        rows.append(HouseholdImpact(h, ot, nt, oh or nh, ov, nv, op, np_))
     return rows
 
 

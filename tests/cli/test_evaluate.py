@@ -72,13 +72,15 @@ def test_table_and_csv():
     table = files("--period", "2024-Q1")
     assert table.exit_code == 0
     lines = table.output.splitlines()
-    assert lines[2].split() == ["户号", "户主", "网格", "总分", "一票否决", "乡风文明", "人居环境",
-                                "遵纪守法", "荣誉", "孝老爱亲"]
-    assert lines[3].split() == ["JG001", "张大山", "第1网格", "22", "12", "10"]
+    assert lines[2].split() == ["户号", "户主", "网格", "总分", "一票否决", "得分", "扣分", "乡风文明",
+                                "人居环境", "遵纪守法", "荣誉", "孝老爱亲"]
+    assert lines[3].split() == ["JG001", "张大山", "第1网格", "22", "22", "0", "12", "10"]
     assert "未匹配任何规则的记录（请核对事项名称）：1 条" in table.output
     csv_out = files("--period", "2024-Q1", "--format", "csv", "--lang", "en")
     assert csv_out.output.splitlines()[0].startswith("household,head,grid,total,vetoed,volunteer,")
     assert csv_out.output.splitlines()[3].startswith("JG003,王建国,第2网格,-15,1,")
+    assert csv_out.output.splitlines()[0].endswith(",earned,deducted")
+    assert csv_out.output.splitlines()[3].endswith(",5,-20")  # 孝老爱亲 5; 禁渔 -20
 
 
 def test_database_mode_stores_the_run(tmp_path):
