@@ -296,7 +296,7 @@ def _issue_line(issue: RecordIssue, lang: str) -> str:
             "pending": "待审核，暂不计分，也不计入任何限制",
         }[issue.kind]
     if issue.kind == "pending" and issue.reason:
-        why += ("：" if lang != "en" else ": ") + issue.reason
+        why += f" ({issue.reason})" if lang == "en" else f"（{issue.reason}）"
     if issue.kind == "invalid" and issue.diagnostic is not None:
         why += ("：" if lang != "en" else ": ") + issue.diagnostic.message(lang)
     rid = f"（记录 {issue.record_id}）" if lang != "en" else f" (record {issue.record_id})"
