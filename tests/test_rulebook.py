@@ -358,3 +358,111 @@ def test_a_limit_needs_max_or_times(tmp_path):
         load(tmp_path, "rules: [{id: a, when: 事项 == \"a\", points: 1, "
                        "limit: [{times: 1, per: 天}, {times: 2, per: day}]}]\n")
     assert info.value.diagnostics[0].code == "E-LIMIT-TWICE"
+
+
+# -- named tables ----------------------------------------------------------------------------
+
+TABLES = """\
+tables:
+  - id: restore
+    name: 整改返还
+    entries: {litter: 0.5, straw: 0.25}
+  - id: grade_points
+    keys: number
+    entries: {1: 2, 2: 5}
+    default: 0
+rules:
+  - {id: litter, when: 事项 == "litter", points: -8}
+  - {id: fix, when: 事项 == "整改", points: '8 × 查表(整改返还, 备注)'}
+  - {id: graded, when: 事项 == "评级", points: 'lookup(grade_points, 数量)'}
+"""
+
+
+def test_a_named_table_is_shared_and_checked(tmp_path):
+    head = HEAD + "  - {id: note, label: 备注, type: text}\n"
+    rs = load(tmp_path, TABLES, head=head)
+    rows = [{"record_id": "A", "household": "H1", "date": "2024-03-01", "activity": "整改", "note": "litter"},
+            {"record_id": "B", "household": "H1", "date": "2024-03-02", "activity": "整改", "note": "straw"},
+            {"record_id": "C", "household": "H1", "date": "2024-03-03", "activity": "评级", "quantity": "2"},
+            {"record_id": "D", "household": "H1", "date": "2024-03-04", "activity": "评级", "quantity": "7"},
+            {"record_id": "E", "household": "H1", "date": "2024-03-05", "activity": "整改", "note": "fishing"}]
+    ev = run(rs, typed_records(rs, rows), "2024-03", engine="auto")
+    # 8 × 0.5, 8 × 0.25, key 2 → 5, key 7 → the default 0; "fishing" is not in the table
+    assert awarded(ev) == [("A", "fix", 4), ("B", "fix", 2), ("C", "graded", 5), ("D", "graded", 0)]
+    assert [(i.record_id, i.diagnostic.code) for i in ev.invalid] == [("E", "E-EVAL-LOOKUP")]
+    assert ev.engine.engine == "reference" and "查表" in ev.engine.reason
+    for body, code in (
+        (TABLES.replace("查表(整改返还, 备注)", "查表(整改反还, 备注)"), "E-EXPR-TABLE"),
+        (TABLES.replace("查表(整改返还, 备注)", "查表(整改返还, 数量)"), "E-EXPR-TABLE-KEY"),
+        (TABLES.replace("查表(整改返还, 备注)", '查表(整改返还, "fish")'), "E-EXPR-TABLE-NO-KEY"),
+        (TABLES.replace("{1: 2, 2: 5}", "{1: 2, a: 5}"), "E-TABLE-KINDS"),
+        (TABLES.replace("{1: 2, 2: 5}", "{1: 2, 2: 五}"), "E-TABLE-KINDS"),
+    ):
+        with pytest.raises(RulesetError) as info:
+            load(tmp_path, body, head=head)
+        assert info.value.diagnostics[0].code == code
+    with pytest.raises(RulesetError) as info:
+        load(tmp_path, TABLES.replace("查表(整改返还, 备注)", "查表(整改反还, 备注)"), head=head)
+    d = info.value.diagnostics[0]
+    assert d.hint("zh") == "是不是：整改返还？" and d.line == 20
+
+
+# -- windows ---------------------------------------------------------------------------------
+
+WINDOW = """\
+rules:
+  - {id: mixed, when: 事项 == "垃圾混装", points: -2}
+  - id: clean
+    when: 事项 == "分类检查" 且 近期次数(事项 == "垃圾混装", 30) == 0
+    points: 2
+"""
+
+
+def test_a_window_ends_the_day_before_the_record(tmp_path):
+    rs = load(tmp_path, WINDOW)
+    # the window of a check on 2024-03-31 is 2024-03-01 .. 2024-03-30
+    for mixed_on, counts in (("2024-03-01", False), ("2024-02-29", True), ("2024-03-30", False),
+                             ("2024-03-31", True)):
+        records = recs(rs, ("M", "H1", mixed_on, "垃圾混装"), ("S", "H1", "2024-03-31", "分类检查"),
+                       ("O", "H2", "2024-03-15", "垃圾混装"))  # another household's: not counted
+        ev = run(rs, records, "2024-03", engine="auto")
+        assert (("S", "clean", 2) in awarded(ev)) is counts, mixed_on
+        assert ev.engine.engine == "reference" and "近期次数" in ev.engine.reason
+    # a record before the reported period (and before 1 January) is looked back on
+    records = recs(rs, ("M", "H1", "2023-12-20", "垃圾混装"), ("S", "H1", "2024-01-10", "分类检查"))
+    ev = run(rs, records, "2024-01")
+    assert awarded(ev) == []  # 2023-12-20 is in the 30 days before 2024-01-10
+    assert [i.record_id for i in ev.unmatched] == ["S"]  # the rule did not apply
+
+
+def test_a_window_counts_points_too_and_is_checked(tmp_path):
+    rs = load(tmp_path, """\
+        rules:
+          - {id: streak, when: 事项 == "值守", points: '1 + 近期次数(事项 == "值守", 7)'}
+        """)
+    records = recs(rs, *[(f"R{d}", "H1", f"2024-03-{d:02d}", "值守") for d in (1, 2, 3, 12)])
+    ev = run(rs, records, "2024-03")
+    # 1 + 0, 1 + 1, 1 + 2, then 12 March: the 7 days 5..11 March hold none → 1
+    assert [a for _, _, a in awarded(ev)] == [1, 2, 3, 1]
+    with pytest.raises(RulesetError) as info:
+        load(tmp_path, 'rules: [{id: a, when: \'近期次数(事项 == "x", 数量) > 0\', points: 1}]\n')
+    assert info.value.diagnostics[0].code == "E-EXPR-WINDOW"
+    with pytest.raises(RulesetError) as info:
+        load(tmp_path, 'counted_when: 近期次数(事项 == "x", 3) == 0\nrules: [{id: a, when: 事项 == "a", points: 1}]\n')
+    assert info.value.diagnostics[0].code == "E-COUNTED-WHEN-WINDOW"
+
+
+def test_diff_and_show_effective_see_tables_and_counted_when(tmp_path):
+    from xiangyue.review.diff import canonical_text, diff_rulesets
+
+    head = HEAD + "  - {id: note, label: 备注, type: text}\n"
+    old = load(tmp_path, TABLES, head=head)
+    new_path = tmp_path / "new.yaml"
+    new_path.write_text(head + 'counted_when: 状态 == "已审核"\n' +
+                        TABLES.replace("straw: 0.25", "straw: 0.5"), encoding="utf-8")
+    new = load_ruleset(new_path)
+    changes = {c.path: c for c in diff_rulesets(old, new).changes}
+    assert changes["tables.restore.entries.straw"].zh == "表 restore：“straw”由 0.25 改为 0.5"
+    assert "metadata.counted_when" in changes
+    text = canonical_text(new)
+    assert "tables:" in text and "counted_when:" in text

@@ -39,20 +39,33 @@ def limit_kinds(ruleset: Ruleset) -> set[str]:
     return kinds
 
 
-def replay_window(ruleset: Ruleset, period: Period) -> tuple[dt.date, dt.date]:
-    """The dates of the records needed to report ``period``: from the start of every limit
-    period that holds a day of it — 1 January of its year (month, quarter and year periods nest
-    in it), the Monday of the ISO week holding that 1 January when a limit is counted per week,
-    ``effective.from`` (or the first record) when one is counted ``ever`` — to the end of the
-    last veto period overlapping it."""
-    from xiangyue.periods import kind_end, week_start
+def limit_start(ruleset: Ruleset, period: Period) -> dt.date:
+    """The first day whose records are scored (and counted toward limits) to report ``period``:
+    the start of every limit period that holds a day of it — 1 January of its year (month,
+    quarter and year periods nest in it), the Monday of the ISO week holding that 1 January when
+    a limit is counted per week, ``effective.from`` (or the first record) when one is counted
+    ``ever``."""
+    from xiangyue.periods import week_start
 
     kinds = limit_kinds(ruleset)
     start = dt.date(period.start.year, 1, 1)
     if "week" in kinds:
         start = week_start(start)
     if "ever" in kinds:
-        start = ruleset.effective_from or dt.date(1, 1, 1)
+        start = ruleset.effective_from or dt.date.min
+    return start
+
+
+def replay_window(ruleset: Ruleset, period: Period) -> tuple[dt.date, dt.date]:
+    """The dates of the records needed to report ``period``: from :func:`limit_start` less the
+    longest window of 近期次数 (records before the limit start are only looked back on), to the
+    end of the last veto period overlapping it."""
+    from xiangyue.periods import kind_end
+
+    start = limit_start(ruleset, period)
+    if ruleset.window_days:
+        start = max(dt.date.min, start - dt.timedelta(days=min(ruleset.window_days,
+                                                               (start - dt.date.min).days)))
     end = period.end
     for rule in ruleset.rules:
         if rule.veto is not None:

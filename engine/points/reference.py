@@ -61,7 +61,8 @@ from typing import Any, Iterable, Iterator, Mapping
 from xiangyue.errors import Diagnostic, InputError, XiangyueError
 from xiangyue.i18n import Msg, register
 from xiangyue.periods import Period, period_key
-from xiangyue.points.inputs import Inputs, replay_window
+from xiangyue.points.inputs import Inputs, limit_start, replay_window
+from xiangyue.rules.compiler import WINDOW_HISTORY
 from xiangyue.points.results import (BASE_RULE, INVALID, ZERO, Evaluation, LedgerEntry, RecordIssue,
                                      build_results, pending_reason, record_issue)
 from xiangyue.rules.model import Category, Rule, Ruleset
@@ -315,6 +316,10 @@ def evaluate(ruleset: Ruleset, inputs: Inputs, period: Period, *,
     replayed = 0
 
     replay_start, horizon = replay_window(ruleset, period)
+    score_from = limit_start(ruleset, period)  # records before it are only looked back on
+    windows = ruleset.window_days > 0
+    history: dict[Any, list] = {}  # unit -> [(date, record)] of its counted records
+    set_history = WINDOW_HISTORY.set
     veto_plans = any(p.veto is not None for p in plans)
 
     for rec in _ordered(records, replay_start, horizon, presorted):
@@ -379,6 +384,11 @@ def evaluate(ruleset: Ruleset, inputs: Inputs, period: Period, *,
 
         # Phase 1 (pure): which rules apply, and their raw points. Any error sets the whole
         # record aside before it touches any running state.
+        if windows:
+            own = history.get(unit)
+            if own is None:
+                own = history[unit] = []
+            set_history(own)
         matched: list[tuple[_Plan, Decimal | None]] = []
         plan = None
         try:
@@ -399,6 +409,10 @@ def evaluate(ruleset: Ruleset, inputs: Inputs, period: Period, *,
                 invalid.append(record_issue("invalid", rec, rule=plan.id if plan else None,
                                       diagnostic=_record_diag(rec, plan, None, str(err))))
             continue
+        if windows:
+            own.append((day, rec))  # a counted record: later windows look back on it
+            if day < score_from:
+                continue
         if not matched:
             if in_p:
                 unmatched.append(record_issue("unmatched", rec))
@@ -487,6 +501,8 @@ def evaluate(ruleset: Ruleset, inputs: Inputs, period: Period, *,
                                     rec.get("_row"), person, rec, step)
                     )
 
+    if windows:
+        set_history(None)
     results = build_results(ruleset, period, register, seen_units, sums, vetoes, ledger)
     return Evaluation(
         period=period,

@@ -35,6 +35,7 @@ _SECTION_TITLES = {
     "household_fields": ("户籍字段", "Household fields"),
     "case_fields": ("事项字段", "Case fields"),
     "selections": ("评选", "Selections"),
+    "tables": ("查找表", "Tables"),
     "settings": ("计分设置", "Settings"),
     "metadata": ("版本信息（版本、日期、表决）", "Metadata (version, dates, adoption)"),
 }

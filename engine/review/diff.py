@@ -36,7 +36,7 @@ __all__ = ["Change", "Diff", "diff_rulesets", "diff_files", "load_pair", "load_o
 
 #: Sections in the order a report lists them; ``metadata`` last.
 SECTIONS: tuple[str, ...] = ("rules", "categories", "checklists", "fields", "household_fields",
-                             "case_fields", "selections", "settings", "metadata")
+                             "case_fields", "selections", "tables", "settings", "metadata")
 
 PER_ZH = {"day": "天", "week": "周", "month": "月", "quarter": "季度", "year": "年", "ever": "累计"}
 PER_EN = {"day": "day", "week": "week", "month": "month", "quarter": "quarter", "year": "year",
@@ -426,6 +426,11 @@ def _rule_view(side: _Side, r: m.Rule) -> dict[str, Any]:
         "veto": r.veto,
         "description": r.description,
     }
+
+
+def _table_view(t: m.Table) -> dict[str, Any]:
+    return {"name": t.name, "keys": t.key_type, "default": t.default,
+            "entries": {str(k): v for k, v in t.entries}}
 
 
 def _cat_view(c: m.Category) -> dict[str, Any]:
@@ -945,6 +950,37 @@ class _Differ:
                              f"selection {sid}: {en} changed from {_show(va[key], 'en')} to {_show(vb[key], 'en')}",
                              va[key], vb[key], old_pos=o[sid].pos, new_pos=s.pos)
 
+    def tables(self) -> None:
+        """Named tables (``tables:``): added, removed, and each key added, removed or changed."""
+        ta = {t.id: t for t in self.old_rs.tables}
+        tb = {t.id: t for t in self.new_rs.tables}
+        for tid in list(ta) + [t for t in tb if t not in ta]:
+            x, y = ta.get(tid), tb.get(tid)
+            vx = None if x is None else _table_view(x)
+            vy = None if y is None else _table_view(y)
+            if vx == vy:
+                continue
+            pos = dict(old_pos=x.pos if x else None, new_pos=y.pos if y else None)
+            if x is None or y is None:
+                kind = "added" if x is None else "removed"
+                zh, en = ("新增", "added") if x is None else ("删除", "removed")
+                self.add(kind, "tables", f"tables.{tid}", f"{zh}表：{tid}", f"{en} table: {tid}", vx, vy, **pos)
+                continue
+            ex, ey = vx["entries"], vy["entries"]
+            for k in list(ex) + [k for k in ey if k not in ex]:
+                if ex.get(k) == ey.get(k):
+                    continue
+                self.add("changed", "tables", f"tables.{tid}.entries.{k}",
+                         f"表 {tid}：“{k}”由 {_show(ex.get(k), 'zh')} 改为 {_show(ey.get(k), 'zh')}",
+                         f"table {tid}: '{k}' changed from {_show(ex.get(k), 'en')} to {_show(ey.get(k), 'en')}",
+                         ex.get(k), ey.get(k), **pos)
+            for key in ("name", "keys", "default"):
+                if vx[key] != vy[key]:
+                    self.add("changed", "tables", f"tables.{tid}.{key}",
+                             f"表 {tid}：{key} 由 {_show(vx[key], 'zh')} 改为 {_show(vy[key], 'zh')}",
+                             f"table {tid}: {key} changed from {_show(vx[key], 'en')} to {_show(vy[key], 'en')}",
+                             vx[key], vy[key], **pos)
+
     def settings(self) -> None:
         a, b = self.old_rs, self.new_rs
         unit = {"household": ("户", "household"), "person": ("人", "person")}
@@ -1088,6 +1124,7 @@ def diff_rulesets(old: m.Ruleset, new: m.Ruleset) -> Diff:
     d.changes.extend(field_changes)
     d.selections(old_side, new_side)
     d.settings()
+    d.tables()
     d.metadata()
     order = {s: i for i, s in enumerate(SECTIONS)}
     changes = sorted(d.changes, key=lambda c: order[c.section])  # stable: keeps file order
@@ -1134,6 +1171,7 @@ def canonical_text(rs: m.Ruleset, lang: str = "zh") -> str:
                                      ("household_fields", rs.household_fields, BUILTIN_HOUSEHOLD_IDS),
                                      ("case_fields", rs.case_fields, BUILTIN_CASE_IDS)):
         emit(section, {f.id: _field_view(f) for f in sorted(fields, key=lambda f: f.id) if f.id not in builtin}, 0)
+    emit("tables", {t.id: _table_view(t) for t in sorted(rs.tables, key=lambda t: t.id)}, 0)
     emit("categories", {c.id: _cat_view(c) for c in sorted(rs.categories, key=lambda c: c.id)}, 0)
     rules = rs.rules if rs.matching == "first" else sorted(rs.rules, key=lambda r: r.id)
     emit("rules", [(r.id, _rule_view(side, r)) for r in rules], 0)

@@ -10,11 +10,12 @@ expression; the rule-file loader moves them into the YAML file.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from xiangyue.rules import nodes as n
 from xiangyue.errors import Diagnostic
-from xiangyue.rules.functions import ANY, BOOLEAN, DATE, NUMBER, TEXT, Function, lookup, param_type
+from xiangyue.rules.functions import (ANY, BOOLEAN, COUNT_RECENT, DATE, NUMBER, TEXT, Function, lookup,
+                                      param_type)
 from xiangyue.i18n import Msg, did_you_mean, register
 from xiangyue.rules.model import FieldSpec
 
@@ -53,6 +54,30 @@ register(
             en="field '{field}' has no value '{value}' (allowed: {allowed})",
             hint_zh="{suggest_zh}",
             hint_en="{suggest_en}",
+        ),
+        "E-EXPR-TABLE": Msg(
+            zh="没有名为“{name}”的表",
+            en="there is no table named '{name}'",
+            hint_zh="{suggest_zh}",
+            hint_en="{suggest_en}",
+        ),
+        "E-EXPR-TABLE-KEY": Msg(
+            zh="表 {table} 的键是{want_zh}，这里查的是{got_zh}",
+            en="the keys of table {table} are {want_en}, this looks up {got_en}",
+            hint_zh="用与表的键同类的值查表",
+            hint_en="look the table up with a value of the type of its keys",
+        ),
+        "E-EXPR-TABLE-NO-KEY": Msg(
+            zh="表 {table} 中没有键“{key}”",
+            en="table {table} has no key '{key}'",
+            hint_zh="在表中加上这个键，或给表写 default",
+            hint_en="add the key to the table, or give the table a default",
+        ),
+        "E-EXPR-WINDOW": Msg(
+            zh="近期次数（count_recent）：{detail_zh}",
+            en="count_recent: {detail_en}",
+            hint_zh='例如 近期次数(事项 == "垃圾混装", 30) == 0',
+            hint_en='e.g. count_recent(activity == "mixed waste", 30) == 0',
         ),
         "E-EXPR-FUNC": Msg(
             zh="没有名为“{name}”的函数",
@@ -106,16 +131,25 @@ class Scope:
 
     bindings: dict[str, Binding]
     functions: dict[str, Function] = field(default_factory=dict)  # context-specific extras
+    tables: dict[str, Any] = field(default_factory=dict)  # name -> model.Table (tables:)
 
     @classmethod
-    def from_fields(cls, fields: Iterable[FieldSpec]) -> "Scope":
+    def from_fields(cls, fields: Iterable[FieldSpec], tables: Iterable[Any] = ()) -> "Scope":
         bindings: dict[str, Binding] = {}
         for f in fields:
             # a type the schema refused is reported there; here it checks as "any value"
             b = Binding(f.id, FIELD_TYPE.get(f.type, ANY), f.values, f.label or f.id)
             for name in f.names():
                 bindings[name] = b
-        return cls(bindings)
+        by_name = {name: t for t in tables for name in t.names()}
+        return cls(bindings, tables=by_name)
+
+    def table(self, node: n.Expr) -> Any:
+        """The named table an argument names (a bare name or a text), or None."""
+        if isinstance(node, (n.Name, n.Text)):
+            key = node.name if isinstance(node, n.Name) else node.value
+            return self.tables.get(key)
+        return None
 
     def function(self, name: str) -> Function | None:
         return self.functions.get(name) or lookup(name)
@@ -303,6 +337,13 @@ class _Checker:
 
     def _call(self, node: n.Call):
         f = self.scope.function(node.func)
+        if f is not None and f.name in ("lookup", "count_recent") and len(node.args) != 2:
+            self.diags.append(_diag("E-EXPR-ARITY", node, name=node.func, want="2", got=len(node.args)))
+            return ANY
+        if f is not None and f.name == "lookup":
+            return self._table_lookup(node)
+        if f is not None and f.name == "count_recent":
+            return self._count_recent(node)
         arg_types = [self.type_of(a) for a in node.args]
         if f is None:
             names = sorted({fn.name for fn in _all_functions(self.scope)})
@@ -316,6 +357,64 @@ class _Checker:
         for i, (arg, t) in enumerate(zip(node.args, arg_types)):
             self._expect(arg, t, param_type(f, i), node.func)
         return f.result
+
+
+    def _table_lookup(self, node: n.Call):
+        """``查表(表名, 键)``: the table must exist, the key have the table's key type."""
+        which, key = node.args
+        table = self.scope.table(which)
+        kt = self.type_of(key)
+        if table is None:
+            shown = which.name if isinstance(which, n.Name) else (
+                which.value if isinstance(which, n.Text) else "?")
+            names = sorted(self.scope.tables)
+            zh, en = did_you_mean(shown, names, cutoff=0.4, otherwise=(
+                ("可用的表：" + "、".join(names), "tables: " + ", ".join(names)) if names else
+                ("在规则文件的 tables 中定义它", "define it under tables in the rule file")))
+            self.diags.append(_diag("E-EXPR-TABLE", which, name=shown, suggest_zh=zh, suggest_en=en))
+            return ANY
+        if kt not in (ANY, table.key_type):
+            self.diags.append(_diag("E-EXPR-TABLE-KEY", key, table=table.id, want_zh=_tn(table.key_type, "zh"),
+                                    want_en=_tn(table.key_type, "en"), got_zh=_tn(kt, "zh"),
+                                    got_en=_tn(kt, "en")))
+        elif table.default is None:
+            keys = {k for k, _ in table.entries}
+            if isinstance(key, (n.Text, n.Number)) and key.value not in keys:
+                self.diags.append(_diag("E-EXPR-TABLE-NO-KEY", key, table=table.id, key=key.value))
+            elif isinstance(key, n.Name):
+                b = self.scope.bindings.get(key.name)
+                if b is not None and b.values:
+                    missing = [v for v in b.values if v not in keys]
+                    if missing:
+                        self.diags.append(_diag("W-EXPR-LOOKUP-PARTIAL", node, severity="warning",
+                                                field=key.name, missing="、".join(missing)))
+        return table.value_type
+
+    def _count_recent(self, node: n.Call):
+        """``近期次数(条件, 天数)``: a record condition and a whole number of days (a literal)."""
+        cond, days = node.args
+        t = self.type_of(cond)
+        self._expect(cond, t, BOOLEAN, node.func)
+        if any(isinstance(x, n.Call) and (self.scope.function(x.func) or COUNT_RECENT).name == "count_recent"
+               for x in n.walk(cond)):
+            self.diags.append(_diag("E-EXPR-WINDOW", cond, detail_zh="条件中不能再用近期次数",
+                                    detail_en="the condition may not use count_recent itself"))
+        if not (isinstance(days, n.Number) and days.value == days.value.to_integral_value()
+                and 1 <= days.value <= 3660):
+            self.diags.append(_diag("E-EXPR-WINDOW", days, detail_zh="天数要写成 1 到 3660 的整数，例如 30",
+                                    detail_en="the days must be a whole number from 1 to 3660, e.g. 30"))
+        return NUMBER
+
+
+def window_days(expr: n.Expr | None, scope: Scope) -> int:
+    """The longest window of 近期次数 / count_recent in a checked expression (0: none)."""
+    out = 0
+    for x in n.walk(expr) if expr is not None else ():
+        if isinstance(x, n.Call) and x.args and isinstance(x.args[-1], n.Number):
+            f = scope.function(x.func)
+            if f is not None and f.name == "count_recent":
+                out = max(out, int(x.args[-1].value))
+    return out
 
 
 def _all_functions(scope: Scope):

@@ -8,7 +8,9 @@ raises :class:`EvalError`, which the evaluator reports with the record's row —
 
 from __future__ import annotations
 
+import datetime as dt
 import operator
+from contextvars import ContextVar
 from decimal import Decimal, DivisionByZero, InvalidOperation
 from typing import Any, Callable
 
@@ -252,6 +254,10 @@ class _Compiler:
 
     def _call(self, node: n.Call):
         f: Function = self.scope.function(node.func)  # checked: exists
+        if f.name == "lookup":
+            return self._table_lookup(node)
+        if f.name == "count_recent":
+            return self._count_recent(node)
         args = [self.build(a) for a in node.args]
         labels = [_label(a, self.scope) for a in node.args]
         impl = f.impl
@@ -270,6 +276,62 @@ class _Compiler:
                 raise _fail("E-EVAL-VALUE", detail=f"{node.func}: {err}") from None
 
         return call
+
+
+    def _table_lookup(self, node: n.Call):
+        table = self.scope.table(node.args[0])
+        entries = table.as_dict()
+        default = table.default
+        key = self._as_fn(self.build(node.args[1]))
+        label = _label(node.args[1], self.scope)
+        allowed = "、".join(str(k) for k in entries)
+        missing = object()
+
+        def look(record):
+            k = key(record)
+            if k is None:
+                raise _fail("E-EVAL-EMPTY", field=label)
+            v = entries.get(k, missing)
+            if v is missing:
+                if default is None:
+                    raise _fail("E-EVAL-LOOKUP", field=label, value=k, allowed=allowed)
+                return default
+            return v
+
+        return look
+
+    def _count_recent(self, node: n.Call):
+        cond = self._as_fn(self.build(node.args[0]))
+        days = int(node.args[1].value)
+        span = dt.timedelta(days=days)
+        history_var = WINDOW_HISTORY
+
+        def recent(record):
+            history = history_var.get()
+            if not history:
+                return Decimal(0)
+            day = record["date"]
+            first = day - span
+            count = 0
+            for i in range(len(history) - 1, -1, -1):  # newest first, in date order
+                hday, other = history[i]
+                if hday >= day:
+                    continue
+                if hday < first:
+                    break
+                try:
+                    if cond(other):
+                        count += 1
+                except XiangyueError:
+                    pass  # a condition that cannot be read on that record does not count it
+            return Decimal(count)
+
+        return recent
+
+
+#: The same unit's counted records so far, ``[(date, record), ...]`` in date order, set by the
+#: reference evaluator for the record being scored; read by 近期次数 / count_recent.
+WINDOW_HISTORY: ContextVar[list | None] = ContextVar("xiangyue_window_history", default=None)
 
 
 def compile_expression(expr: n.Expr, scope: Scope) -> Fn:

@@ -63,6 +63,19 @@ _FUNCTIONS = [
              "文字是否以另一段文字开头", "whether a text starts with another"),
 ]
 
+# Two functions whose arguments are not plain values; the checker and the compiler treat them
+# apart: 查表(表名, 键) reads a named table of the file's ``tables:``; 近期次数(条件, 天数) counts
+# the same household's counted records in the N days before the record's date meeting a
+# condition (a record condition, read on each of those records).
+LOOKUP = Function("lookup", ("查表",), (ANY, ANY), ANY, lambda *_: None, 2, 2,
+                  "查表(表名, 键)：在 tables 中的表里查键对应的值",
+                  "lookup(table, key): the value of key in one of the file's tables")
+COUNT_RECENT = Function("count_recent", ("近期次数",), (BOOLEAN, NUMBER), NUMBER, lambda *_: None, 2, 2,
+                        "近期次数(条件, 天数)：本户在本记录日期之前 N 天内（不含当天）满足条件的计分记录条数",
+                        "count_recent(condition, days): the household's counted records in the N days "
+                        "before the record's date (that date excluded) meeting the condition")
+_FUNCTIONS += [LOOKUP, COUNT_RECENT]
+
 FUNCTIONS: dict[str, Function] = {}
 for _f in _FUNCTIONS:
     FUNCTIONS[_f.name] = _f

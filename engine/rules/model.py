@@ -108,6 +108,27 @@ class Escalation:
 
 
 @dataclass(frozen=True)
+class Table:
+    """A named lookup table (``tables:``) any expression may read with ``查表(名称, 键)``.
+    ``key_type``/``value_type`` are expression types (``text`` or ``number``); ``default`` is
+    given for a key the table does not list (None: such a record cannot be scored)."""
+
+    id: str
+    name: str | None
+    entries: tuple[tuple[Any, Any], ...]
+    key_type: str
+    value_type: str
+    default: Any = None
+    pos: Pos = Pos()
+
+    def names(self) -> tuple[str, ...]:
+        return (self.id,) + ((self.name,) if self.name and self.name != self.id else ())
+
+    def as_dict(self) -> dict[Any, Any]:
+        return dict(self.entries)
+
+
+@dataclass(frozen=True)
 class Category:
     id: str
     name: str
@@ -340,6 +361,9 @@ class Ruleset:
     counted_when_expr: Expr | None = None
     counted_when_fn: Compiled | None = None
     counted_when_text: str | None = None
+    tables: tuple[Table, ...] = ()
+    #: the longest window of 近期次数 / count_recent in any rule (days; 0: none)
+    window_days: int = 0
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     warnings: tuple[Any, ...] = field(default=(), compare=False, repr=False)  # Diagnostics
 

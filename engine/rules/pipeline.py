@@ -26,7 +26,7 @@ from typing import Any, Iterable, Mapping
 
 from xiangyue.rules import model as m
 from xiangyue.rules import nodes as n
-from xiangyue.rules.checker import Binding, Scope, check_expression
+from xiangyue.rules.checker import Binding, Scope, check_expression, window_days
 from xiangyue.rules.compiler import compile_condition, compile_expression, constant_value
 from xiangyue.errors import Diagnostic, Pos, RulesetError, XiangyueError
 from xiangyue.rules.functions import BOOLEAN, NUMBER, Function
@@ -79,6 +79,16 @@ register(
             en="rule {rule}: {limit} never applies, because this rule's points are always {sign_en}",
             hint_zh="加分用 limit（每期最多得分），扣分用 deduction_limit（每期最多扣分）",
             hint_en="use limit for points given and deduction_limit for points taken",
+        ),
+        "E-TABLE-KINDS": Msg(
+            zh="表 {table} 的{what_zh}要么都是数，要么都是文字",
+            en="the {what_en} of table {table} must be all numbers or all texts",
+            hint_zh="文字加引号，例如 \"01\": 4",
+            hint_en='quote texts, e.g. "01": 4',
+        ),
+        "E-COUNTED-WHEN-WINDOW": Msg(
+            zh="counted_when 不能用近期次数（它本身决定哪些记录被计数）",
+            en="counted_when may not use count_recent (it decides which records are counted)",
         ),
         "E-LIMIT-KIND": Msg(
             zh="{limit} 要写 max（每期最多多少分）或 times（每期限几次），二者写且只写一个",
@@ -416,6 +426,53 @@ class _Builder:
             zh, en = names.get(ftype, (ftype, ftype))
             self.diag("E-FIELD-DEFAULT", path, id=fid, value=value, type_zh=zh, type_en=en)
             return None
+
+    def tables(self) -> tuple[m.Table, ...]:
+        """The named lookup tables: keys all text or all numbers, values likewise."""
+        items = self.data.get("tables") or []
+        self.unique_ids("tables", "表", "table", items)
+        out = []
+        for i, t in enumerate(items):
+            if self.unusable(("tables", i)):
+                continue
+            with self.item_guard():
+                path = ("tables", i)
+                entries = t["entries"]
+                # mapping keys are read as text; `keys: number` makes them numbers
+                key_type = t.get("keys", "text")
+                if key_type == "number":
+                    try:
+                        entries = {Decimal(str(k).strip()): v for k, v in entries.items()}
+                    except ArithmeticError:
+                        self.diag("E-TABLE-KINDS", path + ("entries",), table=t["id"], what_zh="键",
+                                  what_en="keys")
+                        continue
+                else:
+                    entries = {str(k): v for k, v in entries.items()}
+                vkinds = {_value_kind(v) for v in entries.values()}
+                if "default" in t:
+                    vkinds.add(_value_kind(t["default"]))
+                if len(vkinds) > 1:
+                    self.diag("E-TABLE-KINDS", path + ("entries",), table=t["id"], what_zh="值", what_en="values")
+                    continue
+                value_type = vkinds.pop() if vkinds else "number"
+
+                def typed(v: Any) -> Any:
+                    return Decimal(str(v)) if _value_kind(v) == "number" else str(v)
+
+                out.append(m.Table(
+                    id=str(t["id"]), name=str(t["name"]) if t.get("name") else None,
+                    entries=tuple((typed(k), typed(v)) for k, v in entries.items()),
+                    key_type=key_type, value_type=value_type,
+                    default=typed(t["default"]) if "default" in t else None, pos=self.pos(path)))
+        names: dict[str, str] = {}
+        for t in out:
+            for nm in t.names():
+                if nm in names and names[nm] != t.id:
+                    self.diag("E-DUP-ID", ("tables",), kind_zh="表名", kind_en="table name", id=nm,
+                              first_line=self.pos(("tables",)).line)
+                names.setdefault(nm, t.id)
+        return tuple(out)
 
     def categories(self) -> tuple[m.Category, ...]:
         items = self.data.get("categories") or []
@@ -763,6 +820,10 @@ class _Builder:
                         vetoed_may_redeem=bool(mk.get("vetoed_may_redeem", False)), pos=self.pos(("market",)))
 
 
+def _value_kind(v: Any) -> str:
+    return "number" if isinstance(v, (int, float, Decimal)) and not isinstance(v, bool) else "text"
+
+
 def selection_scope(record_scope: Scope) -> Scope:
     """Names and functions of selection criteria: totals and counts over the period."""
     labels = {"total": "总分", "vetoed": "一票否决"}
@@ -818,11 +879,14 @@ def build(eff: Effective, problems: list[tuple[Diagnostic, YamlDoc, tuple]] = ()
     household_fields = b.guarded(lambda: b.fields("household_fields", BUILTIN_HOUSEHOLD_FIELDS),
                                  BUILTIN_HOUSEHOLD_FIELDS)
     case_fields = b.guarded(lambda: b.fields("case_fields", BUILTIN_CASE_FIELDS), BUILTIN_CASE_FIELDS)
-    record_scope = Scope.from_fields(fields)
+    tables = b.guarded(b.tables, ())
+    record_scope = Scope.from_fields(fields, tables)
     case_scope = Scope.from_fields(case_fields)
     categories = b.guarded(b.categories, ())
     counted_when = (b.guarded(lambda: b.expression(("counted_when",), record_scope, "when"), None)
                     if "counted_when" in d else None)
+    if counted_when is not None and window_days(counted_when, record_scope):
+        b.diag("E-COUNTED-WHEN-WINDOW", ("counted_when",))
     rules = b.guarded(lambda: b.rules(record_scope, categories), ())
     checklists = b.guarded(lambda: b.checklists(case_scope), ())
     rule_ids = {r.id for r in rules}
@@ -875,6 +939,9 @@ def build(eff: Effective, problems: list[tuple[Diagnostic, YamlDoc, tuple]] = ()
         counted_when_expr=counted_when,
         counted_when_fn=compile_condition(counted_when, record_scope) if counted_when is not None else None,
         counted_when_text=str(d["counted_when"]) if counted_when is not None else None,
+        tables=tables,
+        window_days=max([window_days(e, record_scope) for r in rules
+                         for e in (r.when_expr, r.points_expr)] + [0]),
         raw=d,
         warnings=tuple(with_source_lines(eff, b.diags)),
     )

@@ -71,7 +71,7 @@ class FastPlan:
 
     def __init__(self, ruleset: Ruleset):
         self.ruleset = ruleset
-        self.scope = Scope.from_fields(ruleset.fields)
+        self.scope = Scope.from_fields(ruleset.fields, ruleset.tables)
         self.needed: set[str] = set()
         for rule in ruleset.rules:
             for expr in (rule.when_expr, rule.points_expr):
