@@ -110,9 +110,13 @@ class Village:
 
     def boards(self, period: str | Period):
         """红黑榜 and the grid ranking for ``period``."""
-        from xiangyue.points.boards import compute_boards
+        from xiangyue.points.boards import compute_boards, previous_period
 
-        return compute_boards(self.evaluate(period, save=False), self.ruleset.boards)
+        ev = self.evaluate(period, save=False)
+        before = None
+        if self.ruleset.boards.progress is not None:
+            before = self.evaluate(previous_period(ev.period), save=False)
+        return compute_boards(ev, self.ruleset.boards, before)
 
     # -- checklists ---------------------------------------------------------------------------
     def check(self, as_of: str | dt.date | None = None, start: str | dt.date | None = None):

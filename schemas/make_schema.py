@@ -73,6 +73,18 @@ RULE = obj(
     ["id"],
 )
 
+TIE_BREAKER = {"enum": ["fewer_deductions", "more_records", "earlier_last_record", "higher_total", "more_earned",
+                        "扣分少", "记录多", "最后记录早", "总分高", "得分高"]}
+BOARD_RULE = obj(
+    {"size": {"oneOf": [{"type": "integer", "minimum": 0},
+                        {"type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*%\s*$"}],
+              "description": "ranks listed, or a percentage of the households ranked (rounded up), e.g. 10%"},
+     "min": {"type": "integer", "minimum": 0}, "max": {"type": "integer", "minimum": 0},
+     "rank_by": {"enum": ["total", "earned", "总分", "得分"]},
+     "ties": {"oneOf": [{"enum": ["all", "全部"]}, {"type": "array", "items": TIE_BREAKER, "minItems": 1}],
+              "description": "all: every household tied at the last rank is listed; or tie-breakers, in order"}},
+    description="a ranked board: size (N or N%), min, max, rank_by, ties")
+
 DEADLINE = obj({"days": {"type": "integer", "minimum": 0}, "after": TEXT,
                 "calendar": {"enum": ["calendar", "working", "自然日", "工作日"]}}, ["days", "after"])
 FRACTION = {"type": ["string", "number"], "pattern": r"^\s*\d+\s*/\s*\d+\s*$",
@@ -165,7 +177,12 @@ SCHEMA = {
                                  "keys": {"enum": ["text", "number"],
                                           "description": "the keys' type (default text): number to look up by a number"},
                                  "default": {"type": ["number", "string"]}}, ["id", "entries"])},
-        "boards": obj({"red": {"type": "integer", "minimum": 0}, "black": {"type": "integer", "minimum": 0},
+        "boards": obj({"red": {"oneOf": [{"type": "integer", "minimum": 0}, BOARD_RULE]},
+                       "black": {"oneOf": [{"type": "integer", "minimum": 0},
+                                           obj({"size": {"type": "integer", "minimum": 0}}, ["size"]),
+                                           obj({"below": NUM}, ["below"],
+                                               description="every household whose total is below this (帮扶榜)")]},
+                       "progress": {"oneOf": [{"type": "integer", "minimum": 0}, BOARD_RULE]},
                        "per": {"$ref": "#/$defs/period"}}),
         "stars": {"type": "array", "items": obj({"stars": {"type": "integer", "minimum": 1}, "min": NUM,
                                                   "name": TEXT}, ["stars", "min"])},

@@ -54,7 +54,7 @@ def evaluate_totals(rs, source, period, households=None, *, engine="auto", with_
 def summary(ev):
     return {
         "results": [(r.household, r.person, r.total, r.vetoed, r.by_rule, r.by_category,
-                     r.vetoes, r.earned, r.deducted, r.base) for r in ev.results],
+                     r.vetoes, r.earned, r.deducted, r.base, r.records, r.last_date) for r in ev.results],
         "unmatched": ev.unmatched,
         "not_covered": ev.not_covered,
         "invalid": ev.invalid,

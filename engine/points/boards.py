@@ -15,6 +15,21 @@ Definitions (reference page ``jingou.md``, "Boards"):
   exact average (a fraction, so 1/3 is not 0.333); ``average`` shows it rounded half-up to
   2 decimals. Households with no grid are not ranked; they are listed in ``no_grid``.
 
+Board rules (``boards:`` in the rule file, docs/format.md#boards) extend these:
+
+* ``red: {size: 10%, min: 3, max: 20, rank_by: earned, ties: [fewer_deductions, ...]}``: the
+  size may be a percentage of the households ranked for the period (every household of the
+  evaluation, rounded up), kept within ``min``/``max``; ``rank_by: earned`` ranks by points
+  earned (deductions left out; only households that earned points are ranked); ``ties`` names
+  tie-breakers applied in order (``fewer_deductions``, ``more_records``, ``earlier_last_record``,
+  ``higher_total``, ``more_earned``): households still equal on all of them share a rank.
+* ``black: {below: 0}``: every household whose total is below 0 (帮扶榜), lowest first, all
+  listed; ``black: {size: N}`` as ``black: N``.
+* ``progress``: the 进步榜, households ranked by the increase of their total over the previous
+  period of the same length (2024-Q2 against 2024-Q1), size rules as for red. Only increases
+  above 0 are ranked; a vetoed household is never on it; a household absent from the previous
+  period's evaluation has nothing to compare with and is not ranked.
+
 "Vetoed" is the engine's flag for the period (see :mod:`xiangyue.points.evaluate`): with the
 reference rule file's ``veto: year`` a fishing offence vetoes the household in every board
 of that year from the offence on.
@@ -34,7 +49,8 @@ from xiangyue.points.results import Evaluation
 from xiangyue.rules.model import BoardSpec
 
 __all__ = ["BoardEntry", "GridEntry", "Boards", "HouseholdTotal", "compute_boards",
-           "household_totals", "competition_ranks", "board_for_period"]
+           "household_totals", "competition_ranks", "board_for_period", "previous_period",
+           "evaluate_previous"]
 
 ZERO = Decimal(0)
 T = TypeVar("T")
@@ -49,6 +65,10 @@ class HouseholdTotal:
     grid: str | None
     total: Decimal
     vetoed: bool
+    earned: Decimal = ZERO
+    deducted: Decimal = ZERO
+    records: int = 0
+    last_date: Any = None
 
 
 @dataclass(frozen=True)
@@ -59,10 +79,17 @@ class BoardEntry:
     grid: str | None
     total: Decimal
     vetoed: bool = False
+    earned: Decimal | None = None  # red board ranked by points earned
+    previous: Decimal | None = None  # progress board: the previous period's total
+    increase: Decimal | None = None  # progress board: total - previous
 
     def to_json(self) -> dict[str, Any]:
-        return {"rank": self.rank, "household": self.household, "head": self.head,
-                "grid": self.grid, "total": self.total, "vetoed": self.vetoed}
+        out = {"rank": self.rank, "household": self.household, "head": self.head,
+               "grid": self.grid, "total": self.total, "vetoed": self.vetoed}
+        for key in ("earned", "previous", "increase"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        return out
 
 
 @dataclass(frozen=True)
@@ -96,22 +123,30 @@ class Boards:
     grids: list[GridEntry]
     no_grid: list[str]
     households: list[HouseholdTotal]  # every household, register order
+    progress: list[BoardEntry] | None = None  # the 进步榜 when the file defines one
+    sizes: dict[str, int | None] = field(default_factory=dict)  # ranks listed per board
+    previous_period: str | None = None
 
     def to_json(self, *, details: bool = False) -> dict[str, Any]:
         out: dict[str, Any] = {
             "period": self.period,
             "village": self.village,
             "ruleset": dict(self.ruleset),
-            "sizes": {"red": self.spec.red_size, "black": self.spec.black_size},
+            "sizes": dict(self.sizes) or {"red": self.spec.red_size, "black": self.spec.black_size},
+            "shown": list(self.spec.shown),
             "red": [e.to_json() for e in self.red],
             "black": [e.to_json() for e in self.black],
             "grids": [g.to_json() for g in self.grids],
             "no_grid": list(self.no_grid),
         }
+        if self.progress is not None:
+            out["progress"] = [e.to_json() for e in self.progress]
+            out["previous_period"] = self.previous_period
         if details:
             out["households"] = [
                 {"household": h.household, "head": h.head, "grid": h.grid, "total": h.total,
-                 "vetoed": h.vetoed} for h in self.households]
+                 "vetoed": h.vetoed, "earned": h.earned, "deducted": h.deducted}
+                for h in self.households]
         return out
 
 
@@ -148,32 +183,81 @@ def household_totals(ev: Evaluation) -> list[HouseholdTotal]:
     for r in ev.results:
         acc = order.get(r.household)
         if acc is None:
-            order[r.household] = [r.head, r.grid, r.total, r.vetoed]
+            order[r.household] = [r.head, r.grid, r.total, r.vetoed, r.earned, r.deducted,
+                                  r.records, r.last_date]
         else:
             acc[0] = acc[0] or r.head
             acc[1] = acc[1] or r.grid
             acc[2] += r.total
             acc[3] = acc[3] or r.vetoed
-    return [HouseholdTotal(h, head, grid, total, vetoed)
-            for h, (head, grid, total, vetoed) in order.items()]
+            acc[4] += r.earned
+            acc[5] += r.deducted
+            acc[6] += r.records
+            if r.last_date is not None and (acc[7] is None or r.last_date > acc[7]):
+                acc[7] = r.last_date
+    return [HouseholdTotal(h, *vals) for h, vals in order.items()]
 
 
-def compute_boards(ev: Evaluation, spec: BoardSpec | None = None) -> Boards:
-    """The red board, black board and grid ranking of an evaluation."""
+def _tie_key(h: HouseholdTotal, name: str) -> Any:
+    """Smaller is better."""
+    if name == "fewer_deductions":
+        return -h.deducted  # deducted is <= 0: closer to 0 is better
+    if name == "more_records":
+        return -h.records
+    if name == "earlier_last_record":
+        return h.last_date.toordinal() if h.last_date is not None else 0
+    if name == "higher_total":
+        return -h.total
+    if name == "more_earned":
+        return -h.earned
+    raise ValueError(name)
+
+
+def _ranked(pool: list[HouseholdTotal], value: Callable[[HouseholdTotal], Decimal],
+            rule: Any, places: int) -> list[tuple[int, HouseholdTotal]]:
+    """``pool`` ranked by ``value`` (highest first), then ``rule.ties`` in order; the
+    households ranked ``places`` or better (a tie at the last rank lists all tied)."""
+    def key(h: HouseholdTotal) -> tuple:
+        return (-value(h),) + tuple(_tie_key(h, t) for t in rule.ties)
+
+    ordered = sorted(pool, key=lambda h: (key(h), h.household))
+    return [(rank, h) for rank, h in competition_ranks(ordered, key) if rank <= places]
+
+
+def previous_period(period: Any) -> Any:
+    """The period of the same length just before ``period`` (2024-Q1 → 2023-Q4)."""
+    import datetime as dt
+
+    from xiangyue.periods import period_of
+
+    return period_of(period.start - dt.timedelta(days=1), period.kind)
+
+
+def compute_boards(ev: Evaluation, spec: BoardSpec | None = None,
+                   previous: Evaluation | None = None) -> Boards:
+    """The boards and grid ranking of an evaluation; ``previous`` (the evaluation of the
+    previous period of the same length) gives the progress board when the file defines one."""
     spec = spec or ev.ruleset.boards
     totals = household_totals(ev)
+    sizes: dict[str, int | None] = {}
 
-    red_pool = sorted((h for h in totals if h.total > 0 and not h.vetoed),
-                      key=lambda h: (-h.total, h.household))
-    red = [BoardEntry(rank, h.household, h.head, h.grid, h.total, False)
-           for rank, h in competition_ranks(red_pool, lambda h: h.total)
-           if rank <= spec.red_size]
+    rule = spec.red_rule
+    sizes["red"] = places = rule.places(len(totals))
+    by_earned = rule.rank_by == "earned"
+    red_pool = [h for h in totals if not h.vetoed and (h.earned if by_earned else h.total) > 0]
+    red = [BoardEntry(rank, h.household, h.head, h.grid, h.total, False,
+                      earned=h.earned if by_earned else None)
+           for rank, h in _ranked(red_pool, (lambda h: h.earned) if by_earned else (lambda h: h.total),
+                                  rule, places)]
 
-    black_pool = sorted((h for h in totals if h.total < 0), key=lambda h: (h.total, h.household))
+    black_pool = sorted((h for h in totals if h.total < (spec.black_below if spec.black_below
+                                                          is not None else 0)),
+                        key=lambda h: (h.total, h.household))
+    sizes["black"] = None if spec.black_below is not None else spec.black_size
     black: list[BoardEntry] = []
     listed: set[str] = set()
     for rank, h in competition_ranks(black_pool, lambda h: h.total):
-        if rank <= spec.black_size:
+        if spec.black_below is not None or rank <= spec.black_size:
             black.append(BoardEntry(rank, h.household, h.head, h.grid, h.total, h.vetoed))
             listed.add(h.household)
     for h in sorted((h for h in totals if h.vetoed and h.household not in listed),
@@ -195,13 +279,26 @@ def compute_boards(ev: Evaluation, spec: BoardSpec | None = None) -> Boards:
     grids = [GridEntry(rank, g, count, s, avg)
              for rank, (g, count, s, avg) in competition_ranks(stats, lambda x: x[3])]
 
+    progress = None
+    prev_key = None
+    if spec.progress is not None and previous is not None:
+        prev_key = previous.period.key
+        before = {h.household: h.total for h in household_totals(previous)}
+        rule = spec.progress
+        sizes["progress"] = places = rule.places(len(totals))
+        gain = {h.household: h.total - before[h.household] for h in totals if h.household in before}
+        pool = [h for h in totals if not h.vetoed and gain.get(h.household, ZERO) > 0]
+        progress = [BoardEntry(rank, h.household, h.head, h.grid, h.total, False,
+                               previous=before[h.household], increase=gain[h.household])
+                    for rank, h in _ranked(pool, lambda h: gain[h.household], rule, places)]
+
     rs = ev.ruleset
     raw = rs.raw or {}
     return Boards(period=ev.period.key, village=rs.village,
                   ruleset={"name": rs.name, "version": rs.version, "sha256": rs.sha256,
                            "town": raw.get("town"), "county": raw.get("county")},
                   spec=spec, red=red, black=black, grids=grids, no_grid=no_grid,
-                  households=totals)
+                  households=totals, progress=progress, sizes=sizes, previous_period=prev_key)
 
 
 def _natural(text: str) -> tuple:
@@ -238,5 +335,23 @@ def board_for_period(ruleset_path: str, period_text: str, *, db_path: str | None
             close()  # the bar is cleared even when evaluate stops reading early
     finally:
         inputs.close()
-    return compute_boards(ev), ev
+    before = None
+    if ruleset.boards.progress is not None:
+        before = evaluate_previous(ruleset, period, db_path=db_path, records_path=records_path,
+                                   households_path=households_path)
+    return compute_boards(ev, previous=before), ev
+
+
+def evaluate_previous(ruleset: Any, period: Any, *, db_path: str | None = None,
+                      records_path: str | None = None,
+                      households_path: str | None = None) -> Evaluation:
+    """The evaluation of the period before ``period`` (for the progress board), from the same
+    records and register."""
+    from xiangyue.points.evaluate import evaluate
+    from xiangyue.points.inputs import open_inputs
+
+    prev = previous_period(period)
+    with open_inputs(ruleset, prev, db_path=db_path, records_path=records_path,
+                     households_path=households_path) as inputs:
+        return evaluate(ruleset, inputs, prev, with_ledger=False)
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from xiangyue.points.boards import compute_boards
+from xiangyue.points.boards import compute_boards, evaluate_previous
 from xiangyue.errors import Diagnostic, InputError
 from xiangyue.i18n import Msg, register
 from xiangyue.report.jsonout import dumps, loads
@@ -206,7 +206,9 @@ def publish(ruleset_path: str, period_text: str, *, db_path: str, by: str | None
         stamp = (now or dt.datetime.now(dt.timezone.utc).astimezone()).isoformat(timespec="seconds")
         with store.transaction():
             ev = evaluate(ruleset, inputs, period, with_ledger=True)
-            data = compute_boards(ev).to_json(details=True)
+            before = (evaluate_previous(ruleset, period, db_path=db_path)
+                      if ruleset.boards.progress is not None else None)
+            data = compute_boards(ev, previous=before).to_json(details=True)
             content = _content(data)
             _ensure(store)
             previous = list_publications(store, period.key)

@@ -319,6 +319,7 @@ def evaluate(ruleset: Ruleset, inputs: Inputs, period: Period, *,
     score_from = limit_start(ruleset, period)  # records before it are only looked back on
     windows = ruleset.window_days > 0
     history: dict[Any, list] = {}  # unit -> [(date, record)] of its counted records
+    stats: dict[Any, tuple[int, dt.date]] = {}  # unit -> (records of the period, last date)
     set_history = WINDOW_HISTORY.set
     veto_plans = any(p.veto is not None for p in plans)
 
@@ -420,6 +421,9 @@ def evaluate(ruleset: Ruleset, inputs: Inputs, period: Period, *,
 
         if unit not in seen_units:
             seen_units[unit] = None
+        if in_p:
+            st = stats.get(unit)
+            stats[unit] = (st[0] + 1 if st else 1, day)
         keys = _period_keys(key_cache, day)
         rid = rec.get("record_id")
 
@@ -503,7 +507,7 @@ def evaluate(ruleset: Ruleset, inputs: Inputs, period: Period, *,
 
     if windows:
         set_history(None)
-    results = build_results(ruleset, period, register, seen_units, sums, vetoes, ledger)
+    results = build_results(ruleset, period, register, seen_units, sums, vetoes, ledger, stats)
     return Evaluation(
         period=period,
         ruleset=ruleset,

@@ -133,6 +133,8 @@ class UnitResult:
     earned: Decimal = ZERO  # sum of the positive awards (>= 0)
     deducted: Decimal = ZERO  # sum of the negative awards (<= 0)
     base: Decimal = ZERO  # base points (基础分) granted in the period
+    records: int = 0  # records of the period some rule applied to (board tie-breakers)
+    last_date: dt.date | None = None  # the date of the last of them
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"household": self.household}
@@ -248,7 +250,8 @@ def base_days(ruleset: Ruleset, period: Period) -> list[tuple[dt.date, str]]:
 def build_results(ruleset: Ruleset, period: Period, register: dict[str, Mapping[str, Any]] | None,
              seen_units: dict[Any, None], sums: dict[Any, list],
              vetoes: dict[Any, list[dict[str, Any]]],
-             ledger: list[LedgerEntry] | None) -> list[UnitResult]:
+             ledger: list[LedgerEntry] | None,
+             stats: Mapping[Any, tuple[int, dt.date]] | None = None) -> list[UnitResult]:
     person_unit = ruleset.unit == "person"
     if person_unit:
         units = sorted(seen_units, key=lambda u: (str(u[0]), str(u[1])))
@@ -300,6 +303,9 @@ def build_results(ruleset: Ruleset, period: Period, register: dict[str, Mapping[
             if v["period"] in overlap[v["per"]]:
                 res.vetoed = True
                 res.vetoes.append(v)
+        st = stats.get(unit) if stats else None
+        if st is not None:
+            res.records, res.last_date = st
         out.append(res)
 
     if ledger is not None and base_entries:

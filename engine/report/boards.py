@@ -29,7 +29,7 @@ from typing import Any, Mapping
 
 from xiangyue.report.output import BINARY_FORMATS, emit, write_output  # noqa: F401  (re-exported)
 from xiangyue.report.jsonout import decimal_text, dumps
-from xiangyue.report.notice import period_title, render_notice
+from xiangyue.report.notice import period_title, render_notice, shown_boards
 from xiangyue.report.terminal import table
 
 __all__ = ["FORMATS", "render", "emit", "write_output", "render_table", "render_json", "render_csv", "render_xlsx",
@@ -43,6 +43,8 @@ _H = {
     "veto": ("一票否决", "vetoed"), "average": ("户均积分", "average"),
     "households": ("户数", "households"), "sum": ("合计", "sum"),
     "red": ("红榜", "Red board"), "black": ("黑榜", "Black board"),
+    "progress": ("进步榜", "Progress board"), "increase": ("增加", "increase"),
+    "previous": ("上期", "previous"), "earned": ("得分", "earned"),
     "grids": ("网格排名", "Grid ranking"), "details": ("明细", "Details"),
     "none": ("（本期无）", "(none)"), "board": ("榜单", "board"),
     "no_grid": ("未分网格：", "no grid: "),
@@ -88,11 +90,18 @@ def render_json(data: Mapping[str, Any]) -> str:
     return dumps(dict(data)) + "\n"
 
 
+def _extra_columns(entries: Any) -> list[str]:
+    """Columns a board's entries carry besides the total: earned, previous, increase."""
+    return [k for k in ("earned", "previous", "increase") if any(k in e for e in entries)]
+
+
 def _board_rows(entries, lang: str, black: bool) -> list[list[str]]:
     rows = []
+    extra = _extra_columns(entries)
     for e in entries:
         row = [str(e["rank"]) if e.get("rank") is not None else "—", str(e.get("household")),
                str(e.get("head") or ""), str(e.get("grid") or ""), _num(e.get("total"))]
+        row += [_num(e.get(k)) for k in extra]
         if black:
             row.append(_h("veto", lang) if e.get("vetoed") else "")
         rows.append(row)
@@ -105,16 +114,19 @@ def render_table(data: Mapping[str, Any], lang: str = "zh", *, color: bool = Fal
     out = [title.strip(), ""]
     head = [_h("rank", lang), _h("household", lang), _h("head", lang), _h("grid", lang),
             _h("total", lang)]
-    for key, black in (("red", False), ("black", True)):
+    for key in shown_boards(data):
+        black = key == "black"
         entries = data.get(key) or []
-        out.append(_style_title(_h(key, lang), "red" if key == "red" else "bold", color))
+        out.append(_style_title(_h(key, lang), "bold" if black else "red", color))
         if not entries:
             out.append("  " + _h("none", lang))
         else:
+            extra = _extra_columns(entries)
             styles = [(("red",) if not black else (("red", "bold") if e.get("vetoed") else ()))
                       for e in entries]
-            out.append(table(head + ([_h("remark", lang)] if black else []),
-                             _board_rows(entries, lang, black), right={0, 4},
+            out.append(table(head + [_h(k, lang) for k in extra] + ([_h("remark", lang)] if black else []),
+                             _board_rows(entries, lang, black),
+                             right={0, 4} | set(range(5, 5 + len(extra))),
                              row_styles=styles, color=color, indent="  "))
         out.append("")
     out.append(_style_title(_h("grids", lang), "bold", color))
@@ -146,7 +158,7 @@ def render_csv(data: Mapping[str, Any], lang: str = "zh") -> str:
     w.writerow(["board", "rank", "household", "head", "grid", "total", "vetoed", "households"]
                if lang == "en" else
                ["榜单", "名次", "户号", "户主", "网格", "积分", "一票否决", "户数"])
-    for key in ("red", "black"):
+    for key in shown_boards(data):
         for e in data.get(key) or []:
             w.writerow([key if lang == "en" else _h(key, lang),
                         "" if e.get("rank") is None else e["rank"], e.get("household"),
@@ -187,13 +199,16 @@ def render_xlsx(data: Mapping[str, Any], lang: str = "zh") -> bytes:
     wb.remove(wb.active)
     head = [_h("rank", lang), _h("household", lang), _h("head", lang), _h("grid", lang),
             _h("total", lang)]
-    sheet(_h("red", lang) if lang == "en" else "红榜", head,
-          [[e.get("rank"), e.get("household"), e.get("head"), e.get("grid"), _dec(e.get("total"))]
-           for e in data.get("red") or []], fills["red"], [8, 12, 12, 14, 10])
-    sheet(_h("black", lang) if lang == "en" else "黑榜", head + [_h("remark", lang)],
-          [[e.get("rank"), e.get("household"), e.get("head"), e.get("grid"), _dec(e.get("total")),
-            _h("veto", lang) if e.get("vetoed") else None]
-           for e in data.get("black") or []], fills["black"], [8, 12, 12, 14, 10, 12])
+    for key in shown_boards(data):
+        entries = data.get(key) or []
+        extra = _extra_columns(entries)
+        black = key == "black"
+        sheet(_h(key, lang), head + [_h(k, lang) for k in extra] + ([_h("remark", lang)] if black else []),
+              [[e.get("rank"), e.get("household"), e.get("head"), e.get("grid"), _dec(e.get("total"))]
+               + [_dec(e.get(k)) for k in extra]
+               + ([_h("veto", lang) if e.get("vetoed") else None] if black else [])
+               for e in entries], fills["black" if black else "red"],
+              [8, 12, 12, 14, 10] + [10] * len(extra) + ([12] if black else []))
     sheet(_h("grids", lang) if lang == "en" else "网格排名",
           [_h("rank", lang), _h("grid", lang), _h("average", lang), _h("households", lang),
            _h("sum", lang)],

@@ -112,8 +112,11 @@ def _board_lines(impact: Impact, lang: str) -> list[str]:
     out = []
     if impact.boards is None:
         return out
-    for board, zh, en in (("red", "红榜", "Red board"), ("black", "黑榜", "Black board")):
-        b = impact.boards[board]
+    for board, zh, en in (("red", "红榜", "Red board"), ("black", "黑榜", "Black board"),
+                          ("progress", "进步榜", "Progress board")):
+        b = impact.boards.get(board)
+        if b is None:
+            continue
         if not b["entered"] and not b["left"]:
             out.append(_t(f"{zh}：没有变化", f"{en}: no change", lang))
             continue

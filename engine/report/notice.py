@@ -29,6 +29,14 @@ _T = {
     "heading": ("积分红黑榜", "Red and Black Boards"),
     "red": ("红榜", "Red board"),
     "black": ("黑榜", "Black board"),
+    "progress": ("进步榜", "Progress board"),
+    "previous": ("上期", "Previous"),
+    "increase": ("增加", "Increase"),
+    "earned": ("得分", "Earned"),
+    "none_progress": ("本期无", "none this period"),
+    "progress_rule": ("进步榜按本期积分比上期（{previous}）增加的多少排列，一票否决的农户不上进步榜。",
+                      " Progress board: the largest increases over the previous period ({previous}); "
+                      "vetoed households are never on it."),
     "grids": ("网格积分排名（户均积分）", "Grid ranking (average points per household)"),
     "rank": ("名次", "Rank"),
     "household": ("户号", "Household"),
@@ -94,9 +102,11 @@ def _esc(value: Any) -> str:
     return html.escape("" if value is None else str(value))
 
 
-def _board_table(entries: Sequence[Mapping[str, Any]], lang: str, black: bool) -> str:
+def _board_table(entries: Sequence[Mapping[str, Any]], lang: str, black: bool,
+                 key: str | None = None) -> str:
+    extra = [k for k in ("earned", "previous", "increase") if any(k in e for e in entries)]
     head = [_t("rank", lang), _t("household", lang), _t("head", lang), _t("grid", lang),
-            _t("total", lang)] + ([_t("remark", lang)] if black else [])
+            _t("total", lang)] + [_t(k, lang) for k in extra] + ([_t("remark", lang)] if black else [])
     rows = []
     for e in entries:
         cells = [
@@ -105,14 +115,14 @@ def _board_table(entries: Sequence[Mapping[str, Any]], lang: str, black: bool) -
             f"<td>{_esc(e.get('head'))}</td>",
             f"<td>{_esc(e.get('grid'))}</td>",
             f"<td class=\"num\">{_esc(_num(e.get('total')))}</td>",
-        ]
+        ] + [f"<td class=\"num\">{_esc(_num(e.get(k)))}</td>" for k in extra]
         if black:
             cells.append(f"<td class=\"veto\">{_t('veto', lang)}</td>" if e.get("vetoed")
                          else "<td></td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     if not rows:
         rows.append(f"<tr><td class=\"none\" colspan=\"{len(head)}\">"
-                    f"{_t('none_black' if black else 'none_red', lang)}</td></tr>")
+                    f"{_t('none_' + (key or ('black' if black else 'red')), lang)}</td></tr>")
     return ("<table><thead><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr></thead>"
             "<tbody>" + "".join(rows) + "</tbody></table>")
 
@@ -163,6 +173,24 @@ def render_chart(grids: Sequence[Mapping[str, Any]], lang: str = "zh") -> str:
     return "".join(parts)
 
 
+def shown_boards(data: Mapping[str, Any]) -> list[str]:
+    """The ranked boards the rule file defines, in order (red, black, progress)."""
+    shown = list(data.get("shown") or ("red", "black"))
+    return [b for b in ("red", "black", "progress") if b in shown and (b != "progress" or
+                                                                       "progress" in data)]
+
+
+def _boards_html(data: Mapping[str, Any], lang: str) -> str:
+    """A section per board the rule file defines (red, black, progress)."""
+    out = []
+    for key in shown_boards(data):
+        out.append(f'<section class="board {"black" if key == "black" else "red"}">\n'
+                   f"    <h2>{_t(key, lang)}</h2>\n"
+                   f"    {_board_table(data.get(key) or [], lang, key == 'black', key)}\n"
+                   f"  </section>")
+    return "\n  ".join(out)
+
+
 def render_notice(data: Mapping[str, Any], *, lang: str = "zh", date: dt.date | None = None,
                   version: int | None = None) -> str:
     """The A4 notice for the boards ``data`` (:meth:`Boards.to_json`), dated ``date`` (default
@@ -199,14 +227,13 @@ def render_notice(data: Mapping[str, Any], *, lang: str = "zh", date: dt.date | 
         heading=_esc(heading),
         subtitle=_esc(subtitle),
         correction=correction,
-        red_title=_t("red", lang),
-        black_title=_t("black", lang),
-        red_table=_board_table(data.get("red") or [], lang, black=False),
-        black_table=_board_table(data.get("black") or [], lang, black=True),
+        boards=_boards_html(data, lang),
         grid_title=_t("grids", lang),
         grid_chart=render_chart(data.get("grids") or [], lang),
         no_grid=no_grid,
-        rules_text=_esc(_t("rules", lang, red=sizes.get("red", 5), black=sizes.get("black", 5))),
+        rules_text=_esc(_t("rules", lang, red=sizes.get("red", 5), black=sizes.get("black") or "—")
+                        + (_t("progress_rule", lang, previous=data.get("previous_period") or "")
+                           if "progress" in data else "")),
         sign_leader=_t("leader", lang),
         sign_party=_t("party", lang),
         sign_rep=_t("rep", lang),

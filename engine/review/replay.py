@@ -117,22 +117,28 @@ def compare_evaluations(old: Evaluation, new: Evaluation) -> list[HouseholdImpac
     return rows
 
 
-def _boards(old: Evaluation, new: Evaluation) -> dict[str, Any]:
-    """Who enters and leaves each board (the boards of :mod:`xiangyue.points.boards`)."""
+def _boards(old: Evaluation, new: Evaluation, before: tuple[Any, Any] = (None, None)) -> dict[str, Any]:
+    """Who enters and leaves each board (the boards of :mod:`xiangyue.points.boards`);
+    ``before``: each version's evaluation of the previous period (progress boards)."""
     from xiangyue.points.boards import compute_boards
 
-    def listed(ev: Evaluation) -> dict[str, list[str]]:
-        b = compute_boards(ev)
-        return {"red": [e.household for e in b.red], "black": [e.household for e in b.black]}
+    def listed(ev: Evaluation, prev: Any) -> dict[str, list[str]]:
+        b = compute_boards(ev, previous=prev)
+        out = {"red": [e.household for e in b.red], "black": [e.household for e in b.black]}
+        if b.progress is not None:
+            out["progress"] = [e.household for e in b.progress]
+        return out
 
-    return board_changes(listed(old), listed(new))
+    return board_changes(listed(old, before[0]), listed(new, before[1]))
 
 
 def board_changes(before: dict[str, list[str]], after: dict[str, list[str]]) -> dict[str, Any]:
     """``{"red": {"old": [...], "new": [...], "entered": [...], "left": [...]}, "black": ...}``
     from the households listed on each board before and after."""
     out: dict[str, Any] = {}
-    for board in ("red", "black"):
+    for board in ("red", "black", "progress"):
+        if board == "progress" and board not in before and board not in after:
+            continue
         a, b = list(before.get(board, [])), list(after.get(board, []))
         out[board] = {"old": a, "new": b, "entered": [h for h in b if h not in a],
                       "left": [h for h in a if h not in b]}
@@ -145,10 +151,15 @@ def replay(old: Ruleset, new: Ruleset, period: Period | str, *, records_path: st
     village database) and compare them household by household."""
     if isinstance(period, str):
         period = parse_period(period)
-    evals = []
+    from xiangyue.points.boards import evaluate_previous
+
+    evals, befores = [], []
     for rs in (old, new):
         with open_inputs(rs, period, db_path=db_path, records_path=records_path,
                          households_path=households_path) as inputs:
             evals.append(evaluate(rs, inputs, period, with_ledger=False))
+        befores.append(evaluate_previous(rs, period, db_path=db_path, records_path=records_path,
+                                         households_path=households_path)
+                       if rs.boards.progress is not None else None)
     a, b = evals
-    return Impact(period, compare_evaluations(a, b), _boards(a, b), a, b)
+    return Impact(period, compare_evaluations(a, b), _boards(a, b, tuple(befores)), a, b)

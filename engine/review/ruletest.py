@@ -411,12 +411,16 @@ def _story(ev: Evaluation, household: str, lang: str) -> list[str]:
     return story_text(story_of(ev, household), lang).rstrip("\n").split("\n")
 
 
-def _boards_of(ev: Evaluation) -> dict[str, list[str]]:
-    """The households on each board, in board order (the boards of :mod:`xiangyue.points.boards`)."""
+def _boards_of(ev: Evaluation, previous: Evaluation | None = None) -> dict[str, list[str]]:
+    """The households on each board, in board order (the boards of :mod:`xiangyue.points.boards`);
+    ``previous`` (the previous period's evaluation) gives the progress board."""
     from xiangyue.points.boards import compute_boards
 
-    b = compute_boards(ev)
-    return {"red": [e.household for e in b.red], "black": [e.household for e in b.black]}
+    b = compute_boards(ev, previous=previous)
+    out = {"red": [e.household for e in b.red], "black": [e.household for e in b.black]}
+    if b.progress is not None:
+        out["progress"] = [e.household for e in b.progress]
+    return out
 
 
 def run_example(rs: m.Ruleset, ex: _Prepared, lang: str = "zh") -> ExampleResult:
@@ -451,10 +455,16 @@ def run_example(rs: m.Ruleset, ex: _Prepared, lang: str = "zh") -> ExampleResult
             if want_r != got_r:
                 failures.append(Failure(key, want_r, got_r))
     if "board" in expect:
-        boards = _boards_of(ev)
+        before = None
+        if rs.boards.progress is not None and "progress" in expect["board"]:
+            from xiangyue.points.boards import previous_period
+
+            prev = previous_period(ex.period)
+            before = evaluate(rs, Inputs(ex.records, ex.households), prev, with_ledger=False)
+        boards = _boards_of(ev, before)
         for side, want_b in expect["board"].items():
             want_list = [str(h) for h in want_b]
-            got_list = boards[side]
+            got_list = boards.get(side, [])
             if got_list != want_list:
                 vetoed = " 一票否决" if lang != "en" else " vetoed"
                 explain = [f"{r.household}: {r.total}" + (vetoed if r.vetoed else "") for r in ev.results]

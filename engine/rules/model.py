@@ -257,14 +257,66 @@ class ChecklistItem:
     schedule: Schedule | None = None
 
 
+#: Tie-breakers a board may name (``ties: [...]``), each with its Chinese word.
+TIE_BREAKERS: dict[str, str] = {
+    "fewer_deductions": "扣分少", "more_records": "记录多", "earlier_last_record": "最后记录早",
+    "higher_total": "总分高", "more_earned": "得分高",
+}
+
+
+@dataclass(frozen=True)
+class BoardRule:
+    """How many households a ranked board lists and how it ranks them.
+
+    The size is ``size`` ranks, or ``percent`` % of the households ranked for the period
+    (rounded up), then kept within ``min`` and ``max``. ``rank_by`` is ``total`` or ``earned``
+    (points earned, deductions left out; the progress board ranks the increase). ``ties``
+    empty: every household tied at the last rank is listed (competition ranking 1, 2, 2, 4);
+    else the tie-breakers (:data:`TIE_BREAKERS`) decide, in order, and only households equal on
+    all of them share a rank."""
+
+    size: int | None = 5
+    percent: Decimal | None = None
+    min: int | None = None
+    max: int | None = None
+    rank_by: str = "total"
+    ties: tuple[str, ...] = ()
+
+    def places(self, households: int) -> int:
+        """The number of ranks listed when ``households`` are ranked for the period."""
+        if self.percent is not None:
+            n = -((-self.percent * households) // 100)  # rounded up
+            n = int(n)
+        else:
+            n = self.size or 0
+        if self.min is not None:
+            n = max(n, self.min)
+        if self.max is not None:
+            n = min(n, self.max)
+        return n
+
+
 @dataclass(frozen=True)
 class BoardSpec:
-    """红黑榜 settings: board sizes (ranks listed) and the period kind boards are posted for."""
+    """红黑榜 settings: the boards the file defines and the period kind they are posted for.
+
+    ``red_size``/``black_size`` are the plain sizes (``red: 5``); ``red`` holds the full rule
+    when the file gives one; ``black_below`` lists every household whose total is below it (the
+    帮扶榜) instead of ranks; ``progress`` is the 进步榜 (largest increase of total over the
+    previous period of the same length). ``shown`` names the boards a notice shows."""
 
     red_size: int = 5
     black_size: int = 5
     per: PeriodKind = "quarter"
     pos: Pos = Pos()
+    red: BoardRule | None = None
+    black_below: Decimal | None = None
+    progress: BoardRule | None = None
+    shown: tuple[str, ...] = ("red", "black")
+
+    @property
+    def red_rule(self) -> BoardRule:
+        return self.red if self.red is not None else BoardRule(size=self.red_size)
 
 
 @dataclass(frozen=True)

@@ -820,6 +820,39 @@ class _Builder:
                         vetoed_may_redeem=bool(mk.get("vetoed_may_redeem", False)), pos=self.pos(("market",)))
 
 
+def _board_rule(spec: Any) -> m.BoardRule:
+    if not isinstance(spec, dict):
+        return m.BoardRule(size=int(spec))
+    size = spec.get("size")
+    percent = None
+    if isinstance(size, str):
+        percent, size = Decimal(size.strip().rstrip("%").strip()), None
+    ties = spec.get("ties", "all")
+    return m.BoardRule(size=size if size is not None or percent is not None else 5, percent=percent,
+                       min=spec.get("min"), max=spec.get("max"), rank_by=spec.get("rank_by", "total"),
+                       ties=() if ties == "all" else tuple(ties))
+
+
+def _board_spec(boards: dict[str, Any], pos: Pos) -> m.BoardSpec:
+    """The boards section: plain sizes (``red: 5``) or rules (``red: {size: 10%, min: 3}``)."""
+    red, black, progress = boards.get("red", 5), boards.get("black", 5), boards.get("progress")
+    named = tuple(k for k in ("red", "black", "progress") if k in boards)
+    black_size, below = 5, None
+    if isinstance(black, dict):
+        if "below" in black:
+            below, black_size = Decimal(str(black["below"])), 0
+        else:
+            black_size = int(black["size"])
+    else:
+        black_size = int(black)
+    red_rule = _board_rule(red) if isinstance(red, dict) else None
+    return m.BoardSpec(
+        red_size=int(red) if not isinstance(red, dict) else (red_rule.size or 0),
+        black_size=black_size, per=boards.get("per", "quarter"), pos=pos, red=red_rule,
+        black_below=below, progress=_board_rule(progress) if progress is not None else None,
+        shown=named if named and set(named) - {"progress"} else ("red", "black") + named)
+
+
 def _value_kind(v: Any) -> str:
     return "number" if isinstance(v, (int, float, Decimal)) and not isinstance(v, bool) else "text"
 
@@ -928,8 +961,7 @@ def build(eff: Effective, problems: list[tuple[Diagnostic, YamlDoc, tuple]] = ()
         rules=rules,
         base=m.BasePoints(Decimal(str(base["points"])), base["per"], b.pos(("base",))) if base else None,
         checklists=checklists,
-        boards=m.BoardSpec(boards.get("red", 5), boards.get("black", 5), boards.get("per", "quarter"),
-                           b.pos(("boards",))),
+        boards=b.guarded(lambda: _board_spec(boards, b.pos(("boards",))), m.BoardSpec()),
         selections=selections,
         stars=tuple(sorted((m.StarLevel(int(s["stars"]), Decimal(str(s["min"])), s.get("name"))
                             for s in d.get("stars") or ()), key=lambda s: s.stars)),
@@ -1017,6 +1049,15 @@ def normalize_words(data: dict[str, Any]) -> None:
     _word(data.get("base"), "per")
     boards = data.get("boards")
     _word(boards, "per")
+    for key in ("red", "progress"):
+        spec = boards.get(key) if isinstance(boards, dict) else None
+        if isinstance(spec, dict):
+            if spec.get("rank_by") in ("总分", "得分"):
+                spec["rank_by"] = {"总分": "total", "得分": "earned"}[spec["rank_by"]]
+            _word(spec, "ties")
+            if isinstance(spec.get("ties"), list):
+                zh = {v: k for k, v in m.TIE_BREAKERS.items()}
+                spec["ties"] = [zh.get(t, t) if isinstance(t, str) else t for t in spec["ties"]]
     for c in _items(data, "categories"):
         _limits_words(c)
     for r in _items(data, "rules"):

@@ -710,6 +710,15 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
             seen[unit[rr.idx]] = True
     seen_units = dict.fromkeys(unit_keys[c] for c in np.flatnonzero(seen).tolist())
 
+    # records of the period some rule applied to, and the last one's date, per unit
+    counted = np.flatnonzero(in_p & ok & any_match)
+    cu = unit[counted].astype(np.int64)
+    n_rec = np.bincount(cu, minlength=len(unit_keys)) if len(cu) else np.zeros(len(unit_keys), np.int64)
+    last_day = np.full(len(unit_keys), -1, dtype=np.int64)
+    if len(cu):
+        np.maximum.at(last_day, cu, day[counted].astype(np.int64))
+    stats = {unit_keys[u]: (int(n_rec[u]), EPOCH + dt.timedelta(days=int(last_day[u])))
+             for u in np.flatnonzero(n_rec).tolist()}
     lap("sums")
     # -- vetoes ----------------------------------------------------------------------------
     vetoes: dict[Any, list[dict[str, Any]]] = {}
@@ -761,10 +770,10 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
     base_entries: list[LedgerEntry] | None = [] if with_ledger else None
     if plan.person:
         results = build_results(rs, period, register, seen_units, sums_out, vetoes,
-                               base_entries)
+                                base_entries, stats)
     else:
         results = _household_results(rs, period, register, seen_units, lazy_sums, vetoes,
-                                     base_entries, unit_keys, dec)
+                                     base_entries, unit_keys, dec, stats)
     ledger = lazy.with_base(base_entries) if lazy is not None and base_entries else lazy
     lap("results")
     return Evaluation(
@@ -841,13 +850,14 @@ class _FastUnitResult(UnitResult):
     def _key(self) -> tuple:
         return (self.household, self.person, self.head, self.grid, self.total, self.vetoed,
                 self.by_rule, self.by_category, self.vetoes, self.earned, self.deducted,
-                self.base)
+                self.base, self.records, self.last_date)
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, UnitResult):
             return self._key() == (other.household, other.person, other.head, other.grid,
                                    other.total, other.vetoed, other.by_rule, other.by_category,
-                                   other.vetoes, other.earned, other.deducted, other.base)
+                                   other.vetoes, other.earned, other.deducted, other.base,
+                                   other.records, other.last_date)
         return NotImplemented
 
     __hash__ = None  # type: ignore[assignment]
@@ -865,7 +875,7 @@ def _household_results(rs: Ruleset, period: Period,
                        register: dict[str, Mapping[str, Any]] | None, seen_units: dict[Any, None],
                        sums: tuple | None, vetoes: dict[Any, list[dict[str, Any]]],
                        base_entries: list[LedgerEntry] | None, unit_keys: list[Any],
-                       dec: Any) -> list[UnitResult]:
+                       dec: Any, stats: Mapping[Any, tuple[int, dt.date]]) -> list[UnitResult]:
     """What :func:`xiangyue.points.evaluate._results` gives for ``unit: household`` (base points,
     vetoes of the periods overlapping ``period``, register order), from the sums' arrays."""
     units = list(register) if register is not None else sorted(seen_units, key=str)
@@ -904,6 +914,7 @@ def _household_results(rs: Ruleset, period: Period,
         res.base = grants if grants is not None else zero
         res.earned = zero if j is None else earned[j]
         res.deducted = zero if j is None else deducted[j]
+        res.records, res.last_date = stats.get(hh, (0, None))
         res._src = (grants, sums, j, dec)
         res._rule_d = res._cat_d = None
         vs = []
