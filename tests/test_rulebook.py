@@ -466,3 +466,13 @@ def test_diff_and_show_effective_see_tables_and_counted_when(tmp_path):
     assert "metadata.counted_when" in changes
     text = canonical_text(new)
     assert "tables:" in text and "counted_when:" in text
+
+
+def test_the_real_rulebook_example_passes_with_full_coverage():
+    from xiangyue.review.ruletest import render_text, run_tests
+
+    path = str(Path(__file__).resolve().parent.parent / "rulesets" / "examples" / "shuangxi.yaml")
+    report = run_tests([path])
+    assert report.ok, render_text(report, "zh")
+    assert len(report.results) == 9
+    assert report.coverage[path].full

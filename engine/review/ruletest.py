@@ -15,7 +15,8 @@ An example is a small table of records (or cases) with what the village meeting 
 
 ``expect`` may hold ``totals`` (household -> points), ``by_rule`` (household -> rule -> points),
 ``vetoed`` (the households vetoed, exactly), ``unmatched`` / ``not_covered`` (record ids,
-exactly), ``board`` (``red``/``black``: the households listed, in order), ``cases``
+exactly), ``earned``/``deducted`` (per household), ``pending``/``invalid`` (record ids), ``board``
+(``red``/``black``/``progress``: the households listed, in order), ``cases``
 (case id -> ``status`` and/or ``findings``, the finding kinds) and ``duties`` (recurring duty,
 by id or Chinese name -> period -> ``compliant`` / ``late`` / ``missed`` / ``pending``, as of
 ``as_of``; only the periods listed are compared). Columns are named as in a
@@ -56,7 +57,8 @@ from xiangyue.periods import Period, parse_period, period_of
 __all__ = ["Failure", "ExampleResult", "Coverage", "TestReport", "run_tests", "run_example",
            "EXPECT_KEYS", "render_text"]
 
-EXPECT_KEYS = ("totals", "by_rule", "vetoed", "unmatched", "not_covered", "board", "cases", "duties")
+EXPECT_KEYS = ("totals", "by_rule", "earned", "deducted", "vetoed", "unmatched", "not_covered", "pending",
+               "invalid", "board", "cases", "duties")
 
 register(
     {
@@ -103,7 +105,11 @@ _SHAPES = {
     "vetoed": ("户号列表", "a list of households"),
     "unmatched": ("记录编号列表", "a list of record ids"),
     "not_covered": ("记录编号列表", "a list of record ids"),
-    "board": ("{red: [户号…], black: [户号…]}", "{red: [...], black: [...]}"),
+    "pending": ("记录编号列表", "a list of record ids"),
+    "invalid": ("记录编号列表", "a list of record ids"),
+    "earned": ("“户号: 分数”", "a mapping household: points"),
+    "deducted": ("“户号: 分数”", "a mapping household: points"),
+    "board": ("{red: [户号…], black: [户号…], progress: [户号…]}", "{red: [...], black: [...], progress: [...]}"),
     "cases": ("“事项编号: {status: …, findings: […]}”", "a mapping case id: {status, findings}"),
     "duties": ("“清单事项: {期间: 状态}”", "a mapping item: {period: status}"),
 }
@@ -317,7 +323,11 @@ def _check_expect(expect: dict[str, Any], rs: m.Ruleset, index: int, name: str, 
             "vetoed": isinstance(value, list),
             "unmatched": isinstance(value, list),
             "not_covered": isinstance(value, list),
-            "board": isinstance(value, dict) and set(value) <= {"red", "black"}
+            "pending": isinstance(value, list),
+            "invalid": isinstance(value, list),
+            "earned": isinstance(value, dict),
+            "deducted": isinstance(value, dict),
+            "board": isinstance(value, dict) and set(value) <= {"red", "black", "progress"}
             and all(isinstance(v, list) for v in value.values()),
             "cases": isinstance(value, dict) and all(isinstance(v, dict) for v in value.values()),
             "duties": isinstance(value, dict) and all(isinstance(v, dict) for v in value.values()),
@@ -448,7 +458,14 @@ def run_example(rs: m.Ruleset, ex: _Prepared, lang: str = "zh") -> ExampleResult
         if want_v != got_v:
             explain = [line for h in sorted(set(want_v) ^ set(got_v)) for line in _story(ev, h, lang)]
             failures.append(Failure("vetoed", want_v, got_v, explain))
-    for key, issues in (("unmatched", ev.unmatched), ("not_covered", ev.not_covered)):
+    for key in ("earned", "deducted"):
+        for hh, want in (expect.get(key) or {}).items():
+            rows = [r for r in ev.results if r.household == str(hh)]
+            got = sum((getattr(r, key) for r in rows), Decimal(0)) if rows else None
+            if got is None or got != _dec(want):
+                failures.append(Failure(f"{key}.{hh}", _dec(want), got, _story(ev, str(hh), lang)))
+    for key, issues in (("unmatched", ev.unmatched), ("not_covered", ev.not_covered),
+                        ("pending", ev.pending), ("invalid", ev.invalid)):
         if key in expect:
             want_r = sorted(str(r) for r in expect[key])
             got_r = sorted(str(i.record_id) for i in issues)
