@@ -86,6 +86,9 @@ ACTIVITIES = ["甲", "乙", "丙", "丁"]
 AMOUNTS = ["1", "2", "3", "0.5", "1.5", "5", "-1", "-2", "-0.5", "-3"]
 LIMITS = ["1", "2", "3", "4", "5", "0.5", "2.5", "10"]
 PERS = ["month", "quarter", "year"]
+LPERS = ["day", "week", "month", "quarter", "year", "周", "天"]  # what a rule's limits count in
+_NESTS = {"day": set(LPERS), "天": set(LPERS), "week": {"week", "周"}, "周": {"week", "周"},
+          "month": {"month", "quarter", "year"}, "quarter": {"quarter", "year"}, "year": {"year"}}
 
 
 @st.composite
@@ -111,20 +114,26 @@ def rule_files(draw):
     lines.append("categories:")
     # a rule's limit is counted over a period nested in its category's (the fast path refuses
     # the other case: tests/test_rulebook.py checks the fallback)
-    cat_pers: dict[str, tuple[list[str], list[str]]] = {}
+    # (a category limit's period or None) per sign: a rule's count limit only where its
+    # category has no limit of that sign
+    cat_pers: dict[str, tuple[str | None, str | None]] = {}
     for cat in ("c1", "c2"):
         lines.append(f"  - id: {cat}")
-        pos_pers, neg_pers = PERS, PERS
+        pos_per = neg_per = None
         if draw(st.booleans()):
-            per = draw(st.sampled_from(PERS))
-            pos_pers = PERS[:PERS.index(per) + 1]
-            lines.append(f"    limit: {{max: {draw(st.sampled_from(LIMITS))}, per: {per}}}")
+            pos_per = draw(st.sampled_from(LPERS))
+            lines.append(f"    limit: {{max: {draw(st.sampled_from(LIMITS))}, per: {pos_per}}}")
         if draw(st.booleans()):
-            per = draw(st.sampled_from(PERS))
-            neg_pers = PERS[:PERS.index(per) + 1]
+            neg_per = draw(st.sampled_from(LPERS))
             lines.append(f"    deduction_limit: {{max: {draw(st.sampled_from(LIMITS))}, "
-                         f"per: {per}}}")
-        cat_pers[cat] = (pos_pers, neg_pers)
+                         f"per: {neg_per}}}")
+        cat_pers[cat] = (pos_per, neg_per)
+
+    def rule_limit(key: str, outer: str | None) -> str:
+        per = draw(st.sampled_from([p for p in LPERS if outer is None or outer in _NESTS[p]]))
+        if outer is None and draw(st.booleans()):
+            return f"    {key}: {{times: {draw(st.integers(1, 3))}, per: {per}}}"
+        return f"    {key}: {{max: {draw(st.sampled_from(LIMITS))}, per: {per}}}"
     lines.append("rules:")
     for i in range(draw(st.integers(1, 4))):
         act = draw(st.sampled_from(ACTIVITIES))
@@ -148,24 +157,22 @@ def rule_files(draw):
             lines.append("    points: 'min(数量, 3) + max(round(数量 × 0.5), 1)'")
         if kind == "esc":
             steps = draw(st.lists(st.sampled_from(AMOUNTS), min_size=1, max_size=3))
-            lines.append(f"    escalation: {{steps: [{', '.join(steps)}], per: {draw(st.sampled_from(PERS))}}}")
+            lines.append(f"    escalation: {{steps: [{', '.join(steps)}], per: {draw(st.sampled_from(LPERS))}}}")
         elif draw(st.integers(0, 3)) == 0:
-            lines.append(f"    once: {draw(st.sampled_from(PERS))}")
+            lines.append(f"    once: {draw(st.sampled_from(LPERS))}")
         if draw(st.integers(0, 3)) == 0:
-            lines.append(f"    highest_only: {draw(st.sampled_from(PERS))}")
+            lines.append(f"    highest_only: {draw(st.sampled_from(LPERS))}")
         if draw(st.booleans()):
-            lines.append(f"    limit: {{max: {draw(st.sampled_from(LIMITS))}, "
-                         f"per: {draw(st.sampled_from(cat_pers[cat][0]))}}}")
+            lines.append(rule_limit("limit", cat_pers[cat][0]))
         if draw(st.booleans()):
-            lines.append(f"    deduction_limit: {{max: {draw(st.sampled_from(LIMITS))}, "
-                         f"per: {draw(st.sampled_from(cat_pers[cat][1]))}}}")
+            lines.append(rule_limit("deduction_limit", cat_pers[cat][1]))
         if draw(st.integers(0, 4)) == 0:
-            lines.append(f"    veto: {draw(st.sampled_from(PERS))}")
+            lines.append(f"    veto: {draw(st.sampled_from(LPERS))}")
     return "\n".join(lines) + "\n"
 
 
 DAYS = [dt.date(2024, 1, 1) + dt.timedelta(days=d) for d in
-        (0, 1, 9, 10, 30, 31, 45, 59, 60, 89, 90, 91, 120, 180, 300, 334, 335, 365)]
+        (-3, -1, 0, 1, 9, 10, 30, 31, 45, 59, 60, 89, 90, 91, 120, 180, 300, 334, 335, 365, 366)]
 
 
 @st.composite

@@ -51,6 +51,7 @@ from xiangyue.periods import overlapping_keys
 from xiangyue.rules.checker import Scope
 from xiangyue.points.columnar.expr import (INT_LIMIT, Evaluator, Table, Unsupported, Val, check_supported,
                             decimal_to_scaled, rescale, scaled_to_decimal)
+from xiangyue.points.columnar.ledger import _period_key
 from xiangyue.points.columnar.load import EPOCH, Columns, load_records, load_store, release_memory
 from xiangyue.rules.model import Ruleset
 from xiangyue.rules.nodes import names
@@ -89,29 +90,41 @@ class FastPlan:
             raise Unsupported("counted_when (a file-level record filter)")
         from xiangyue.points.inputs import limit_kinds
 
-        other = sorted(limit_kinds(ruleset) - {"month", "quarter", "year"})
-        if other:
-            raise Unsupported(f"limits counted per {', '.join(other)}")
+        if "ever" in limit_kinds(ruleset):
+            raise Unsupported("limits counted over the whole history (per: ever)")
         cats = {c.id: c for c in ruleset.categories}
         for owner, what in [(r, f"rule {r.id}") for r in ruleset.rules] + [
                 (c, f"category {c.id}") for c in ruleset.categories]:
             for lims in (owner.limit, owner.deduction_limit):
                 if len(lims) > 1:
                     raise Unsupported(f"{what}: several limits")
-                if lims and lims[0].times is not None:
-                    raise Unsupported(f"{what}: a count limit (times)")
-        rank = {"month": 0, "quarter": 1, "year": 2}
+        for c in ruleset.categories:
+            if any(lim.times is not None for lim in c.limit + c.deduction_limit):
+                raise Unsupported(f"category {c.id}: a count limit (times)")
         for r in ruleset.rules:
             cat = cats.get(r.category) if r.category is not None else None
             if cat is None:
                 continue
             for mine, theirs in ((r.limit, cat.limit), (r.deduction_limit, cat.deduction_limit)):
-                if mine and theirs and rank[mine[0].per] > rank[theirs[0].per]:
+                if not (mine and theirs):
+                    continue
+                if mine[0].times is not None:
+                    # a record the category cuts to 0 does not use up the rule's count
+                    raise Unsupported(f"rule {r.id}: a count limit inside its category's limit")
+                if not _nests(mine[0].per, theirs[0].per):
                     # the rule's room then depends on what the category cut in earlier periods
                     raise Unsupported(f"rule {r.id}: a limit per {mine[0].per} inside its "
                                       f"category's limit per {theirs[0].per}")
         self.person = ruleset.unit == "person"
         self.categories = {c.id: i for i, c in enumerate(ruleset.categories)}
+
+
+def _nests(inner: str, outer: str) -> bool:
+    """Whether every period of kind ``inner`` lies inside one period of kind ``outer``."""
+    order = ("month", "quarter", "year")
+    if inner == outer or inner == "day":
+        return True
+    return inner in order and outer in order and order.index(inner) <= order.index(outer)
 
 
 def compile_plan(ruleset: Ruleset) -> FastPlan:
@@ -181,6 +194,12 @@ def _seg_cummax(x: np.ndarray, starts: np.ndarray) -> np.ndarray:
     return np.maximum.accumulate((x - lo) + off) - off + lo
 
 
+def _over_count(mask: np.ndarray, starts: np.ndarray, times: int) -> np.ndarray:
+    """Rows of ``mask`` beyond the first ``times`` of their run: "at most ``times`` records per
+    run" when every row of ``mask`` is awarded until then (no other limit cuts one to 0)."""
+    return mask & (_seg_cumsum(mask.astype(np.int64), starts) > times)
+
+
 def _clamp(amount: np.ndarray, starts: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray]:
     """Awards under "at most ``limit`` per run" for non-negative ``amount`` in run order:
     (awarded, used before each row). used after = min(cumsum, max) by induction."""
@@ -237,7 +256,29 @@ class _RuleRows:
     pre: np.ndarray | None = None  # points before the limits (after once, highest_only)
 
 
+class _Periods(dict):
+    """Period indexes per kind; day and ISO week indexes are made on first use."""
+
+    def __init__(self, day: np.ndarray, base: dict[str, np.ndarray]):
+        super().__init__(base)
+        self.day = day
+
+    def __missing__(self, kind: str) -> np.ndarray:
+        if kind == "day":
+            out = self.day
+        elif kind == "week":  # weeks from the Monday 1969-12-29 (day -3)
+            out = (self.day.astype(np.int64) + 3) // 7
+        else:
+            raise KeyError(kind)
+        self[kind] = out
+        return out
+
+
 def _period_arrays(day: np.ndarray) -> dict[str, np.ndarray]:
+    return _Periods(day, _month_arrays(day))
+
+
+def _month_arrays(day: np.ndarray) -> dict[str, np.ndarray]:
     if len(day):  # each day's month from a table of the days spanned (no 64-bit copies)
         d0, d1 = int(day.min()), int(day.max())
         span = np.arange(d0, d1 + 1, dtype=np.int64)
@@ -247,14 +288,6 @@ def _period_arrays(day: np.ndarray) -> dict[str, np.ndarray]:
     else:
         months = np.zeros(0, dtype=np.int16)
     return {"month": months, "quarter": months // 3, "year": months // 12}
-
-
-def _period_key(kind: str, idx: int) -> str:
-    if kind == "month":
-        return f"{1970 + idx // 12:04d}-{idx % 12 + 1:02d}"
-    if kind == "quarter":
-        return f"{1970 + idx // 4:04d}-Q{idx % 4 + 1}"
-    return f"{1970 + idx:04d}"
 
 
 def _sort_order(cols: Columns, unit: np.ndarray) -> np.ndarray:
@@ -491,10 +524,12 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
             for s in rule.escalation.steps:
                 scale = max(scale, decimal_to_scaled(s)[1])
         for lim in rule.limit + rule.deduction_limit:
-            scale = max(scale, decimal_to_scaled(lim.max)[1])
+            if lim.max is not None:
+                scale = max(scale, decimal_to_scaled(lim.max)[1])
     for cat in rs.categories:
         for lim in cat.limit + cat.deduction_limit:
-            scale = max(scale, decimal_to_scaled(lim.max)[1])
+            if lim.max is not None:
+                scale = max(scale, decimal_to_scaled(lim.max)[1])
 
     def scaled(d: Decimal) -> int:
         v, s = decimal_to_scaled(d)
@@ -567,18 +602,20 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
         rr.pre = v
         cap = rule.limit[0] if rule.limit else None
         dcap = rule.deduction_limit[0] if rule.deduction_limit else None
-        if cap is not None:
-            a = np.where(pos, v, 0)
-            got, used = _clamp(a, starts(cap.per), scaled(cap.max))
+        for lim, mask, sign, name in ((cap, pos, 1, "cap"), (dcap, neg, -1, "deduction_cap")):
+            if lim is None:
+                continue
+            if lim.times is not None:
+                hit = _over_count(mask, starts(lim.per), lim.times)
+                if with_ledger:
+                    info[name] = (hit, None)
+                v = np.where(hit, 0, v)
+                continue
+            a = np.where(mask, sign * v, 0)
+            got, used = _clamp(a, starts(lim.per), scaled(lim.max))
             if with_ledger:
-                info["cap"] = (pos & (got < a), used)
-            v = np.where(pos, got, v)
-        if dcap is not None:
-            a = np.where(neg, -v, 0)
-            got, used = _clamp(a, starts(dcap.per), scaled(dcap.max))
-            if with_ledger:
-                info["deduction_cap"] = (neg & (got < a), used)
-            v = np.where(neg, -got, v)
+                info[name] = (mask & (got < a), used)
+            v = np.where(mask, sign * got, v)
         rr.value, rr.pos, rr.neg = v, pos, neg
         if not with_ledger:  # only the ledger reads the raw points again
             rr.raw = v

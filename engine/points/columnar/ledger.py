@@ -18,10 +18,18 @@ from xiangyue.rules.model import Ruleset
 
 
 def _period_key(kind: str, idx: int) -> str:
+    """The canonical key (:func:`xiangyue.periods.period_key`) of a period index of the
+    columnar evaluator: months, quarters and years since 1970; days since 1970-01-01; ISO weeks
+    counted from the Monday 1969-12-29."""
     if kind == "month":
         return f"{1970 + idx // 12:04d}-{idx % 12 + 1:02d}"
     if kind == "quarter":
         return f"{1970 + idx // 4:04d}-Q{idx % 4 + 1}"
+    if kind == "day":
+        return (EPOCH + dt.timedelta(days=idx)).isoformat()
+    if kind == "week":
+        iso = (EPOCH + dt.timedelta(days=7 * idx - 3)).isocalendar()
+        return f"{iso[0]:04d}-W{iso[1]:02d}"
     return f"{1970 + idx:04d}"
 
 
@@ -198,6 +206,11 @@ class _Builder:
                 continue
             if limit is None:
                 limit = inf[name][2]
+            if limit.times is not None:  # a count limit bites only once it has counted `times`
+                out.append({"limit": name, "per": limit.per,
+                            "period": _period_key(limit.per, int(periods[limit.per][r])),
+                            "times": limit.times, "used": limit.times})
+                continue
             used = int(inf[name][1][j])
             mx = limit.max
             left = max(int(mx * scale_f) - used, 0)
