@@ -59,12 +59,14 @@ def test_ten_percent_with_at_least_three_ranked_by_earned(tmp_path):
     rows = [("a", "H1", "2024-01-05", "加", "9"), ("b", "H1", "2024-01-06", "减", "8"),
             ("c", "H2", "2024-01-05", "加", "8"), ("d", "H3", "2024-01-05", "加", "7"),
             ("e", "H4", "2024-01-05", "加", "6"), ("f", "H5", "2024-01-05", "减", "1"),
-            ("g", "H6", "2024-01-05", "减", "30")]
+            ("g", "H6", "2024-01-05", "减", "30"),
+            ("h", "H7", "2024-01-05", "加", "10"), ("i", "H7", "2024-01-06", "减", "11")]
     ev = run(rs, rows, "2024-Q1", [f"H{i}" for i in range(1, 21)])
     b = compute_boards(ev)
+    # H7 earned the most (10) but is below 0: on the 帮扶榜, never on both boards
     assert listed(b.red) == [(1, "H1"), (2, "H2"), (3, "H3")]
     assert b.red[0].earned == 9 and b.red[0].total == 1
-    assert listed(b.black) == [(1, "H6"), (2, "H5")]
+    assert listed(b.black) == [(1, "H6"), (2, "H5"), (2, "H7")]
     assert b.to_json()["sizes"] == {"red": 3, "black": None}
     # 50 households: 10% is 5
     ev = run(rs, rows, "2024-Q1", [f"H{i}" for i in range(1, 51)])

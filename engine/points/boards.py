@@ -22,7 +22,9 @@ Board rules (``boards:`` in the rule file, docs/format.md#boards) extend these:
   evaluation, rounded up), kept within ``min``/``max``; ``rank_by: earned`` ranks by points
   earned (deductions left out; only households that earned points are ranked); ``ties`` names
   tie-breakers applied in order (``fewer_deductions``, ``more_records``, ``earlier_last_record``,
-  ``higher_total``, ``more_earned``): households still equal on all of them share a rank.
+  ``higher_total``, ``more_earned``): households still equal on all of them share a rank. A
+  household the black board lists is never on the red board (ranked by earned, a household
+  can have earned points and still be below 0).
 * ``black: {below: 0}``: every household whose total is below 0 (帮扶榜), lowest first, all
   listed; ``black: {size: N}`` as ``black: N``.
 * ``progress``: the 进步榜, households ranked by the increase of their total over the previous
@@ -239,16 +241,7 @@ def compute_boards(ev: Evaluation, spec: BoardSpec | None = None,
     previous period of the same length) gives the progress board when the file defines one."""
     spec = spec or ev.ruleset.boards
     totals = household_totals(ev)
-    sizes: dict[str, int | None] = {}
-
-    rule = spec.red_rule
-    sizes["red"] = places = rule.places(len(totals))
-    by_earned = rule.rank_by == "earned"
-    red_pool = [h for h in totals if not h.vetoed and (h.earned if by_earned else h.total) > 0]
-    red = [BoardEntry(rank, h.household, h.head, h.grid, h.total, False,
-                      earned=h.earned if by_earned else None)
-           for rank, h in _ranked(red_pool, (lambda h: h.earned) if by_earned else (lambda h: h.total),
-                                  rule, places)]
+    sizes: dict[str, int | None] = {"red": None}
 
     black_pool = sorted((h for h in totals if h.total < (spec.black_below if spec.black_below
                                                           is not None else 0)),
@@ -263,6 +256,17 @@ def compute_boards(ev: Evaluation, spec: BoardSpec | None = None,
     for h in sorted((h for h in totals if h.vetoed and h.household not in listed),
                     key=lambda h: (h.total, h.household)):
         black.append(BoardEntry(None, h.household, h.head, h.grid, h.total, True))
+
+    rule = spec.red_rule
+    sizes["red"] = places = rule.places(len(totals))
+    by_earned = rule.rank_by == "earned"
+    # never on both boards: ranked by earned, a household the black board lists is left out
+    red_pool = [h for h in totals if not h.vetoed and h.household not in listed
+                and (h.earned if by_earned else h.total) > 0]
+    red = [BoardEntry(rank, h.household, h.head, h.grid, h.total, False,
+                      earned=h.earned if by_earned else None)
+           for rank, h in _ranked(red_pool, (lambda h: h.earned) if by_earned else (lambda h: h.total),
+                                  rule, places)]
 
     by_grid: dict[str, list[HouseholdTotal]] = {}
     no_grid: list[str] = []
