@@ -483,3 +483,14 @@ def test_the_real_rulebook_example_passes_with_full_coverage():
     assert report.ok, render_text(report, "zh")
     assert len(report.results) == 9
     assert report.coverage[path].full
+
+
+def test_a_value_outside_the_allowed_ones_names_the_closest(tmp_path):
+    rs = load(tmp_path, "rules: [{id: a, when: 事项 == \"a\", points: 1}]\n",
+              head=HEAD.replace("[已审核, 待审核]", "[approved, pending]"))
+    csv = tmp_path / "r.csv"
+    csv.write_text("record_id,household,date,activity,status\nA,H1,2024-03-01,a,APPROVED\n",
+                   encoding="utf-8")
+    ev = run(rs, read_records_file(rs, str(csv)), "2024-03")
+    d = ev.invalid[0].diagnostic
+    assert d.code == "E-EVAL-NOT-ALLOWED" and d.hint("en").startswith("did you mean: approved?")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Mapping
 
 from xiangyue.errors import Diagnostic, XiangyueError
-from xiangyue.i18n import Msg, register
+from xiangyue.i18n import Msg, did_you_mean, register
 from xiangyue.periods import Period
 from xiangyue.points.results import INVALID
 from xiangyue.rules.model import Ruleset
@@ -19,8 +19,8 @@ register(
         "E-EVAL-NOT-ALLOWED": Msg(
             zh="“{field}”的值“{value}”不是规则文件允许的值（{allowed}），这条记录不计分",
             en="'{value}' is not an allowed value of '{field}' ({allowed}); the record is not scored",
-            hint_zh="改正表格中的值，或在规则文件的字段中加上这个值",
-            hint_en="correct the value in the table, or add it to the field's values in the rule file",
+            hint_zh="{suggest_zh}改正表格中的值，或在规则文件的字段中加上这个值",
+            hint_en="{suggest_en}correct the value in the table, or add it to the field's values in the rule file",
         ),
     }
 )
@@ -139,9 +139,11 @@ def read_records_file(ruleset: Ruleset, path: str) -> list[dict[str, Any]]:
         for fid, spec in restricted.items():
             value = row.get(fid)
             if value is not None and value not in spec.values:
+                zh, en = did_you_mean(str(value), spec.values, n=1, cutoff=0.6)
                 row[INVALID] = Diagnostic(
                     "E-EVAL-NOT-ALLOWED", file=table.file, line=line, column=table.header(fid) or fid,
-                    args={"field": spec.label or fid, "value": value, "allowed": "、".join(spec.values)})
+                    args={"field": spec.label or fid, "value": value, "allowed": "、".join(spec.values),
+                          "suggest_zh": zh + " " if zh else "", "suggest_en": en + " " if en else ""})
                 break
     return out
 
