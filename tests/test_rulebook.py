@@ -494,3 +494,16 @@ def test_a_value_outside_the_allowed_ones_names_the_closest(tmp_path):
     ev = run(rs, read_records_file(rs, str(csv)), "2024-03")
     d = ev.invalid[0].diagnostic
     assert d.code == "E-EVAL-NOT-ALLOWED" and d.hint("en").startswith("did you mean: approved?")
+
+
+def test_diff_words_count_limits_and_lists(tmp_path):
+    from xiangyue.review.diff import diff_rulesets
+
+    old = load(tmp_path, DAILY)
+    p = tmp_path / "new.yaml"
+    p.write_text(HEAD + textwrap.dedent(DAILY).replace(
+        "[{times: 1, per: 天}, {times: 4, per: 月}, {max: 10, per: month}]", "{times: 2, per: 周}"),
+        encoding="utf-8")
+    change = next(c for c in diff_rulesets(old, load_ruleset(p)).changes if c.path == "rules.sort.limit")
+    assert change.zh == "分类检查：上限由每天限 1 次，每月限 4 次，每月最多 10 分改为每周限 2 次"
+    assert change.new == {"times": 2, "per": "week"}
