@@ -507,3 +507,19 @@ def test_diff_words_count_limits_and_lists(tmp_path):
     change = next(c for c in diff_rulesets(old, load_ruleset(p)).changes if c.path == "rules.sort.limit")
     assert change.zh == "分类检查：上限由每天限 1 次，每月限 4 次，每月最多 10 分改为每周限 2 次"
     assert change.new == {"times": 2, "per": "week"}
+
+
+def test_diff_reports_board_rules(tmp_path):
+    from xiangyue.review.diff import canonical_text, diff_rulesets
+
+    old = load(tmp_path, "rules: [{id: a, when: 事项 == \"a\", points: 1}]\n"
+                         "boards: {red: {size: 10%, min: 3}, black: {below: 0}}\n")
+    p = tmp_path / "new.yaml"
+    p.write_text(HEAD + "rules: [{id: a, when: 事项 == \"a\", points: 1}]\n"
+                 "boards: {red: {size: 20%, min: 3}, black: {below: 0}, progress: 3}\n", encoding="utf-8")
+    new = load_ruleset(p)
+    changes = {c.path: c for c in diff_rulesets(old, new).changes}
+    assert changes["settings.boards.red" if "settings.boards.red" in changes else "boards.red"].new == {
+        "size": "20%", "min": 3}
+    assert "boards.progress" in changes or "settings.boards.progress" in changes
+    assert "size: 20%" in canonical_text(new)

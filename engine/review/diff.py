@@ -428,6 +428,23 @@ def _rule_view(side: _Side, r: m.Rule) -> dict[str, Any]:
     }
 
 
+def _board_rule_view(r: m.BoardRule | None) -> Any:
+    if r is None:
+        return None
+    view = {"size": f"{_num(r.percent)}%" if r.percent is not None else r.size, "min": r.min,
+            "max": r.max, "rank_by": r.rank_by if r.rank_by != "total" else None,
+            "ties": list(r.ties) or None}
+    return {k: v for k, v in view.items() if v is not None}
+
+
+def _boards_view(b: m.BoardSpec) -> dict[str, Any]:
+    """The boards as comparable values: a plain size (``5``) or the rule's settings."""
+    red = _board_rule_view(b.red) if b.red is not None else b.red_size
+    black = {"below": b.black_below} if b.black_below is not None else b.black_size
+    return {"red": red, "black": black, "progress": _board_rule_view(b.progress),
+            "shown": list(b.shown)}
+
+
 def _table_view(t: m.Table) -> dict[str, Any]:
     return {"name": t.name, "keys": t.key_type, "default": t.default,
             "entries": {str(k): v for k, v in t.entries}}
@@ -1013,6 +1030,15 @@ class _Differ:
             if x != y:
                 self.add("changed", "settings", f"boards.{key}", f"{zh}由 {_show(x, 'zh')} 改为 {_show(y, 'zh')}",
                          f"{en} changed from {x} to {y}", x, y)
+        va_b, vb_b = _boards_view(a.boards), _boards_view(b.boards)
+        for key, zh, en in (("red", "红榜规则", "red board rule"), ("black", "黑榜规则", "black board rule"),
+                            ("progress", "进步榜", "progress board")):
+            x, y = va_b[key], vb_b[key]
+            if x != y and (isinstance(x, dict) or isinstance(y, dict) or key == "progress"):
+                kind = "added" if x is None else "removed" if y is None else "changed"
+                self.add(kind, "settings", f"boards.{key}",
+                         f"{zh}由 {_show(x, 'zh')} 改为 {_show(y, 'zh')}",
+                         f"{en} changed from {_show(x, 'en')} to {_show(y, 'en')}", x, y)
         sa = [(s.stars, s.min_total, s.name) for s in a.stars]
         sb = [(s.stars, s.min_total, s.name) for s in b.stars]
         if sa != sb:
@@ -1166,7 +1192,7 @@ def canonical_text(rs: m.Ruleset, lang: str = "zh") -> str:
     emit("settings", {"unit": rs.unit, "matching": rs.matching,
                       "counted_when": side.expr(rs.counted_when_expr) if rs.counted_when_expr is not None else None,
                       "base": None if rs.base is None else {"points": rs.base.points, "per": rs.base.per},
-                      "boards": {"red": rs.boards.red_size, "black": rs.boards.black_size, "per": rs.boards.per}}, 0)
+                      "boards": {**_boards_view(rs.boards), "per": rs.boards.per}}, 0)
     for section, fields, builtin in (("fields", rs.fields, BUILTIN_FIELD_IDS),
                                      ("household_fields", rs.household_fields, BUILTIN_HOUSEHOLD_IDS),
                                      ("case_fields", rs.case_fields, BUILTIN_CASE_IDS)):
