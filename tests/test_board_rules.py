@@ -127,3 +127,16 @@ def test_progress_board_with_a_household_missing_from_the_previous_period(tmp_pa
     wb = load_workbook(BytesIO(render_xlsx(data)))
     assert wb.sheetnames[:2] == ["红榜", "进步榜"]
     assert [c.value for c in wb["进步榜"][2]][:2] == [1, "H2"]
+
+
+def test_ranked_by_earned_ties_broken_by_the_higher_total(tmp_path):
+    # H1 earned 12, total 10; H4 earned 12, total 12; H2 earned 10
+    rows = [("a", "H1", "2024-01-05", "加", "12"), ("b", "H1", "2024-01-20", "减", "2"),
+            ("c", "H2", "2024-01-10", "加", "10"), ("d", "H4", "2024-01-10", "加", "12")]
+    hh = ["H1", "H2", "H4"]
+    rs = load(tmp_path, "boards:\n  red: {size: 2, rank_by: earned, ties: [总分高]}\n")
+    b = compute_boards(run(rs, rows, "2024-Q1", hh))
+    assert [(e.rank, e.household, e.earned) for e in b.red] == [(1, "H4", 12), (2, "H1", 12)]
+    rs = load(tmp_path, "boards:\n  red: {size: 2, rank_by: earned}\n")
+    b = compute_boards(run(rs, rows, "2024-Q1", hh))
+    assert [(e.rank, e.household) for e in b.red] == [(1, "H1"), (1, "H4")]
