@@ -196,3 +196,22 @@ def test_record_range_applies_the_rules_own_limits():
     assert record_range(rs.rule("volunteer"), rs) == (Decimal(0), Decimal(10))
     assert record_range(rs.rule("litter"), rs) == (Decimal(-5), Decimal(-5))
     assert record_range(rs.rule("honour"), rs) == (Decimal(10), Decimal(30))
+
+
+def test_count_limits_and_daily_periods_bound_a_month(tmp_path):
+    policy = write(tmp_path, "p.policy.yaml",
+                   "xiangyue_policy: 1\nmax_monthly_deduction: 60\npositive_monthly_limit: true\n")
+    rules = write(tmp_path, "r.yaml", """\
+xiangyue: 1
+village: 测试村
+name: 细则
+version: "1"
+fields: [{id: activity, label: 事项, type: text}]
+rules:
+  - {id: daily, when: 事项 == "a", points: 1, limit: {times: 1, per: 天}}
+  - {id: mixed, when: 事项 == "b", points: -2, deduction_limit: {times: 1, per: 天}}
+""")
+    # daily: at most one record a day satisfies the monthly limit; mixed: -2 a day, 31 days = 62
+    [d] = lint_files(policy, [rules]).findings
+    assert d.code == "L-MONTHLY-DEDUCTION"
+    assert "62" in d.message("zh")
