@@ -59,6 +59,7 @@ def summary(ev):
         "not_covered": ev.not_covered,
         "invalid": ev.invalid,
         "unknown": ev.unknown_households,
+        "pending": ev.pending,
         "counts": (ev.record_count, ev.replayed),
     }
 
@@ -108,6 +109,9 @@ def rule_files(draw):
     if default:
         lines.append(default)
     lines += ["  - id: grade", "    label: 等级", "    type: text", "    values: [优, 良, 差]"]
+    if draw(st.integers(0, 3)) == 0:  # a file-level filter: the others are pending
+        lines.append("counted_when: " + draw(st.sampled_from(
+            ["'等级 != \"差\"'", "数量 >= 1", "'数量 × 2 > 1 或 等级 == \"优\"'"])))
     if draw(st.integers(0, 3)) == 0:
         lines.append(f"base: {{points: {draw(st.sampled_from(['60', '1.5']))}, "
                      f"per: {draw(st.sampled_from(PERS))}}}")

@@ -218,16 +218,18 @@ def test_explain_names_the_escalation_step_of_the_year(tmp_path):
 # -- counted_when ----------------------------------------------------------------------------
 
 def test_a_pending_record_neither_scores_nor_uses_up_a_limit(tmp_path):
-    rs = load(tmp_path, 'counted_when: 状态 == "已审核"\n' + DAILY)
+    one = DAILY.replace("[{times: 1, per: 天}, {times: 4, per: 月}, {max: 10, per: month}]",
+                        "{times: 1, per: 天}")
+    rs = load(tmp_path, 'counted_when: 状态 == "已审核"\n' + one)
     records = recs(rs, ("A", "H1", "2024-03-01", "分类检查", "2", "待审核"),
                    ("B", "H1", "2024-03-01", "分类检查", "3", "已审核"),
                    ("C", "H1", "2024-03-01", "打扫", None, "待审核"))
-    ev = run(rs, records, "2024-03", engine="auto")
-    # A would have used up the day's one record; it is pending, so B counts
-    assert awarded(ev) == [("B", "sort", 3)]
-    assert [i.record_id for i in ev.pending] == ["A", "C"]
-    assert ev.unmatched == []  # C is pending, not unmatched
-    assert ev.engine.engine == "reference" and "counted_when" in ev.engine.reason
+    for engine in ("reference", "fast"):
+        ev = run(rs, records, "2024-03", engine=engine)
+        # A would have used up the day's one record; it is pending, so B counts
+        assert awarded(ev) == [("B", "sort", 3)]
+        assert [i.record_id for i in ev.pending] == ["A", "C"]
+        assert ev.unmatched == []  # C is pending, not unmatched
     data = to_json(ev)
     assert data["pending"][0] == {"record_id": "A", "household": "H1", "date": "2024-03-01",
                                   "activity": "分类检查", "reason": '不满足 counted_when：状态 == "已审核"',
@@ -248,8 +250,9 @@ def test_a_pending_record_does_not_veto(tmp_path):
     records = recs(rs, ("A", "H1", "2024-02-01", "禁渔", None, "待审核"),
                    ("B", "H2", "2024-07-01", "禁渔", None, "待审核"),
                    ("C", "H3", "2024-07-01", "禁渔", None, "已审核"))
-    ev = run(rs, records, "2024-Q1", households=["H1", "H2", "H3"])
-    assert {r.household: r.vetoed for r in ev.results} == {"H1": False, "H2": False, "H3": True}
+    for engine in ("reference", "fast"):
+        ev = run(rs, records, "2024-Q1", households=["H1", "H2", "H3"], engine=engine)
+        assert {r.household: r.vetoed for r in ev.results} == {"H1": False, "H2": False, "H3": True}
 
 
 def test_counted_when_is_checked_like_any_condition(tmp_path):

@@ -87,7 +87,12 @@ class FastPlan:
             if rule.points_expr is None and rule.escalation is None:
                 raise Unsupported(f"rule {rule.id} has no points")
         if ruleset.counted_when_expr is not None:
-            raise Unsupported("counted_when (a file-level record filter)")
+            check_supported(ruleset.counted_when_expr, self.scope)
+            for name in names(ruleset.counted_when_expr):
+                binding = self.scope.bindings.get(name)
+                if binding is None:
+                    raise Unsupported(f"name {name} is not a record field")
+                self.needed.add(binding.key)
         from xiangyue.points.inputs import limit_kinds
 
         if "ever" in limit_kinds(ruleset):
@@ -459,6 +464,16 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
     ev = Evaluator(table, plan.scope)
     first_only = rs.matching == "first"
     rec_err = np.zeros(n, dtype=bool)
+    if rs.counted_when_expr is not None:
+        # pending records (failing counted_when) are neither scored nor counted anywhere; one
+        # whose condition cannot be computed is invalid (both listed by the reference below)
+        w = ev(rs.counted_when_expr)
+        counted = table.truthy(w)
+        if w.err is not None:
+            rec_err |= w.err
+            counted &= ~w.err
+        usable_unit = usable_unit & counted
+        del w, counted
     reached = np.ones(n, dtype=bool)
     any_match = np.zeros(n, dtype=bool)
     # per rule: the records it applies to (before invalid records are set aside) and their
@@ -783,13 +798,15 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
     lap("vetoes")
     # -- the records a report lists --------------------------------------------------------
     listed = in_p & ~(ok & any_match)
-    issues = {"unmatched": [], "not_covered": [], "invalid": [], "unknown_households": []}
+    issues = {"unmatched": [], "not_covered": [], "invalid": [], "unknown_households": [],
+              "pending": []}
     if listed.any():
         at = np.flatnonzero(listed)
         recs = cols.fetch(at[np.argsort(order[at], kind="stable")])  # in the source's order
         side = reference.evaluate(rs, Inputs(recs, households), period, with_ledger=False)
         issues = {"unmatched": side.unmatched, "not_covered": side.not_covered,
-                  "invalid": side.invalid, "unknown_households": side.unknown_households}
+                  "invalid": side.invalid, "unknown_households": side.unknown_households,
+                  "pending": side.pending}
 
     lap("listed records")
     lazy = None
@@ -822,6 +839,7 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
         not_covered=issues["not_covered"],
         invalid=issues["invalid"],
         unknown_households=issues["unknown_households"],
+        pending=issues["pending"],
         record_count=int(in_p.sum()),
         replayed=n,
     )
