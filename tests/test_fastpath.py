@@ -136,6 +136,11 @@ def rule_files(draw):
     def rule_limit(key: str, outer: str | None) -> str:
         per = draw(st.sampled_from([p for p in LPERS if outer is None or outer in _NESTS[p]]))
         if outer is None and draw(st.booleans()):
+            if draw(st.booleans()):  # a chain of count limits: per day, then a longer period
+                first = draw(st.sampled_from(["day", "天"]))
+                then = draw(st.sampled_from(["week", "month", "year"]))
+                return (f"    {key}: [{{times: {draw(st.integers(2, 4))}, per: {then}}}, "
+                        f"{{times: {draw(st.integers(1, 2))}, per: {first}}}]")
             return f"    {key}: {{times: {draw(st.integers(1, 3))}, per: {per}}}"
         return f"    {key}: {{max: {draw(st.sampled_from(LIMITS))}, per: {per}}}"
     lines.append("rules:")

@@ -526,3 +526,16 @@ def test_diff_reports_board_rules(tmp_path):
         "size": "20%", "min": 3}
     assert "boards.progress" in changes or "settings.boards.progress" in changes
     assert "size: 20%" in canonical_text(new)
+
+
+def test_once_a_day_and_four_a_month_under_both_engines(tmp_path):
+    rs = load(tmp_path, DAILY.replace(", {max: 10, per: month}]", "]"))
+    rows = [("A", "H1", "2024-03-01", "分类检查", "1"), ("B", "H1", "2024-03-01", "分类检查", "1")]
+    rows += [(f"R{d}", "H1", f"2024-03-{d:02d}", "分类检查", "1") for d in range(2, 7)]
+    for engine in ("reference", "fast"):
+        ev = run(rs, recs(rs, *rows), "2024-03", engine=engine)
+        assert ev.engine.engine == engine
+        # A; B the 2nd that day; R2, R3, R4 make 4 in March; R5, R6 over the month's 4
+        assert [a for _, _, a in awarded(ev)] == [1, 0, 1, 1, 1, 0, 0]
+        assert [r[0]["per"] if r else None for r in (e.reasons for e in ev.ledger)] == [
+            None, "day", None, None, None, "month", "month"]

@@ -101,8 +101,9 @@ class FastPlan:
         for owner, what in [(r, f"rule {r.id}") for r in ruleset.rules] + [
                 (c, f"category {c.id}") for c in ruleset.categories]:
             for lims in (owner.limit, owner.deduction_limit):
-                if len(lims) > 1:
-                    raise Unsupported(f"{what}: several limits")
+                if len(lims) > 1 and (what.startswith("category") or not _count_chain(lims)):
+                    raise Unsupported(f"{what}: several limits (other than count limits over "
+                                      f"nested periods)")
         for c in ruleset.categories:
             if any(lim.times is not None for lim in c.limit + c.deduction_limit):
                 raise Unsupported(f"category {c.id}: a count limit (times)")
@@ -113,7 +114,7 @@ class FastPlan:
             for mine, theirs in ((r.limit, cat.limit), (r.deduction_limit, cat.deduction_limit)):
                 if not (mine and theirs):
                     continue
-                if mine[0].times is not None:
+                if any(lim.times is not None for lim in mine):
                     # a record the category cuts to 0 does not use up the rule's count
                     raise Unsupported(f"rule {r.id}: a count limit inside its category's limit")
                 if not _nests(mine[0].per, theirs[0].per):
@@ -122,6 +123,21 @@ class FastPlan:
                                       f"category's limit per {theirs[0].per}")
         self.person = ruleset.unit == "person"
         self.categories = {c.id: i for i, c in enumerate(ruleset.categories)}
+
+
+_FINER = {"day": 0, "week": 1, "month": 2, "quarter": 3, "year": 4}
+
+
+def _count_chain(lims: tuple) -> tuple | None:
+    """Count limits only, finest period first, each period nested in the next (a day in a
+    month, a month in a year): then the records each awards are the first ``times`` of what
+    the finer ones kept. None otherwise."""
+    if any(lim.times is None for lim in lims):
+        return None
+    chain = tuple(sorted(lims, key=lambda lim: _FINER.get(lim.per, 9)))
+    if all(_nests(a.per, b.per) for a, b in zip(chain, chain[1:])):
+        return chain
+    return None
 
 
 def _nests(inner: str, outer: str) -> bool:
@@ -197,6 +213,17 @@ def _seg_cummax(x: np.ndarray, starts: np.ndarray) -> np.ndarray:
         raise Unsupported("too many runs for a running maximum")
     off = seg.astype(np.int64) * width
     return np.maximum.accumulate((x - lo) + off) - off + lo
+
+
+def _bitten(lims: tuple, kept: np.ndarray, starts: Any) -> np.ndarray:
+    """Per row, the index (in file order) of the first count limit that had already counted
+    its ``times`` awarded records before the row: the one the ledger names."""
+    which = np.full(len(kept), -1, dtype=np.int64)
+    k = kept.astype(np.int64)
+    for i in range(len(lims) - 1, -1, -1):
+        before = _seg_cumsum(k, starts(lims[i].per)) - k
+        which = np.where(before >= lims[i].times, i, which)
+    return which
 
 
 def _over_count(mask: np.ndarray, starts: np.ndarray, times: int) -> np.ndarray:
@@ -615,15 +642,18 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
             v = award
         pos, neg = v > 0, v < 0
         rr.pre = v
-        cap = rule.limit[0] if rule.limit else None
-        dcap = rule.deduction_limit[0] if rule.deduction_limit else None
-        for lim, mask, sign, name in ((cap, pos, 1, "cap"), (dcap, neg, -1, "deduction_cap")):
-            if lim is None:
+        for lims, mask, sign, name in ((rule.limit, pos, 1, "cap"),
+                                       (rule.deduction_limit, neg, -1, "deduction_cap")):
+            if not lims:
                 continue
+            lim = lims[0]
             if lim.times is not None:
-                hit = _over_count(mask, starts(lim.per), lim.times)
+                kept = mask
+                for one in _count_chain(lims) or ():
+                    kept = kept & ~_over_count(kept, starts(one.per), one.times)
+                hit = mask & ~kept
                 if with_ledger:
-                    info[name] = (hit, None)
+                    info[name] = (hit, None, _bitten(lims, kept, starts))
                 v = np.where(hit, 0, v)
                 continue
             a = np.where(mask, sign * v, 0)

@@ -206,6 +206,9 @@ class _Builder:
                 continue
             if limit is None:
                 limit = inf[name][2]
+            elif len(inf[name]) > 2:  # a rule's count limits: the one that bit
+                lims = rule.limit if name == "cap" else rule.deduction_limit
+                limit = lims[int(inf[name][2][j])]
             if limit.times is not None:  # a count limit bites only once it has counted `times`
                 out.append({"limit": name, "per": limit.per,
                             "period": _period_key(limit.per, int(periods[limit.per][r])),
