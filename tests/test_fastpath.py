@@ -87,9 +87,13 @@ ACTIVITIES = ["甲", "乙", "丙", "丁"]
 AMOUNTS = ["1", "2", "3", "0.5", "1.5", "5", "-1", "-2", "-0.5", "-3"]
 LIMITS = ["1", "2", "3", "4", "5", "0.5", "2.5", "10"]
 PERS = ["month", "quarter", "year"]
-LPERS = ["day", "week", "month", "quarter", "year", "周", "天"]  # what a rule's limits count in
-_NESTS = {"day": set(LPERS), "天": set(LPERS), "week": {"week", "周"}, "周": {"week", "周"},
-          "month": {"month", "quarter", "year"}, "quarter": {"quarter", "year"}, "year": {"year"}}
+LPERS = ["day", "week", "month", "quarter", "year", "周", "天", "ever", "累计"]  # limits count in
+VPERS = [p for p in LPERS if p not in ("ever", "累计")]  # what a veto counts in
+_EVER = {"ever", "累计"}
+_NESTS = {"day": set(LPERS), "天": set(LPERS), "week": {"week", "周"} | _EVER,
+          "周": {"week", "周"} | _EVER, "month": {"month", "quarter", "year"} | _EVER,
+          "quarter": {"quarter", "year"} | _EVER, "year": {"year"} | _EVER, "ever": _EVER,
+          "累计": _EVER}
 
 
 @st.composite
@@ -138,7 +142,7 @@ def rule_files(draw):
         if outer is None and draw(st.booleans()):
             if draw(st.booleans()):  # a chain of count limits: per day, then a longer period
                 first = draw(st.sampled_from(["day", "天"]))
-                then = draw(st.sampled_from(["week", "month", "year"]))
+                then = draw(st.sampled_from(["week", "month", "year", "ever"]))
                 return (f"    {key}: [{{times: {draw(st.integers(2, 4))}, per: {then}}}, "
                         f"{{times: {draw(st.integers(1, 2))}, per: {first}}}]")
             return f"    {key}: {{times: {draw(st.integers(1, 3))}, per: {per}}}"
@@ -176,12 +180,12 @@ def rule_files(draw):
         if draw(st.booleans()):
             lines.append(rule_limit("deduction_limit", cat_pers[cat][1]))
         if draw(st.integers(0, 4)) == 0:
-            lines.append(f"    veto: {draw(st.sampled_from(LPERS))}")
+            lines.append(f"    veto: {draw(st.sampled_from(VPERS))}")
     return "\n".join(lines) + "\n"
 
 
 DAYS = [dt.date(2024, 1, 1) + dt.timedelta(days=d) for d in
-        (-3, -1, 0, 1, 9, 10, 30, 31, 45, 59, 60, 89, 90, 91, 120, 180, 300, 334, 335, 365, 366)]
+        (-400, -200, -3, -1, 0, 1, 9, 10, 30, 31, 45, 59, 60, 89, 90, 91, 120, 180, 300, 334, 335, 365, 366)]
 
 
 @st.composite

@@ -196,7 +196,9 @@ def test_lifetime_escalation_across_years_never_resets(tmp_path):
     records = recs(rs, ("A", "H1", "2023-05-01", "家禽散养"), ("B", "H1", "2023-11-01", "家禽散养"),
                    ("C", "H1", "2024-02-01", "家禽散养"), ("D", "H1", "2024-03-01", "家禽散养"),
                    ("E", "H2", "2024-03-01", "家禽散养"), ("X", "H1", "2022-12-01", "家禽散养"))
+    fast = run(rs, records, "2024-Q1", engine="fast")
     ev = run(rs, records, "2024-Q1")
+    assert fast.ledger == ev.ledger and fast.results == ev.results
     # H1: 1st -8 and 2nd -15 in 2023 (not reported), 3rd -20 and 4th -20 in 2024; X is before
     # effective.from, so not counted. H2: its first, -8.
     assert awarded(ev) == [("C", "poultry", -20), ("D", "poultry", -20), ("E", "poultry", -8)]

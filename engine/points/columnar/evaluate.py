@@ -95,8 +95,6 @@ class FastPlan:
                 self.needed.add(binding.key)
         from xiangyue.points.inputs import limit_kinds
 
-        if "ever" in limit_kinds(ruleset):
-            raise Unsupported("limits counted over the whole history (per: ever)")
         cats = {c.id: c for c in ruleset.categories}
         for owner, what in [(r, f"rule {r.id}") for r in ruleset.rules] + [
                 (c, f"category {c.id}") for c in ruleset.categories]:
@@ -125,7 +123,7 @@ class FastPlan:
         self.categories = {c.id: i for i, c in enumerate(ruleset.categories)}
 
 
-_FINER = {"day": 0, "week": 1, "month": 2, "quarter": 3, "year": 4}
+_FINER = {"day": 0, "week": 1, "month": 2, "quarter": 3, "year": 4, "ever": 5}
 
 
 def _count_chain(lims: tuple) -> tuple | None:
@@ -143,7 +141,7 @@ def _count_chain(lims: tuple) -> tuple | None:
 def _nests(inner: str, outer: str) -> bool:
     """Whether every period of kind ``inner`` lies inside one period of kind ``outer``."""
     order = ("month", "quarter", "year")
-    if inner == outer or inner == "day":
+    if inner == outer or inner == "day" or outer == "ever":
         return True
     return inner in order and outer in order and order.index(inner) <= order.index(outer)
 
@@ -300,6 +298,8 @@ class _Periods(dict):
             out = self.day
         elif kind == "week":  # weeks from the Monday 1969-12-29 (day -3)
             out = (self.day.astype(np.int64) + 3) // 7
+        elif kind == "ever":  # one period: the whole history replayed
+            out = np.zeros(len(self.day), dtype=np.int8)
         else:
             raise KeyError(kind)
         self[kind] = out

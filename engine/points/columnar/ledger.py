@@ -30,6 +30,8 @@ def _period_key(kind: str, idx: int) -> str:
     if kind == "week":
         iso = (EPOCH + dt.timedelta(days=7 * idx - 3)).isocalendar()
         return f"{iso[0]:04d}-W{iso[1]:02d}"
+    if kind == "ever":
+        return "ever"
     return f"{1970 + idx:04d}"
 
 
