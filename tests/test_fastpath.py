@@ -119,6 +119,11 @@ def rule_files(draw):
     if draw(st.integers(0, 3)) == 0:
         lines.append(f"base: {{points: {draw(st.sampled_from(['60', '1.5']))}, "
                      f"per: {draw(st.sampled_from(PERS))}}}")
+    tables = draw(st.booleans())
+    if tables:  # named tables, read with 查表
+        lines += ["tables:",
+                  "  - {id: 等级分, entries: {优: 5, 良: 1.5}" + draw(st.sampled_from(["", ", default: -1"])) + "}",
+                  "  - {id: 数量分, keys: number, entries: {1: 2, 2: 3.5, 0.5: 1}, default: 0}"]
     lines.append("categories:")
     # a rule's limit is counted over a period nested in its category's (the fast path refuses
     # the other case: tests/test_rulebook.py checks the fallback)
@@ -156,7 +161,8 @@ def rule_files(draw):
         when += extra
         cat = draw(st.sampled_from(['c1', 'c2']))
         lines += [f"  - id: r{i}", f"    category: {cat}", f"    when: '{when}'"]
-        kind = draw(st.sampled_from(["const", "qty", "lookup", "cond", "esc", "minmax"]))
+        kind = draw(st.sampled_from(["const", "qty", "lookup", "cond", "esc", "minmax"]
+                                    + (["table"] if tables else [])))
         if kind == "const":
             lines.append(f"    points: {draw(st.sampled_from(AMOUNTS))}")
         elif kind == "qty":
@@ -166,6 +172,9 @@ def rule_files(draw):
             lines.append(f'    points: \'按 等级 {{"优" → 5, "良" → 1.5, "差" → -3{dflt}}}\'')
         elif kind == "cond":
             lines.append("    points: '如果 数量 > 2 则 数量 - 1 否则 -1'")
+        elif kind == "table":
+            lines.append(draw(st.sampled_from(["    points: '查表(等级分, 等级)'",
+                                               "    points: 'lookup(数量分, 数量) - 1'"])))
         elif kind == "minmax":
             lines.append("    points: 'min(数量, 3) + max(round(数量 × 0.5), 1)'")
         if kind == "esc":

@@ -279,26 +279,7 @@ class _Compiler:
 
 
     def _table_lookup(self, node: n.Call):
-        table = self.scope.table(node.args[0])
-        entries = table.as_dict()
-        default = table.default
-        key = self._as_fn(self.build(node.args[1]))
-        label = _label(node.args[1], self.scope)
-        allowed = "、".join(str(k) for k in entries)
-        missing = object()
-
-        def look(record):
-            k = key(record)
-            if k is None:
-                raise _fail("E-EVAL-EMPTY", field=label)
-            v = entries.get(k, missing)
-            if v is missing:
-                if default is None:
-                    raise _fail("E-EVAL-LOOKUP", field=label, value=k, allowed=allowed)
-                return default
-            return v
-
-        return look
+        return self._lookup(table_lookup_node(node, self.scope))
 
     def _count_recent(self, node: n.Call):
         cond = self._as_fn(self.build(node.args[0]))
@@ -327,6 +308,30 @@ class _Compiler:
             return Decimal(count)
 
         return recent
+
+
+def table_lookup_node(node: n.Call, scope: Scope) -> n.Lookup:
+    """``查表(表名, 键)`` as the lookup table it stands for (``按 键 {k → v, …, 否则 → d}``):
+    one meaning for both evaluators."""
+    table = scope.table(node.args[0])
+
+    def lit(v: Any) -> n.Expr:
+        return n.Number(v) if isinstance(v, Decimal) else n.Text(str(v))
+
+    return n.Lookup(node.args[1], tuple((lit(k), lit(v)) for k, v in table.entries),
+                    lit(table.default) if table.default is not None else None, node.span)
+
+
+def inline_tables(expr: n.Expr, scope: Scope) -> n.Expr:
+    """``expr`` with every ``查表`` replaced by its lookup table (see :func:`table_lookup_node`)."""
+    def swap(node: n.Expr) -> n.Expr:
+        if isinstance(node, n.Call):
+            f = scope.function(node.func)
+            if f is not None and f.name == "lookup":
+                return table_lookup_node(node, scope)
+        return node
+
+    return n.transform(expr, swap)
 
 
 #: The same unit's counted records so far, ``[(date, record), ...]`` in date order, set by the

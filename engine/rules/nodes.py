@@ -148,6 +148,31 @@ def walk(node: Expr):
         stack.extend(reversed(children(n)))
 
 
+def transform(node: Expr, fn) -> Expr:
+    """The tree with ``fn`` applied to every node, children first (``fn`` returns the node
+    itself or its replacement). Trees are bounded in depth by the parser, so this recursion is
+    too."""
+    from dataclasses import replace
+
+    if isinstance(node, Unary):
+        node = replace(node, operand=transform(node.operand, fn))
+    elif isinstance(node, Binary):
+        node = replace(node, left=transform(node.left, fn), right=transform(node.right, fn))
+    elif isinstance(node, In):
+        node = replace(node, operand=transform(node.operand, fn),
+                       options=tuple(transform(o, fn) for o in node.options))
+    elif isinstance(node, Cond):
+        node = replace(node, test=transform(node.test, fn), then=transform(node.then, fn),
+                       otherwise=transform(node.otherwise, fn))
+    elif isinstance(node, Lookup):
+        node = replace(node, key=transform(node.key, fn),
+                       table=tuple((transform(k, fn), transform(v, fn)) for k, v in node.table),
+                       default=transform(node.default, fn) if node.default is not None else None)
+    elif isinstance(node, Call):
+        node = replace(node, args=tuple(transform(a, fn) for a in node.args))
+    return fn(node)
+
+
 def names(node: Expr) -> set[str]:
     """The field names an expression refers to."""
     return {n.name for n in walk(node) if isinstance(n, Name)}

@@ -49,6 +49,7 @@ from xiangyue.points.results import (BASE_RULE, ZERO, Evaluation, LedgerEntry, U
 from xiangyue.points import reference
 from xiangyue.periods import overlapping_keys
 from xiangyue.rules.checker import Scope
+from xiangyue.rules.compiler import inline_tables
 from xiangyue.points.columnar.expr import (INT_LIMIT, Evaluator, Table, Unsupported, Val, check_supported,
                             decimal_to_scaled, rescale, scaled_to_decimal)
 from xiangyue.points.columnar.ledger import _period_key
@@ -74,25 +75,15 @@ class FastPlan:
         self.ruleset = ruleset
         self.scope = Scope.from_fields(ruleset.fields, ruleset.tables)
         self.needed: set[str] = set()
+        # the expressions evaluated, named tables (查表) written out as lookup tables
+        self.when: list[Any] = []
+        self.points: list[Any] = []
         for rule in ruleset.rules:
-            for expr in (rule.when_expr, rule.points_expr):
-                if expr is None:
-                    continue
-                check_supported(expr, self.scope)
-                for name in names(expr):
-                    binding = self.scope.bindings.get(name)
-                    if binding is None:
-                        raise Unsupported(f"name {name} is not a record field")
-                    self.needed.add(binding.key)
+            self.when.append(self._prepare(rule.when_expr))
+            self.points.append(self._prepare(rule.points_expr))
             if rule.points_expr is None and rule.escalation is None:
                 raise Unsupported(f"rule {rule.id} has no points")
-        if ruleset.counted_when_expr is not None:
-            check_supported(ruleset.counted_when_expr, self.scope)
-            for name in names(ruleset.counted_when_expr):
-                binding = self.scope.bindings.get(name)
-                if binding is None:
-                    raise Unsupported(f"name {name} is not a record field")
-                self.needed.add(binding.key)
+        self.counted_when = self._prepare(ruleset.counted_when_expr)
         from xiangyue.points.inputs import limit_kinds
 
         cats = {c.id: c for c in ruleset.categories}
@@ -122,8 +113,26 @@ class FastPlan:
         self.person = ruleset.unit == "person"
         self.categories = {c.id: i for i, c in enumerate(ruleset.categories)}
 
+    def _prepare(self, expr: Any) -> Any:
+        return _prepared(self, expr)
+
 
 _FINER = {"day": 0, "week": 1, "month": 2, "quarter": 3, "year": 4, "ever": 5}
+
+
+def _prepared(plan: "FastPlan", expr: Any) -> Any:
+    """An expression checked for the fast path (and the fields it reads noted), its named
+    tables written out."""
+    if expr is None:
+        return None
+    expr = inline_tables(expr, plan.scope)
+    check_supported(expr, plan.scope)
+    for name in names(expr):
+        binding = plan.scope.bindings.get(name)
+        if binding is None:
+            raise Unsupported(f"name {name} is not a record field")
+        plan.needed.add(binding.key)
+    return expr
 
 
 def _count_chain(lims: tuple) -> tuple | None:
@@ -491,10 +500,10 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
     ev = Evaluator(table, plan.scope)
     first_only = rs.matching == "first"
     rec_err = np.zeros(n, dtype=bool)
-    if rs.counted_when_expr is not None:
+    if plan.counted_when is not None:
         # pending records (failing counted_when) are neither scored nor counted anywhere; one
         # whose condition cannot be computed is invalid (both listed by the reference below)
-        w = ev(rs.counted_when_expr)
+        w = ev(plan.counted_when)
         counted = table.truthy(w)
         if w.err is not None:
             rec_err |= w.err
@@ -510,8 +519,8 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
     has_late = bool(late.any())
     late_alive = usable_unit & late if has_late else None
     late_vetoes: list[tuple[int, np.ndarray]] = []
-    for rule in rs.rules:
-        w = ev(rule.when_expr)
+    for i_rule, rule in enumerate(rs.rules):
+        w = ev(plan.when[i_rule])
         truth = table.truthy(w)
         err = w.err
         if late_alive is not None:
@@ -536,7 +545,7 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
         if rule.points_expr is not None:
             # the points only where the rule applies (a point's error or empty value counts
             # only there): the rule's own rows, not whole columns
-            pv = _points(rule.points_expr, table, plan.scope, cand)
+            pv = _points(plan.points[i_rule], table, plan.scope, cand)
             if pv.kind != "num":
                 raise Unsupported(f"rule {rule.id}: points that are not a number")
             perr = pv.null if pv.err is None else (pv.err if pv.null is None else pv.err | pv.null)

@@ -209,8 +209,6 @@ def check_supported(expr: n.Expr, scope: Any) -> None:
                 raise Unsupported("division of a field's value (not exact in a fixed scale)")
         elif isinstance(node, n.Call):
             f = scope.function(node.func)
-            if f is not None and f.name == "lookup":
-                raise Unsupported("a named table (查表/lookup)")
             if f is not None and f.name == "count_recent":
                 raise Unsupported("a window condition (近期次数/count_recent)")
             if f is None or f.name not in _SUPPORTED_CALLS:
