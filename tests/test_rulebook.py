@@ -543,3 +543,15 @@ def test_once_a_day_and_four_a_month_under_both_engines(tmp_path):
         assert [a for _, _, a in awarded(ev)] == [1, 0, 1, 1, 1, 0, 0]
         assert [r[0]["per"] if r else None for r in (e.reasons for e in ev.ledger)] == [
             None, "day", None, None, None, "month", "month"]
+
+
+def test_diff_of_a_rule_leaving_its_category(tmp_path):
+    from xiangyue.review.diff import diff_rulesets
+
+    old = load(tmp_path, "categories: [{id: 文明}]\nrules: [{id: a, category: 文明, when: 事项 == \"a\", points: 1}]\n")
+    p = tmp_path / "new.yaml"
+    p.write_text(HEAD + "categories: [{id: 文明}]\nrules: [{id: a, when: 事项 == \"a\", points: 1}]\n",
+                 encoding="utf-8")
+    [change] = diff_rulesets(old, load_ruleset(p)).changes
+    assert change.zh == "a：类别由“文明”改为无（不属于任何类别）"
+    assert (change.old, change.new) == ("文明", None)

@@ -287,8 +287,8 @@ class _Side:
         resolved = _rename(e, lambda name: self.names.get(name) or SELECTION_NAMES.get(name))
         return _Shown(_canonical(resolved), resolved, self.labels)
 
-    def category(self, cid: str) -> str:
-        return self.cat_map.get(cid, cid)
+    def category(self, cid: str | None) -> str | None:
+        return self.cat_map.get(cid, cid) if cid is not None else None
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -757,9 +757,15 @@ class _Differ:
                      f"rule {rid}: name changed from '{va['name']}' to '{vb['name']}'", va["name"],
                      vb["name"], rule=rid, **pos)
         if va["category"] != vb["category"]:
+            def cat(c: str | None, lang: str) -> str:
+                if c is None:
+                    return "无（不属于任何类别）" if lang == "zh" else "none"
+                return f"“{c}”" if lang == "zh" else f"'{c}'"
+
             self.add("changed", "rules", f"{base}.category",
-                     f"{who}：类别由“{va['category']}”改为“{vb['category']}”",
-                     f"{who}: category changed from '{va['category']}' to '{vb['category']}'",
+                     f"{who}：类别由{cat(va['category'], 'zh')}改为{cat(vb['category'], 'zh')}",
+                     f"{who}: category changed from {cat(va['category'], 'en')} to "
+                     f"{cat(vb['category'], 'en')}",
                      va["category"], vb["category"], rule=rid, **pos)
         for key, zh, en in (("when", "适用条件", "condition"), ("points", "分值", "points")):
             x, y = va[key], vb[key]
