@@ -39,7 +39,7 @@ import datetime as dt
 import os
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -84,8 +84,6 @@ class FastPlan:
             if rule.points_expr is None and rule.escalation is None:
                 raise Unsupported(f"rule {rule.id} has no points")
         self.counted_when = self._prepare(ruleset.counted_when_expr)
-        from xiangyue.points.inputs import limit_kinds
-
         cats = {c.id: c for c in ruleset.categories}
         for owner, what in [(r, f"rule {r.id}") for r in ruleset.rules] + [
                 (c, f"category {c.id}") for c in ruleset.categories]:
