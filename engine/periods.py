@@ -1,16 +1,21 @@
-"""Calendar periods: month ``2024-03``, quarter ``2024-Q1``, half year ``2024-H1``, year ``2024``.
+"""Calendar periods (month ``2024-03``, quarter ``2024-Q1``, half year ``2024-H1``, year
+``2024``) and dates, in every form a Chinese spreadsheet or clerk writes them (``2024年一季度``,
+``2024/3/5``, ``2024年3月5日``).
 
 Points are evaluated per month, quarter or year (:func:`parse_period`); recurring checklist
 duties can also fall due every half year (:func:`parse_duty_period`). A limit may also be
 counted per day ``2024-03-05``, per ISO week ``2024-W10`` (Monday to Sunday; the week of
 30 December 2024 is ``2025-W01``) or ``ever`` (the whole history from the rule file's
-``effective.from``).
+``effective.from``). One reader for periods and one
+for dates (:func:`parse_date_text`), so a file's cells and a command's ``--period``, ``--as-of``
+and ``--date`` accept the same forms.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from xiangyue.errors import Diagnostic, InputError
@@ -21,15 +26,58 @@ register(
         "E-PERIOD": Msg(
             zh="期间“{text}”无法识别",
             en="period '{text}' is not understood",
-            hint_zh="写成 2024-03（月）、2024-Q1（季度）或 2024（年）",
+            hint_zh="写成 2024-03 或 2024年3月（月）、2024-Q1 或 2024年一季度（季度）、2024 或 2024年（年）",
             hint_en="write 2024-03 (a month), 2024-Q1 (a quarter) or 2024 (a year)",
         ),
     }
 )
 
-_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
-_QUARTER = re.compile(r"^(\d{4})-?[Qq]([1-4])$")
-_YEAR = re.compile(r"^(\d{4})$")
+_MONTH = re.compile(r"(\d{4})\s*(?:[-/.]|年)\s*(\d{1,2})\s*(?:月份?)?\Z")
+_QUARTER = re.compile(r"(\d{4})\s*(?:-|年)?\s*(?:[Qq]([1-4])|第?([1-4一二三四])季度?)\Z")
+_YEAR = re.compile(r"(\d{4})\s*(?:年度?)?\Z")
+_CN_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4}
+
+# 2024-03-05, 2024/3/5, 2024.3.5, 2024年3月5日 (号), each optionally followed by a time of day
+_DATE_TEXT = re.compile(
+    r"(?P<y>\d{4})\s*(?:[-/.]\s*(?P<m>\d{1,2})\s*[-/.]\s*(?P<d>\d{1,2})"
+    r"|年\s*(?P<m2>\d{1,2})\s*月\s*(?P<d2>\d{1,2})\s*[日号]?)"
+    r"(?:(?:\s+|T)\d{1,2}:\d{2}(?::\d{2}(?:\.\d*)?)?)?\Z")
+_DATE_COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})\Z")  # 20240305
+
+
+class DateTextError(ValueError):
+    """Text that is not a date: ``kind`` is "form" (not written as a date) or "day" (written
+    as a date that does not exist, 2024-02-30)."""
+
+    def __init__(self, text: str, kind: str):
+        super().__init__(text)
+        self.text = text
+        self.kind = kind
+
+
+def normalize_text(text: str) -> str:
+    """Full-width digits, letters and punctuation as their ASCII forms (``２０２４／３／５`` ->
+    ``2024/3/5``), trimmed; what a Chinese input method types into a number or date cell."""
+    t = text.strip()
+    return t if t.isascii() else unicodedata.normalize("NFKC", t).strip()
+
+
+def parse_date_text(text: str) -> dt.date:
+    """A date written as ``2024-03-05``, ``2024/3/5``, ``2024-3-5``, ``2024.3.5``,
+    ``2024年3月5日``, ``20240305`` or a date-time (``2024/3/5 14:30``: the date); full-width
+    digits allowed. Raises :class:`DateTextError`."""
+    t = normalize_text(text)
+    m = _DATE_TEXT.match(t)
+    if m:
+        y, mo, d = m["y"], m["m"] or m["m2"], m["d"] or m["d2"]
+    elif (c := _DATE_COMPACT.match(t)):
+        y, mo, d = c.groups()
+    else:
+        raise DateTextError(text, "form")
+    try:
+        return dt.date(int(y), int(mo), int(d))
+    except ValueError:
+        raise DateTextError(text, "day") from None
 
 
 @dataclass(frozen=True, order=True)
@@ -49,14 +97,17 @@ class Period:
 
 
 def parse_period(text: str) -> Period:
-    """Parse ``2024-03``, ``2024-Q1`` or ``2024``; raise :class:`InputError` otherwise."""
-    t = (text or "").strip()
+    """Parse a month (``2024-03``, ``2024-3``, ``2024年3月``), a quarter (``2024-Q1``,
+    ``2024Q1``, ``2024年第一季度``, ``2024年一季度``, ``2024年Q1``) or a year (``2024``,
+    ``2024年``); full-width digits allowed. Raise :class:`InputError` otherwise."""
+    t = normalize_text(text or "")
     if m := _MONTH.match(t):
         year, month = int(m[1]), int(m[2])
         if 1 <= month <= 12:
             return month_period(year, month)
     elif m := _QUARTER.match(t):
-        return quarter_period(int(m[1]), int(m[2]))
+        q = m[2] or m[3]
+        return quarter_period(int(m[1]), _CN_DIGITS.get(q) or int(q))
     elif m := _YEAR.match(t):
         return year_period(int(m[1]))
     raise InputError(Diagnostic("E-PERIOD", file="--period", args={"text": text}))
@@ -83,27 +134,16 @@ def half_year_period(year: int, half: int) -> Period:
 
 
 _HALF = re.compile(r"^(\d{4})\s*(?:-?[Hh]([12])|年?\s*([上下])半年)$")
-_ZH_MONTH = re.compile(r"^(\d{4})\s*年\s*(\d{1,2})\s*月(?:份)?$")
-_ZH_QUARTER = re.compile(r"^(\d{4})\s*年\s*(?:第\s*)?([1-4一二三四])\s*季度?$")
-_ZH_YEAR = re.compile(r"^(\d{4})\s*年(?:度)?$")
 
 
 def parse_duty_period(text: str) -> Period:
     """A period a recurring duty can fall due for: every form :func:`parse_period` accepts
     (``2024-03``, ``2024-Q1``, ``2024``), half years (``2024-H1``, ``2024H2``, ``2024上半年``)
     and the Chinese forms a clerk writes (``2024年3月``, ``2024年第1季度``, ``2024年``)."""
-    t = (text or "").strip()
+    t = normalize_text(text or "")
     if m := _HALF.match(t):
         half = int(m[2]) if m[2] else (1 if m[3] == "上" else 2)
         return half_year_period(int(m[1]), half)
-    if m := _ZH_MONTH.match(t):
-        if 1 <= int(m[2]) <= 12:
-            return month_period(int(m[1]), int(m[2]))
-    elif m := _ZH_QUARTER.match(t):
-        q = m[2]
-        return quarter_period(int(m[1]), int(q) if q.isdigit() else "一二三四".index(q) + 1)
-    elif m := _ZH_YEAR.match(t):
-        return year_period(int(m[1]))
     return parse_period(t)
 
 

@@ -284,16 +284,17 @@ class Case:
 
 
 def parse_as_of(text: str | None, today: dt.date | None = None) -> dt.date:
-    """The report's as-of date from ``YYYY-MM-DD`` (today when not given)."""
+    """The report's as-of date (today when not given), in any form a date cell accepts
+    (``2024-06-30``, ``2024/6/30``, ``2024年6月30日``, see :func:`xiangyue.periods.parse_date_text`)."""
+    from xiangyue.periods import DateTextError, parse_date_text
+
     if text is None or not str(text).strip():
         return today or dt.date.today()
-    t = str(text).strip()
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", t):
-        try:
-            return dt.date.fromisoformat(t)
-        except ValueError:
-            raise InputError(Diagnostic("E-AS-OF-DAY", file="--as-of", args={"text": text})) from None
-    raise InputError(Diagnostic("E-AS-OF", file="--as-of", args={"text": text}))
+    try:
+        return parse_date_text(str(text))
+    except DateTextError as err:
+        code = "E-AS-OF-DAY" if err.kind == "day" else "E-AS-OF"
+        raise InputError(Diagnostic(code, file="--as-of", args={"text": text})) from None
 
 
 def case_field_specs(ruleset: Ruleset) -> tuple[FieldSpec, ...]:

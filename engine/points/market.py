@@ -455,12 +455,15 @@ def _now(now: dt.datetime | None) -> str:
 
 
 def parse_day(text: str | None) -> dt.date:
-    """``--date`` (YYYY-MM-DD), default today."""
+    """``--date`` in any form a date cell accepts (2024-03-05, 2024/3/5, 2024年3月5日), default
+    today."""
+    from xiangyue.periods import DateTextError, parse_date_text
+
     if text is None:
         return dt.date.today()
     try:
-        return dt.date.fromisoformat(text.strip())
-    except ValueError:
+        return parse_date_text(text)
+    except DateTextError:
         raise InputError(Diagnostic("E-MARKET-DATE", file="--date", args={"value": text})) from None
 
 
