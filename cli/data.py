@@ -25,14 +25,19 @@ Exit codes / 退出码:
      / 文件（或规则文件、数据库）无法使用，未写入任何内容"""
 
 _COMMON = """Reads .csv (UTF-8, UTF-8 with BOM, or GBK as saved by Excel on Chinese Windows),
-.xlsx (the first sheet, or --sheet) and .jsonl. Column headers may be written in Chinese or
-English. All or nothing: any error and nothing is written, every error is listed as
-file:row:column. Importing the same file again adds nothing; a changed row under an existing
-{key} is an error unless --replace is given.
+.xlsx (the sheet whose header fits, or --sheet) and .jsonl. The sheet as it is: the header is
+found in the first 20 rows (or --header-row), title rows above it and 合计/制表人 rows below
+the data are skipped with a note, columns the rule file does not know are kept with each row
+(--strict-columns refuses them), dates may be written 2024-03-05, 2024/3/5 or 2024年3月5日.
+All or nothing: any error and nothing is written, every error is listed as file:row:column.
+Importing the same file again adds nothing; a changed row under an existing {key} is an error
+unless --replace is given (the replaced rows are kept in the database's archive). Every import
+is a batch: list them with `xiangyue imports`, take one back with `xiangyue imports undo ID`.
 
-读取 CSV（UTF-8 或 Excel 另存的 GBK）、XLSX、JSONL；表头可写中文或英文。任何一处错误都不写入，
-并列出全部错误（文件:行:列）。重复导入同一文件不会重复添加；已有{key_zh}的内容不同时报错，加
---replace 则替换。"""
+读取 CSV（UTF-8 或 Excel 另存的 GBK）、XLSX、JSONL；表头可写中文或英文，在前 20 行中自动查找
+（标题行、合计行自动跳过）；规则文件中没有的列随记录保存。任何一处错误都不写入，并列出全部错误
+（文件:行:列）。重复导入同一文件不会重复添加；已有{key_zh}的内容不同时报错，加 --replace 则替换
+（被替换的内容留档）。每次导入可用 xiangyue imports undo 撤销。"""
 
 # what is imported, for the summary line: (zh unit, en noun)
 _UNITS = {"households": ("户", "households"), "records": ("条记录", "records"),
@@ -64,14 +69,21 @@ def _import_command(kind: str, importer: Callable[..., ImportResult], help_text:
     @click.option("--encoding", default=None, metavar="ENC",
                   help="CSV encoding, e.g. gbk (default: detect UTF-8 / GBK). CSV 编码，默认自动识别。")
     @click.option("--sheet", default=None, metavar="NAME",
-                  help="XLSX sheet to read (default: the first). 工作表名称。")
+                  help="XLSX sheet to read (default: the one whose header fits). 工作表名称。")
+    @click.option("--header-row", "header_row", type=click.IntRange(min=1), default=None,
+                  metavar="N", help="The header is row N (default: found in the first 20 rows). "
+                  "表头所在的行。")
+    @click.option("--strict-columns", is_flag=True,
+                  help="Refuse columns the rule file does not know (default: keep them with each "
+                  "row). 拒绝规则文件中没有的列。")
     @click.option("--replace", is_flag=True,
                   help="Replace stored rows that differ from the file. 用文件内容替换已有的不同行。")
     @format_option("text", "json")
     @lang_option
     @handles_user_errors
     def command(file: str, ruleset: str, db_path: str, encoding: str | None, sheet: str | None,
-                replace: bool, fmt: str, lang: str | None) -> None:
+                header_row: int | None, strict_columns: bool, replace: bool, fmt: str,
+                lang: str | None) -> None:
         lang = resolve_lang(lang)
         with contextlib.ExitStack() as stack:
             try:
@@ -91,7 +103,8 @@ def _import_command(kind: str, importer: Callable[..., ImportResult], help_text:
         existed = os.path.exists(db_path)
         try:
             with open_store(db_path) as store:
-                result = importer(store, file, rs, replace=replace, encoding=encoding, sheet=sheet)
+                result = importer(store, file, rs, replace=replace, encoding=encoding, sheet=sheet,
+                                  header_row=header_row, strict_columns=strict_columns)
                 if ruleset:
                     with store.transaction():
                         remember_ruleset(store.conn, ruleset)

@@ -116,7 +116,7 @@ def test_a_bad_file_writes_nothing(store, tmp_path):
     import_records(store, DATA / "records_zh.csv", RS)
     before = dump(store)
     p = write(tmp_path, "bad.csv", HEADER + "".join(
-        f"R{i:03d}0,001,2024-03-01,志愿服务,1,,,,\n" for i in range(500)) + "R9,001,2024-3-1,x,,,,,\n")
+        f"R{i:03d}0,001,2024-03-01,志愿服务,1,,,,\n" for i in range(500)) + "R9,001,2024-3-x,x,,,,,\n")
     with pytest.raises(InputError) as info:
         import_records(store, p, RS)
     assert errors_of(info) == [("E-TABLE-DATE", 502, "日期")]
@@ -373,7 +373,7 @@ def test_keys_repeated_across_blocks_are_all_reported(store, tmp_path, small_blo
     before = dump(store)
     p = write(tmp_path, "dup.csv", HEADER
               + "R0001,001,2024-03-01,志愿服务,1,,,,\n"   # 2
-              + "R0002,001,2024-3-1,志愿服务,1,,,,\n"     # 3: bad date, key still counts
+              + "R0002,001,2024-3-x,志愿服务,1,,,,\n"     # 3: bad date, key still counts
               + "R001,001,2024-03-01,志愿服务,3,,,王网格,清扫村道\n"  # 4: as stored
               + rows_csv(3, 10)                            # 5-7
               + "R0001,001,2024-03-02,志愿服务,1,,,,\n"   # 8: repeats row 2

@@ -25,6 +25,7 @@ import contextlib
 import datetime as dt
 import gc
 import hashlib
+import json
 import os
 import sqlite3
 from dataclasses import dataclass, field
@@ -113,11 +114,15 @@ class ImportResult:
     unchanged: int = 0
     replaced: int = 0
     warnings: list[Diagnostic] = field(default_factory=list)
+    id: int | None = None  # the import batch (``xiangyue imports``)
+    header_line: int = 1
+    sheet: str | None = None
 
     def to_json(self, lang: str = "zh") -> dict[str, Any]:
         return {
-            "kind": self.kind, "file": self.file, "sha256": self.sha256, "rows": self.rows,
-            "added": self.added, "unchanged": self.unchanged, "replaced": self.replaced,
+            "id": self.id, "kind": self.kind, "file": self.file, "sha256": self.sha256,
+            "rows": self.rows, "added": self.added, "unchanged": self.unchanged,
+            "replaced": self.replaced, "header_row": self.header_line, "sheet": self.sheet,
             "warnings": [d.to_json(lang) for d in self.warnings],
         }
 
@@ -144,6 +149,20 @@ def _no_gc() -> Iterator[None]:
             gc.enable()
 
 
+def archive_rows(store: Store, table: str, reason: str, import_id: int | None, where: str,
+                 now: str, params: Sequence[Any] = ()) -> int:
+    """Copy the rows of ``table`` matching ``where`` into ``removed_rows`` (each as a JSON
+    object of its stored columns) before they are removed or replaced: nothing is lost.
+    Returns how many were archived. Call inside the write transaction."""
+    cur = store.conn.execute(f"SELECT * FROM {_q(table)} WHERE {where}", tuple(params))
+    names = [d[0] for d in cur.description]
+    rows = [(table, reason, import_id, now, json.dumps(dict(zip(names, r)), ensure_ascii=False))
+            for r in cur]
+    store.conn.executemany("INSERT INTO removed_rows (tbl, reason, import_id, removed_at, row) "
+                           "VALUES (?, ?, ?, ?, ?)", rows)
+    return len(rows)
+
+
 def _literal(text: str) -> str:
     """``text`` as an SQL string literal."""
     return "'" + text.replace("'", "''") + "'"
@@ -154,26 +173,32 @@ def _literal(text: str) -> str:
 
 def import_households(store: Store, path: str | os.PathLike[str], ruleset: Ruleset, *,
                       replace: bool = False, encoding: str | None = None,
-                      sheet: str | None = None) -> ImportResult:
+                      sheet: str | None = None, header_row: int | None = None,
+                      strict_columns: bool = False) -> ImportResult:
     """Import the household register (户号, 户主, 网格, + declared household fields)."""
     return _Import(store, path, "households", tuple(ruleset.household_fields), ruleset,
-                   replace=replace, encoding=encoding, sheet=sheet).run()
+                   replace=replace, encoding=encoding, sheet=sheet, header_row=header_row,
+                   strict_columns=strict_columns).run()
 
 
 def import_records(store: Store, path: str | os.PathLike[str], ruleset: Ruleset, *,
                    replace: bool = False, encoding: str | None = None,
-                   sheet: str | None = None) -> ImportResult:
+                   sheet: str | None = None, header_row: int | None = None,
+                   strict_columns: bool = False) -> ImportResult:
     """Import activity records (one row per record, keyed by 记录编号)."""
     return _Import(store, path, "records", tuple(ruleset.fields), ruleset,
-                   replace=replace, encoding=encoding, sheet=sheet).run()
+                   replace=replace, encoding=encoding, sheet=sheet, header_row=header_row,
+                   strict_columns=strict_columns).run()
 
 
 def import_cases(store: Store, path: str | os.PathLike[str], ruleset: Ruleset, *,
                  replace: bool = False, encoding: str | None = None,
-                 sheet: str | None = None) -> ImportResult:
+                 sheet: str | None = None, header_row: int | None = None,
+                 strict_columns: bool = False) -> ImportResult:
     """Import checklist cases (one row per step, keyed by 事项编号 + 步骤)."""
     return _Import(store, path, "cases", tuple(ruleset.case_fields), ruleset,
-                   replace=replace, encoding=encoding, sheet=sheet).run()
+                   replace=replace, encoding=encoding, sheet=sheet, header_row=header_row,
+                   strict_columns=strict_columns).run()
 
 
 # -- the import -------------------------------------------------------------------------------
@@ -182,7 +207,10 @@ def import_cases(store: Store, path: str | os.PathLike[str], ruleset: Ruleset, *
 class _Import:
     def __init__(self, store: Store, path: str | os.PathLike[str], kind: str,
                  fields: tuple[FieldSpec, ...], ruleset: Ruleset, *, replace: bool,
-                 encoding: str | None, sheet: str | None):
+                 encoding: str | None, sheet: str | None, header_row: int | None = None,
+                 strict_columns: bool = False):
+        self.header_row = header_row
+        self.strict_columns = strict_columns
         self.store = store
         self.path = path
         self.kind = kind
@@ -199,7 +227,8 @@ class _Import:
 
     def run(self) -> ImportResult:
         stream = TableStream(self.path, self.fields, encoding=self.encoding, key=self.single,
-                             sheet=self.sheet, chunk_rows=CHUNK_ROWS)
+                             sheet=self.sheet, chunk_rows=CHUNK_ROWS, header_row=self.header_row,
+                             strict_columns=self.strict_columns)
         self.stream = stream
         self.table = stream.result
         result = ImportResult(self.kind, stream.file, file_sha256(self.path))
@@ -211,6 +240,8 @@ class _Import:
                     self.store.conn.execute(f"DROP TABLE IF EXISTS temp.{_SEEN}")
         result.warnings = sorted((d for d in self.diags if d.severity != "error"),
                                  key=Diagnostic.sort_key)
+        result.header_line = self.table.header_line
+        result.sheet = self.table.sheet
         return result
 
     # -- helpers ----------------------------------------------------------------------------
@@ -340,6 +371,7 @@ class _Import:
         key already stored, or repeated in the file) is looked at row by row."""
         store, table, conn = self.store, self.kind, self.store.conn
         store.ensure_columns(table, self.fields)
+        store.ensure_batches(table)
         self.start_max = conn.execute(f"SELECT max(rowid) FROM {_q(table)}").fetchone()[0] or 0
         # A first import into an empty table: build the secondary indexes once at the end
         # (a sort) instead of updating them row by row. Part of the transaction.
@@ -353,12 +385,20 @@ class _Import:
         now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         self.source = source = str(self.path)
         self.now = now
-        names = [f.id for f in self.fields] + ["source_file", "source_row", "imported_at"]
-        # the file and time are the same for every row: SQL literals, not parameters bound
-        # a million times
-        one = f"({', '.join('?' * len(self.fields))}, {_literal(source)}, ?, {_literal(now)})"
+        # the batch's id first: every row it writes carries it (counts are filled in at the end)
+        self.batch = batch = conn.execute(
+            "INSERT INTO imports (kind, file, sha256, rows, added, unchanged, replaced, ruleset,"
+            " imported_at) VALUES (?, ?, ?, 0, 0, 0, 0, ?, ?)",
+            (self.kind, source, result.sha256, getattr(self.ruleset, "file", None), now)).lastrowid
+        result.id = batch
+        names = [f.id for f in self.fields] + ["source_file", "source_row", "extra",
+                                               "imported_at", "import_id"]
+        # the file, time and batch are the same for every row: SQL literals, not parameters
+        # bound a million times
+        one = (f"({', '.join('?' * len(self.fields))}, {_literal(source)}, ?, ?, {_literal(now)}, "
+               f"{int(batch)})")
         head = f"INSERT OR IGNORE INTO {_q(table)} ({', '.join(map(_q, names))}) VALUES "
-        width = len(self.fields) + 1  # parameters of a row
+        width = len(self.fields) + 2  # parameters of a row
         # many rows per statement: far fewer statement steps than one row each
         per = max(1, min(_ROWS_PER_INSERT,
                          conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // width))
@@ -391,7 +431,8 @@ class _Import:
                 flat: list[Any] = [None] * (n * width)  # the rows' parameters, one after another
                 for j, col in enumerate(cols):
                     flat[j::width] = col
-                flat[width - 1::width] = lines
+                flat[width - 2::width] = lines
+                flat[width - 1::width] = block.extras or [None] * n
                 step, whole = per * width, n // per * per * width
                 added = 0
                 if whole:
@@ -430,11 +471,9 @@ class _Import:
             raise InputError(self.diags)  # rolls the transaction back: nothing written
         for sql in deferred:
             conn.execute(sql)
-        conn.execute(
-            "INSERT INTO imports (kind, file, sha256, rows, added, unchanged, replaced, ruleset,"
-            " imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (self.kind, source, result.sha256, result.rows, result.added, result.unchanged,
-             result.replaced, getattr(self.ruleset, "file", None), now))
+        conn.execute("UPDATE imports SET rows = ?, added = ?, unchanged = ?, replaced = ? "
+                     "WHERE id = ?", (result.rows, result.added, result.unchanged,
+                                      result.replaced, batch))
 
     def _dup(self, line: int, key: Any, first: int) -> None:
         """Row ``line`` repeats ``key`` first seen in row ``first`` (the earliest one wins)."""
@@ -481,6 +520,7 @@ class _Import:
         conn, table, key_pos = self.store.conn, self.kind, self.key_pos
         cols, lines = block.columns, block.lines
         select = "rowid, source_row, " + ", ".join(_q(f.id) for f in self.fields)
+        extras = block.extras or [None] * len(block.lines)
         first_key = self.keys[0]
         fetched: list[tuple[Any, ...]] = []
         wanted = list(dict.fromkeys(cols[key_pos[0]]))
@@ -498,6 +538,7 @@ class _Import:
         olds: list[tuple[int, tuple[Any, ...], tuple[Any, ...], int, tuple[Any, ...]]] = []
         again: list[tuple[int, tuple[Any, ...]]] = []  # later rows with such a key
         firsts: dict[tuple[Any, ...], int] = {}
+        extra_of = dict(zip(lines, extras))
         for line, vals, key in zip(lines, zip(*cols), keys):
             hit = stored[key]
             if hit[0] > start_max:  # a row of this file
@@ -532,11 +573,15 @@ class _Import:
             if not diffs:  # e.g. 1.0 stored, 1 now: equal values
                 result.unchanged += 1
             elif self.replace:
+                archive_rows(self.store, table, "replace", self.batch, f"rowid = {int(rowid)}",
+                             self.now)
                 conn.execute(
                     f"UPDATE {_q(table)} SET "
                     + ", ".join(f"{_q(ids[j])} = ?" for j in sets)
-                    + ", source_file = ?, source_row = ?, imported_at = ? WHERE rowid = ?",
-                    tuple(vals[j] for j in sets) + (self.source, line, self.now, rowid))
+                    + ", source_file = ?, source_row = ?, imported_at = ?, extra = ?, "
+                    "import_id = ? WHERE rowid = ?",
+                    tuple(vals[j] for j in sets) + (self.source, line, self.now,
+                                                    extra_of.get(line), self.batch, rowid))
                 result.replaced += 1
             else:
                 self._conflict(row, line, typed_old, diffs)

@@ -150,8 +150,10 @@ def columns_to_db(fields: Sequence[FieldSpec], rows: Sequence[dict[str, Any]]) -
 
 # -- schema -----------------------------------------------------------------------------------
 
-#: Columns every imported table carries besides its fields.
-RECORD_META = ("source_file", "source_row", "imported_at")
+#: Columns every imported table carries besides its fields: where each row came from, the
+#: import batch that wrote it (``imports.id``) and the cells of columns the rules do not know
+#: (a JSON object, or NULL).
+RECORD_META = ("source_file", "source_row", "imported_at", "import_id", "extra")
 
 _BASE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS households (
@@ -198,6 +200,20 @@ CREATE TABLE IF NOT EXISTS imports (
     ruleset TEXT,
     imported_at TEXT NOT NULL
 );
+"""
+
+# Added to databases made before import batches could be undone (no schema version change:
+# every statement is idempotent, run when a command first needs it).
+_BATCH_SCHEMA = """
+CREATE TABLE IF NOT EXISTS removed_rows (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    tbl TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    import_id INTEGER,
+    removed_at TEXT NOT NULL,
+    row TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS removed_rows_by_import ON removed_rows (import_id, reason)
 """
 
 #: The key columns of the three imported tables.
@@ -342,6 +358,26 @@ class Store:
                 have.add(f.id)
                 added.append(f.id)
         return added
+
+    def ensure_batches(self, table: str | None = None) -> None:
+        """The bookkeeping of import batches: ``import_id`` and ``extra`` columns on ``table``,
+        ``undone_at``/``undo_note`` on ``imports``, and the ``removed_rows`` archive (what an
+        undo or a replacement took out). Idempotent; call inside the write transaction."""
+        with _mapped(self.path):
+            for stmt in _BATCH_SCHEMA.split(";"):
+                if stmt.strip():
+                    self.conn.execute(stmt)
+            have = set(self.columns("imports"))
+            for col in ("undone_at", "undo_note"):
+                if col not in have:
+                    self.conn.execute(f"ALTER TABLE imports ADD COLUMN {col} TEXT")
+            if table is not None:
+                have = set(self.columns(table))
+                for col, kind in (("import_id", "INTEGER"), ("extra", "TEXT")):
+                    if col not in have:
+                        self.conn.execute(f"ALTER TABLE {_q(table)} ADD COLUMN {col} {kind}")
+                self.conn.execute(f"CREATE INDEX IF NOT EXISTS {_q(table + '_by_import')} "
+                                  f"ON {_q(table)} (import_id)")
 
     def count(self, table: str) -> int:
         with _mapped(self.path):

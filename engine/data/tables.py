@@ -34,6 +34,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from xiangyue.errors import Diagnostic, InputError
 from xiangyue.i18n import Msg, register
+from xiangyue.periods import DateTextError, normalize_text, parse_date_text
 from xiangyue.rules.model import FieldSpec
 
 __all__ = ["TableResult", "TableStream", "Block", "read_table", "match_header", "FORMATS"]
@@ -42,6 +43,17 @@ FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".xlsm"
            ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
 _SAMPLE_DATE = "2024-03-01"
+#: Rows searched for the header (titles and notes above it are skipped).
+HEADER_SEARCH_ROWS = 20
+#: Errors of one kind in one column beyond this many are summarised in one line.
+GROUP_AFTER = 10
+_GROUP_QUOTED = 3  # ... of which the first rows are still quoted one by one
+#: The longest cell read from a CSV (Excel itself holds at most 32,767 characters).
+MAX_CELL = 131072
+#: An .xlsx whose parts unpack to more than this is refused (a zip bomb, or no clerk's file).
+MAX_XLSX_UNPACKED = 2 << 30
+#: Ids in these fields are checked for digits lost to a spreadsheet's number format.
+ID_FIELDS = frozenset({"record_id", "household", "case_id", "person", "redemption_id"})
 
 register(
     {
@@ -127,15 +139,15 @@ register(
             zh="“{name}”应是文字，不能是 {text}", en="'{name}' should be text, not {text}"),
         "E-TABLE-DECIMAL": Msg(
             zh="“{text}”不是数字", en="'{text}' is not a number",
-            hint_zh="写成数字，如 2 或 1.5（半角数字，不带单位、千分位逗号）",
-            hint_en="write a number such as 2 or 1.5 (no units, no thousands separators)"),
+            hint_zh="写成数字，如 2、1.5 或 1,200（不带单位）",
+            hint_en="write a number such as 2, 1.5 or 1,200 (no units)"),
         "E-TABLE-INTEGER": Msg(
             zh="“{text}”不是整数", en="'{text}' is not a whole number",
             hint_zh="写成整数，如 45", hint_en="write a whole number such as 45"),
         "E-TABLE-DATE": Msg(
             zh="日期“{text}”格式不对", en="date '{text}' is not in the expected form",
-            hint_zh="日期写成 YYYY-MM-DD，如 " + _SAMPLE_DATE,
-            hint_en="write dates as YYYY-MM-DD, e.g. " + _SAMPLE_DATE),
+            hint_zh="日期写成 " + _SAMPLE_DATE + "、2024/3/1 或 2024年3月1日",
+            hint_en="write dates as " + _SAMPLE_DATE + ", 2024/3/1 or 2024年3月1日"),
         "E-TABLE-DATE-DAY": Msg(
             zh="日期“{text}”不存在", en="there is no such date as '{text}'",
             hint_zh="检查月份和日期（写成 YYYY-MM-DD）", hint_en="check the month and day (YYYY-MM-DD)"),
@@ -150,6 +162,69 @@ register(
         "E-TABLE-VALUE": Msg(
             zh="“{name}”不能是“{text}”", en="'{name}' cannot be '{text}'",
             hint_zh="可选值：{allowed}", hint_en="allowed values: {allowed}"),
+        "E-TABLE-SAME": Msg(
+            zh="第 {rows} 行：{what_zh}（共 {count} 行）",
+            en="rows {rows}: {what_en} ({count} rows)",
+            hint_zh="{hint_zh}", hint_en="{hint_en}"),
+        "W-TABLE-TITLE-ROWS": Msg(
+            zh="第 {rows} 行是标题，已跳过（表头在第 {header} 行）",
+            en="row(s) {rows} above the header (row {header}) are titles: skipped",
+            hint_zh="如表头不在第 {header} 行，用 --header-row 指定",
+            hint_en="if the header is not row {header}, give it with --header-row"),
+        "W-TABLE-FOOTER": Msg(
+            zh="第 {rows} 行是合计、签名或备注行（“{text}”），已跳过",
+            en="row(s) {rows} are totals, signatures or notes ('{text}'): skipped"),
+        "W-TABLE-EXTRA-COLUMNS": Msg(
+            zh="规则文件中没有这些列：{names}；已作为附加信息随每行保存",
+            en="columns the rule file does not know: {names}; kept with each row as extra fields",
+            hint_zh="如列名写错了，请改正；如要拒绝未知的列，加 --strict-columns",
+            hint_en="if a header is misspelt, correct it; to refuse unknown columns, add "
+            "--strict-columns"),
+        "W-TABLE-SHEET": Msg(
+            zh="读取工作表“{sheet}”（工作簿有 {count} 个工作表：{sheets}）",
+            en="reading sheet '{sheet}' (the workbook has {count} sheets: {sheets})",
+            hint_zh="要读别的工作表，用 --sheet 指定", hint_en="to read another one, use --sheet"),
+        "E-TABLE-HEADER-NOT-FOUND": Msg(
+            zh="没有找到表头：第 1–{last} 行中没有一行包含 {names}",
+            en="no header found: none of rows 1–{last} names {names_en}",
+            hint_zh="表头行应写列名（如 {names}）；或用 --header-row 指定表头所在的行",
+            hint_en="the header row should name the columns ({names_en}); or give its row with "
+            "--header-row"),
+        "E-TABLE-HEADER-ROW": Msg(
+            zh="--header-row {row}：表格只有 {rows} 行", en="--header-row {row}: the table has {rows} rows",
+            hint_zh="写表头所在的行号（第一行是 1）", hint_en="give the header's row number (the first row is 1)"),
+        "E-TABLE-FORMULA": Msg(
+            zh="公式没有计算结果：单元格 {cell}（{formula}）",
+            en="formula without a computed result: cell {cell} ({formula})",
+            hint_zh="请在 Excel 中打开并保存，或粘贴为数值",
+            hint_en="open the file in Excel and save it, or paste the cells as values"),
+        "E-TABLE-ID-DIGITS": Msg(
+            zh="“{name}”是数字 {text}：超过 15 位的数字在电子表格中已丢失末尾的位数",
+            en="'{name}' is the number {text}: a spreadsheet number keeps only 15 digits, the rest "
+            "were lost",
+            hint_zh="把这一列的单元格格式设为“文本”，再重新输入编号（或在编号前加英文单引号 '）",
+            hint_en="format the column as Text and type the ids again (or start each with a ')"),
+        "E-TABLE-CELL-SIZE": Msg(
+            zh="这一行有一格超过 {limit} 个字符（或引号没有配对）",
+            en="a cell of this row is longer than {limit} characters (or a quote is not closed)",
+            hint_zh="检查这一行的引号（\"）是否成对", hint_en="check that the row's quotes (\") pair up"),
+        "E-TABLE-CSV": Msg(
+            zh="这一行无法读取：{reason}", en="this row cannot be read: {reason}",
+            hint_zh="在 Excel 中另存为 CSV 再试", hint_en="save it again as CSV from Excel"),
+        "E-TABLE-XLSX-UNSAFE": Msg(
+            zh="工作簿含有不安全的 XML 内容（{reason}），没有读取",
+            en="the workbook holds unsafe XML ({reason}); it was not read",
+            hint_zh="在 Excel 中打开并另存为新的 .xlsx，或另存为 CSV",
+            hint_en="open it in Excel and save it as a new .xlsx, or as CSV"),
+        "E-TABLE-XLSX-SIZE": Msg(
+            zh="工作簿解压后过大（{size} MB），没有读取", en="the workbook unpacks to {size} MB; it was not read",
+            hint_zh="这不像一份登记表；请确认文件，或拆成几个文件",
+            hint_en="this is not a register's size; check the file, or split it"),
+        "E-TABLE-ENCODING-MIXED": Msg(
+            zh="文件混用了编码：前面是 UTF-8，第 {row} 行（文件第 {byte} 字节）不是",
+            en="the file mixes encodings: UTF-8 up to row {row} (byte {byte}), which is not",
+            hint_zh="这一行可能是从 GBK 文件复制来的；在 Excel 中重新输入这一行后另存为“CSV UTF-8”",
+            hint_en="the row was probably copied from a GBK file; retype it and save as 'CSV UTF-8'"),
         "E-TABLE-TOO-MANY": Msg(
             zh="错误太多，后面还有 {n} 个未列出", en="too many errors: {n} more not listed",
             hint_zh="先改正上面列出的错误", hint_en="fix the errors listed first"),
@@ -178,6 +253,11 @@ class TableResult:
     lines: list[int] = field(default_factory=list)
     columns: dict[str, str] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    #: ``extras[i]``: the cells of ``rows[i]`` under columns the rules do not know (header as
+    #: written -> cell text), or None
+    extras: list[dict[str, str] | None] = field(default_factory=list)
+    header_line: int = 1
+    sheet: str | None = None
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -255,6 +335,8 @@ _INT_RE = re.compile(r"[+-]?[0-9]+\Z")
 _DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 _LOOSE_DATE = re.compile(
     r"(?:(?P<y>[0-9]{4})\s*[-/.年]\s*)?(?P<m>[0-9]{1,2})\s*[-/.月]\s*(?P<d>[0-9]{1,2})\s*日?\Z")
+_SCI_RE = re.compile(r"[0-9](?:\.[0-9]+)?[Ee]\+[0-9]+\Z")
+_GROUPED = re.compile(r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?\Z")
 _BOOLS = {"是": True, "否": False, "true": True, "false": False, "1": True, "0": False,
           "yes": True, "no": False, "y": True, "n": False, "对": True, "错": False}
 _CACHE_MAX = 20000
@@ -273,6 +355,36 @@ def _date_hint(text: str) -> dict[str, str]:
     except ValueError:
         return {}
     return {"hint_zh": f"这里应写成 {day.isoformat()}", "hint_en": f"here: {day.isoformat()}"}
+
+
+def _number_text(s: str) -> str | None:
+    """A number as clerks type it, in plain form: full-width digits and point (``１２．５``),
+    thousands separators (``1,200``), a currency sign (``￥30``); None if it is no number."""
+    t = normalize_text(s).replace(" ", "")
+    if t[:1] in ("¥", "$"):
+        t = t[1:]
+    if _GROUPED.match(t):
+        t = t.replace(",", "")
+    return t if _DEC_RE.match(t) else None
+
+
+#: Excel date serials accepted in a date column (1950-01-01 .. 2099-12-31).
+_SERIALS = (18264, 73050)
+
+
+def _number_date(v: Any, text: str) -> dt.date:
+    """A number in a date cell: an Excel date serial (a date cell formatted as a number), or
+    20240305 typed as a number."""
+    if v == int(v):
+        n = int(v)
+        if _SERIALS[0] <= n <= _SERIALS[1]:
+            return dt.date(1899, 12, 30) + dt.timedelta(days=n)
+        if 19000101 <= n <= 29991231:
+            try:
+                return parse_date_text(str(n))
+            except DateTextError:
+                raise CellError("E-TABLE-DATE-DAY", text=text) from None
+    raise CellError("E-TABLE-DATE", text=text)
 
 
 def _float_text(x: float) -> str:
@@ -311,6 +423,7 @@ class CellConverter:
         self.values = frozenset(spec.values) if spec.values else None
         self.min = spec.min
         self.max = spec.max
+        self.is_id = spec.id in ID_FIELDS
         kind = spec.type
         parse = {"text": self._text, "decimal": self._decimal, "integer": self._integer,
                  "date": self._date, "boolean": self._boolean}.get(kind)
@@ -324,6 +437,15 @@ class CellConverter:
         if self.spec.type == "text" and self.values is None:
             self.plain = True
             empty = self._empty
+            if self.is_id:
+                lost = self._lost_digits
+
+                def conv(cell: str) -> Any:
+                    s = cell.strip()
+                    if "E+" in s or "e+" in s:
+                        lost(s)
+                    return s if s else empty()
+                return conv
 
             def conv(cell: str) -> Any:
                 s = cell.strip()
@@ -343,6 +465,9 @@ class CellConverter:
         """Convert a whole column of CSV cells (raises :class:`CellError` at the first bad one)."""
         if self.plain:
             vals = list(map(str.strip, cells))
+            if self.is_id and "E+" in "\x00".join(vals).upper():
+                for v in vals:
+                    self._lost_digits(v)
             if "" in vals:
                 if self.required:
                     raise CellError("E-TABLE-REQUIRED", name=self.name)
@@ -365,6 +490,11 @@ class CellConverter:
             cache = self.stored_cache = _Cache(lambda cell: to_db(kind, self._convert_new(cell)))
         return list(map(cache.__getitem__, cells))
 
+    def _lost_digits(self, s: str) -> None:
+        """An id as a CSV saved by Excel writes a long number: ``1.10101E+17`` (digits lost)."""
+        if _SCI_RE.match(s):
+            raise CellError("E-TABLE-ID-DIGITS", name=self.name, text=s)
+
     def _empty(self) -> Any:
         if self.required:
             raise CellError("E-TABLE-REQUIRED", name=self.name)
@@ -385,26 +515,40 @@ class CellConverter:
 
     def _decimal(self, s: str) -> Decimal:
         if not _DEC_RE.match(s):
-            raise CellError("E-TABLE-DECIMAL", text=s)
+            t = _number_text(s)
+            if t is None:
+                raise CellError("E-TABLE-DECIMAL", text=s)
+            s = t
         return self._bounds(Decimal(s))
 
     def _integer(self, s: str) -> int:
         if not _INT_RE.match(s):
-            raise CellError("E-TABLE-INTEGER", text=s)
+            t = _number_text(s)
+            if t is None or not _INT_RE.match(t):
+                raise CellError("E-TABLE-INTEGER", text=s)
+            s = t
         return self._bounds(int(s))
 
     def _date(self, s: str) -> dt.date:
-        if not _DATE_RE.match(s):
-            raise CellError("E-TABLE-DATE", text=s, **_date_hint(s))
+        if _DATE_RE.match(s):
+            try:
+                return dt.date(int(s[:4]), int(s[5:7]), int(s[8:10]))
+            except ValueError:
+                raise CellError("E-TABLE-DATE-DAY", text=s) from None
         try:
-            return dt.date(int(s[:4]), int(s[5:7]), int(s[8:10]))
-        except ValueError:
-            raise CellError("E-TABLE-DATE-DAY", text=s) from None
+            return parse_date_text(s)
+        except DateTextError as err:
+            if err.kind == "day":
+                raise CellError("E-TABLE-DATE-DAY", text=s) from None
+            raise CellError("E-TABLE-DATE", text=s, **_date_hint(s)) from None
 
     def _boolean(self, s: str) -> bool:
         try:
             return _BOOLS[s.lower()]
         except KeyError:
+            t = normalize_text(s).lower()
+            if t in _BOOLS:
+                return _BOOLS[t]
             raise CellError("E-TABLE-BOOLEAN", text=s) from None
 
     # -- typed cells (XLSX, JSONL) ----------------------------------------------------------
@@ -428,14 +572,11 @@ class CellConverter:
             text = _float_text(v) if isinstance(v, float) else (
                 str(v) if isinstance(v, int) else format(v, "f"))
             if kind == "date":
-                if v == int(v) and 1 <= v <= 2958465:  # an Excel date serial shown as a number
-                    day = dt.date(1899, 12, 30) + dt.timedelta(days=int(v))
-                    raise CellError("E-TABLE-DATE", text=text,
-                                    hint_zh=f"这个单元格是数字 {text}（Excel 日期序号，即 {day.isoformat()}）；"
-                                            "请把单元格格式设为日期",
-                                    hint_en=f"this cell holds the number {text} (an Excel date serial: "
-                                            f"{day.isoformat()}); format the cell as a date")
-                raise CellError("E-TABLE-DATE", text=text)
+                return _number_date(v, text)
+            if kind == "text" and abs(v) >= 10 ** 15:
+                # a spreadsheet number holds 15 significant digits: an 18-digit id typed as a
+                # number has lost its last digits already
+                raise CellError("E-TABLE-ID-DIGITS", name=self.name, text=text)
             if kind == "integer" and not isinstance(v, int) and v == int(v):
                 text = str(int(v))  # 3.0 from a spreadsheet or JSON is the whole number 3
             if kind == "boolean" and text in ("0", "1"):
@@ -461,27 +602,93 @@ _TYPE_CODE = {"decimal": "E-TABLE-DECIMAL", "integer": "E-TABLE-INTEGER", "date"
 # the reader
 
 
+def row_ranges(lines: Sequence[int]) -> str:
+    """Row numbers as runs: [1, 2, 3, 7] -> ``1–3、7`` (ascending, each once)."""
+    parts: list[str] = []
+    run: list[int] = []
+    for n in sorted(set(lines)):
+        if run and n == run[-1] + 1:
+            run.append(n)
+            continue
+        if run:
+            parts.append(str(run[0]) if len(run) == 1 else f"{run[0]}–{run[-1]}")
+        run = [n]
+    if run:
+        parts.append(str(run[0]) if len(run) == 1 else f"{run[0]}–{run[-1]}")
+    if len(parts) > 6:
+        parts = parts[:5] + ["…"]
+    return "、".join(parts)
+
+
 class _Collector:
-    """Diagnostics of one file, capped so a systematically wrong file stays readable."""
+    """Diagnostics of one file, capped so a systematically wrong file stays readable: errors of
+    one kind in one column on more than :data:`GROUP_AFTER` rows become the first few rows
+    quoted and one line for them all ("第 2–2001 行：…（共 2000 行）")."""
 
     def __init__(self, file: str, max_errors: int):
         self.file = file
         self.max = max_errors
         self.items: list[Diagnostic] = []
-        self.dropped = 0
+        self.groups: dict[tuple[str, Any], list[Any]] = {}  # (code, column) -> [count, lines]
+        self.dropped_by: dict[tuple[str, Any], int] = {}  # left out for the cap, by group
 
-    def add(self, code: str, line: int = 0, column: int | str = 0, **args: Any) -> None:
+    def clear(self) -> None:
+        self.items.clear()
+        self.groups.clear()
+        self.dropped_by.clear()
+
+    def add(self, code: str, line: int = 0, column: int | str = 0, severity: str = "error",
+            **args: Any) -> None:
+        key = (code, column)
+        group = self.groups.get(key)
+        if group is None:
+            group = self.groups[key] = [0, []]
+        group[0] += 1
+        if line and len(group[1]) < 100000:
+            group[1].append(line)
+        if group[0] > GROUP_AFTER:
+            return  # summarised by finish()
         if len(self.items) >= self.max:
-            self.dropped += 1
+            self.dropped_by[key] = self.dropped_by.get(key, 0) + 1
             return
-        self.items.append(Diagnostic(code, file=self.file, line=line, column=column, args=args))
+        self.items.append(Diagnostic(code, file=self.file, line=line, column=column, args=args,
+                                     severity=severity))
+
+    def add_diagnostic(self, d: Diagnostic) -> None:
+        self.items.append(d)
 
     def finish(self) -> list[Diagnostic]:
-        out = sorted(self.items, key=Diagnostic.sort_key)
-        if self.dropped:
+        items = self.items
+        big = {k: g for k, g in self.groups.items() if g[0] > GROUP_AFTER}
+        if big:
+            kept: list[Diagnostic] = []
+            quoted: dict[tuple[str, Any], int] = {}
+            for d in items:
+                k = (d.code, d.column)
+                if k in big:
+                    quoted[k] = quoted.get(k, 0) + 1
+                    if quoted[k] == 1:
+                        first = d
+                        g = big[k]
+                        kept.append(Diagnostic(
+                            "E-TABLE-SAME" if d.severity == "error" else d.code, file=self.file,
+                            line=min(g[1]) if g[1] else d.line, column=d.column,
+                            severity=d.severity,
+                            args={"rows": row_ranges(g[1]), "count": g[0],
+                                  "what_zh": first.message("zh"), "what_en": first.message("en"),
+                                  "hint_zh": first.hint("zh") or "", "hint_en": first.hint("en") or ""}))
+                    if quoted[k] > _GROUP_QUOTED:
+                        continue
+                kept.append(d)
+            items = kept
+        out = sorted(items, key=Diagnostic.sort_key)
+        if big:  # each summary line before the rows it quotes
+            out.sort(key=lambda d: (d.sort_key()[:3], d.code != "E-TABLE-SAME"))
+        dropped = sum(n for k, n in self.dropped_by.items() if k not in big)  # summarised
+        if dropped:
             last = out[-1].line if out else 0
             out.append(Diagnostic("E-TABLE-TOO-MANY", file=self.file, line=last,
-                                  args={"n": self.dropped}))
+                                  args={"n": dropped}))
         return out
 
 
@@ -489,12 +696,106 @@ def _fatal(code: str, file: str, line: int = 0, column: int | str = 0, **args: A
     return InputError(Diagnostic(code, file=file, line=line, column=column, args=args))
 
 
+_FOOTER_WORDS = (r"合\s*计|小\s*计|总\s*计|共\s*计|累\s*计|制\s*表|填\s*表|填\s*报|审\s*核|审\s*批|"
+                 r"复\s*核|负\s*责\s*人|经\s*办\s*人|统\s*计\s*人|记\s*录\s*人|签\s*字|签\s*名|"
+                 r"盖\s*章|(?:备\s*)?注\s*[:：]|说\s*明\s*[:：]|total\b|subtotal\b")
+_FOOTER = re.compile(r"\s*(?:" + _FOOTER_WORDS + ")", re.IGNORECASE)
+_FOOTER_IN = re.compile("\x00[ \t\u3000]*(?:" + _FOOTER_WORDS + ")", re.IGNORECASE)
+
+
+def footer_text(cells: Sequence[Any]) -> str | None:
+    """The row's first non-empty cell if it starts a total, signature or note row (合计,
+    小计, 总计, 制表人, 填表人, 审核人, 负责人, 备注：…), whatever its column; else None."""
+    for c in cells:
+        if c is None:
+            continue
+        if not isinstance(c, str):
+            return None
+        t = c.strip()
+        if t:
+            return t if _FOOTER.match(t) else None
+    return None
+
+
+def cell_text(v: Any) -> str:
+    """A cell as text, the way the clerk sees it (numbers without a trailing .0, dates ISO)."""
+    if isinstance(v, str):
+        return v.strip()
+    if isinstance(v, bool):
+        return "是" if v else "否"
+    if isinstance(v, float):
+        return _float_text(v) if math.isfinite(v) else repr(v)
+    if isinstance(v, dt.datetime):
+        return v.date().isoformat() if v.time() == dt.time(0, 0) else v.isoformat(sep=" ")
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    if isinstance(v, Decimal):
+        return format(v, "f")
+    if isinstance(v, (dict, list)):
+        return json.dumps(v, ensure_ascii=False)
+    return str(v)
+
+
+def _extra_json(extra: Mapping[str, str] | None) -> str | None:
+    return json.dumps(extra, ensure_ascii=False, sort_keys=True) if extra else None
+
+
+def _header_fields(cells: Sequence[Any], fields: Sequence[FieldSpec]) -> set[str]:
+    """The fields a row's cells name (as a header would)."""
+    found = set()
+    for c in cells:
+        if isinstance(c, str) and c.strip():
+            spec = match_header(c, fields)
+            if spec is not None:
+                found.add(spec.id)
+    return found
+
+
+def find_header(rows: Sequence[tuple[int, Sequence[Any]]], fields: Sequence[FieldSpec],
+                header_row: int | None, file: str) -> int | None:
+    """The index in ``rows`` (the first rows of a sheet: row number, cells) of the header: the
+    row ``header_row`` when given, else the first row naming every required column, else the
+    row naming the most columns; None when no row names any."""
+    if header_row is not None:
+        for i, (line, _) in enumerate(rows):
+            if line == header_row:
+                return i
+        raise _fatal("E-TABLE-HEADER-ROW", file, row=header_row, rows=rows[-1][0] if rows else 0)
+    required = {f.id for f in fields if f.required}
+    best, best_n = None, 0
+    for i, (_, cells) in enumerate(rows):
+        found = _header_fields(cells, fields)
+        if found and required <= found:
+            return i
+        if len(found) > best_n:
+            best, best_n = i, len(found)
+    return best
+
+
+def _no_header(file: str, fields: Sequence[FieldSpec], last: int) -> InputError:
+    wanted = [f for f in fields if f.required] or list(fields)
+    return _fatal("E-TABLE-HEADER-NOT-FOUND", file, names="、".join(f.label or f.id for f in wanted),
+                  names_en=", ".join(f.id for f in wanted), last=max(last, 1))
+
+
+def _title_note(out: "_Collector", rows: Sequence[tuple[int, Sequence[Any]]], index: int) -> None:
+    """Note the non-blank rows above the header (titles, notes), skipped."""
+    above = [line for line, cells in rows[:index] if not all(_blank(c) for c in cells)]
+    if above:
+        out.add("W-TABLE-TITLE-ROWS", above[0], "", rows=row_ranges(above),
+                header=rows[index][0], severity="warning")
+
+
 class _Table:
     """The per-file plan: which field each column holds, the converters, the key."""
 
     def __init__(self, file: str, fields: Sequence[FieldSpec], key: str | None,
-                 out: _Collector, result: TableResult, stream: bool = False):
+                 out: _Collector, result: TableResult, stream: bool = False,
+                 strict_columns: bool = False):
         self.stream = stream  # rows go to ``pending`` as stored columns, see TableStream
+        self.strict_columns = strict_columns
+        self.extra_cols: list[tuple[int, str]] = []
+        self.footers: list[tuple[int, str]] = []
         self.file = file
         self.fields = list(fields)
         self.key = key
@@ -520,9 +821,12 @@ class _Table:
                 continue
             spec = match_header(name, self.fields)
             if spec is None:
-                zh, en = suggest_column(name, self.fields)
-                self.out.add("E-TABLE-UNKNOWN-COLUMN", line, name, name=name,
-                             suggest_zh=zh, suggest_en=en)
+                if self.strict_columns:
+                    zh, en = suggest_column(name, self.fields)
+                    self.out.add("E-TABLE-UNKNOWN-COLUMN", line, name, name=name,
+                                 suggest_zh=zh, suggest_en=en)
+                else:
+                    self.extra_cols.append((i, name))
                 continue
             if spec.id in seen:
                 first = seen[spec.id]
@@ -535,6 +839,9 @@ class _Table:
         for f in self.fields:
             if f.id not in seen and f.required:
                 self.out.add("E-TABLE-MISSING-COLUMN", line, "", name=f.label or f.id, id=f.id)
+        if self.extra_cols:
+            self.out.add("W-TABLE-EXTRA-COLUMNS", line, "",
+                         names="、".join(f"“{n}”" for _, n in self.extra_cols), severity="warning")
         self.plan = plan
         self.guarded = any(c.required for _, c in plan)
         self.ids = [c.spec.id for _, c in plan]
@@ -554,14 +861,40 @@ class _Table:
         self.pending: list[list[Any]] = [[] for _ in self.fields]
         self.pending_lines: list[int] = []
         self.pending_bad: list[tuple[int, Any]] = []
+        self.pending_extras: list[str | None] = []
 
     def take(self) -> "Block":
-        block = Block(self.pending, self.pending_lines, self.pending_bad)
+        block = Block(self.pending, self.pending_lines, self.pending_bad, self.pending_extras)
         self._reset()
         return block
 
+    # -- what is not data: footers, extra columns -------------------------------------------
+    def footer(self, line: int, cells: Sequence[Any]) -> bool:
+        """Whether the row is a total, signature or note below the data (noted, skipped)."""
+        text = footer_text(cells)
+        if text is None:
+            return False
+        self.footers.append((line, text))
+        return True
+
+    def extras(self, cells: Sequence[Any]) -> dict[str, str] | None:
+        """The row's cells under columns the rules do not know, as text (blank ones left out)."""
+        out = {}
+        n = len(cells)
+        for i, name in self.extra_cols:
+            if i < n and not _blank(cells[i]):
+                out[name] = cell_text(cells[i])
+        return out or None
+
+    def close(self) -> None:
+        """Notes about the rows skipped as footers (once per file)."""
+        if self.footers:
+            self.out.add("W-TABLE-FOOTER", self.footers[0][0], "",
+                         rows=row_ranges([n for n, _ in self.footers]),
+                         text=self.footers[0][1][:30], severity="warning")
+
     # -- rows ------------------------------------------------------------------------------
-    def add_row(self, line: int, row: dict[str, Any]) -> None:
+    def add_row(self, line: int, row: dict[str, Any], extra: dict[str, str] | None = None) -> None:
         if self.stream:
             from xiangyue.data.store import to_db
 
@@ -570,6 +903,7 @@ class _Table:
             for col, f in zip(self.pending, self.fields):
                 col.append(to_db(f.type, row[f.id]))
             self.pending_lines.append(line)
+            self.pending_extras.append(_extra_json(extra))
             return
         if self.key_pos is not None and not self.note_key(line, row):
             return
@@ -577,6 +911,7 @@ class _Table:
             row.update(self.missing)
         self.result.rows.append(row)
         self.result.lines.append(line)
+        self.result.extras.append(extra)
 
     def note_key(self, line: int, row: dict[str, Any]) -> bool:
         """Remember the row's key; False (and a diagnostic naming both rows) if seen before."""
@@ -614,6 +949,11 @@ class _Table:
         if not self.guarded and not all(map(any, chunk)):
             return False  # a blank row (with a required column, its empty cell says so)
         cols = list(zip(*chunk))
+        first = cols[0]
+        if _FOOTER_IN.search("\x00" + "\x00".join(first)) or (
+                "" in first and any(footer_text(r) for r in chunk if not r[0])):
+            return False  # a total or signature row: the slow path notes and skips it
+        extras = [_extra_json(self.extras(r)) for r in chunk] if self.extra_cols else None
         if self.stream:
             try:
                 out = [conv.stored_column(cols[i]) for i, conv in self.plan]
@@ -623,6 +963,7 @@ class _Table:
             for col, (j, const) in zip(self.pending, self.order):
                 col.extend(out[j] if j is not None else repeat(const, n))
             self.pending_lines.extend(range(start, start + n))
+            self.pending_extras.extend(extras or repeat(None, n))
             return True
         try:
             out = [conv.column(cols[i]) for i, conv in self.plan]
@@ -639,6 +980,8 @@ class _Table:
         consts = [repeat(v) for v in self.missing.values()]
         self.result.rows.extend(map(dict, map(zip, repeat(ids), zip(*out, *consts))))
         self.result.lines.extend(lines)
+        self.result.extras.extend(
+            [json.loads(e) if e else None for e in extras] if extras else repeat(None, len(chunk)))
         return True
 
     def slow_chunk(self, chunk: list[list[str]], start: int) -> int:
@@ -647,6 +990,8 @@ class _Table:
         data_rows = 0
         for line, cells in enumerate(chunk, start):
             if not any(c.strip() for c in cells):
+                continue
+            if self.footer(line, cells):
                 continue
             data_rows += 1
             n = len(cells)
@@ -674,7 +1019,7 @@ class _Table:
                 if self.key_pos is not None:
                     self.note_key(line, row)
             else:
-                self.add_row(line, row)
+                self.add_row(line, row, self.extras(cells) if self.extra_cols else None)
         return data_rows
 
     def check_unnamed(self, line: int, cells: Sequence[Any]) -> bool:
@@ -697,6 +1042,8 @@ class Block:
     columns: list[list[Any]]
     lines: list[int]
     bad_keys: list[tuple[int, Any]]
+    #: per row, its cells under columns the rules do not know (a JSON object), or None
+    extras: list[str | None] = field(default_factory=list)
 
 
 class TableStream:
@@ -713,12 +1060,15 @@ class TableStream:
     def __init__(self, path: str | os.PathLike[str], fields: Sequence[FieldSpec], *,
                  encoding: str | None = None, key: str | None = None, sheet: str | None = None,
                  max_errors: int = 1000, display_name: str | None = None,
-                 chunk_rows: int = 50000):
+                 chunk_rows: int = 50000, header_row: int | None = None,
+                 strict_columns: bool = False):
         self.p, name, self.format = _check_path(path, encoding, display_name)
         self.fields = list(fields)
         self.encoding = encoding
         self.key = key
         self.sheet = sheet
+        self.header_row = header_row
+        self.strict_columns = strict_columns
         self.chunk_rows = chunk_rows
         self.out = _Collector(name, max_errors)
         self.result = TableResult(file=name, format=self.format)
@@ -759,15 +1109,20 @@ class TableStream:
         from xiangyue.data.store import to_db
 
         whole = read_table(self.p, self.fields, encoding=self.encoding, key=self.key,
-                           sheet=self.sheet, max_errors=self.out.max, display_name=self.file)
+                           sheet=self.sheet, max_errors=self.out.max, display_name=self.file,
+                           header_row=self.header_row, strict_columns=self.strict_columns)
         self.result.encoding = whole.encoding
         self.result.columns.update(whole.columns)
+        self.result.header_line = whole.header_line
+        self.result.sheet = whole.sheet
         self._done = whole.diagnostics
         rows, lines = whole.rows, whole.lines
+        extras = whole.extras or [None] * len(rows)
         for start in range(0, len(rows), self.chunk_rows):
             part = rows[start:start + self.chunk_rows]
             cols = [[to_db(f.type, r[f.id]) for r in part] for f in self.fields]
-            yield Block(cols, lines[start:start + self.chunk_rows], [])
+            yield Block(cols, lines[start:start + self.chunk_rows], [],
+                        [_extra_json(e) for e in extras[start:start + self.chunk_rows]])
 
     def _csv_blocks(self) -> Iterator[Block]:
         p, name = self.p, self.file
@@ -778,15 +1133,17 @@ class TableStream:
         self.result.encoding = "utf-8" if enc == "utf-8-sig" else enc
         with p.open("r", encoding=enc, errors="strict", newline="") as fh:
             lines: Iterable[str] = _guarded(fh) if enc == "gb18030" and not forced else fh
-            table = _Table(name, self.fields, self.key, self.out, self.result, stream=True)
+            table = _Table(name, self.fields, self.key, self.out, self.result, stream=True,
+                           strict_columns=self.strict_columns)
             try:
-                yield from _csv_stream(lines, table, self.result, self.chunk_rows)
+                yield from _csv_stream(lines, table, self.result, self.chunk_rows,
+                                       self.header_row)
             except UnicodeDecodeError:
                 if forced:
                     raise _decode_error(p, name, enc) from None
-                raise _fatal("E-TABLE-ENCODING", name) from None
+                raise _encoding_error(p, name) from None
             except _Unclear:
-                raise _fatal("E-TABLE-ENCODING", name) from None
+                raise _encoding_error(p, name) from None
 
 
 def _check_path(path: str | os.PathLike[str], encoding: str | None,
@@ -820,13 +1177,22 @@ def read_table(
     sheet: str | None = None,
     max_errors: int = 1000,
     display_name: str | None = None,
+    header_row: int | None = None,
+    strict_columns: bool = False,
 ) -> TableResult:
     """Read ``path`` (.csv/.txt, .xlsx, .jsonl/.ndjson) into rows typed by ``fields``.
 
+    The sheet as a clerk has it: the header is the first of the first
+    :data:`HEADER_SEARCH_ROWS` rows naming every required column (``header_row`` forces one);
+    title rows above it and total/signature rows below the data are skipped with a note;
+    columns the rules do not know are kept per row in ``TableResult.extras`` with one warning
+    (``strict_columns``: an error each). In a workbook of several sheets the first whose header
+    fits is read, unless ``sheet`` names one.
+
     ``key``: a field id whose value must be unique within the file (e.g. ``record_id``).
     ``encoding``: force a CSV encoding (default: UTF-8 with or without BOM, else GBK/GB18030,
-    else an error). ``sheet``: the XLSX sheet (default: the first). ``display_name``: how the
-    file is named in diagnostics (default: the path as given).
+    else an error). ``display_name``: how the file is named in diagnostics (default: the path
+    as given).
 
     Returns every problem found in ``TableResult.diagnostics``; raises
     :class:`~xiangyue.errors.InputError` only when the file cannot be read at all.
@@ -836,11 +1202,11 @@ def read_table(
     result = TableResult(file=name, format=fmt)
     try:
         if fmt == "csv":
-            _read_csv(p, fields, key, encoding, out, result)
+            _read_csv(p, fields, key, encoding, out, result, header_row, strict_columns)
         elif fmt == "xlsx":
-            _read_xlsx(p, fields, key, sheet, out, result)
+            _read_xlsx(p, fields, key, sheet, out, result, header_row, strict_columns)
         else:
-            _read_jsonl(p, fields, key, encoding, out, result)
+            _read_jsonl(p, fields, key, encoding, out, result, strict_columns)
     except OSError as err:
         raise _fatal("E-TABLE-FILE-READ", name, path=name, reason=err.strerror or str(err)) from None
     result.diagnostics = out.finish()
@@ -873,15 +1239,44 @@ def _sniff_encoding(p: Path) -> str | None:
 
 def _is_utf8(p: Path) -> bool:
     """Whether the whole file decodes as UTF-8 (checked block by block: bounded memory)."""
+    return _utf8_error(p) is None
+
+
+def _utf8_error(p: Path) -> tuple[int, int, bool] | None:
+    """Where the file stops being UTF-8: (line, byte offset, whether non-ASCII UTF-8 came
+    before it), or None if it all is. Block by block: bounded memory."""
     dec = codecs.getincrementaldecoder("utf-8")()
+    offset = lines = 0
+    multibyte = False
     try:
         with p.open("rb") as fh:
             while block := fh.read(1 << 20):
-                dec.decode(block)
+                try:
+                    dec.decode(block)
+                except UnicodeDecodeError as err:
+                    # the decoder may hold back the bytes of a character cut by the block end
+                    start = max(0, err.start)
+                    good = block[:start]
+                    lines += good.count(b"\n")
+                    multibyte = multibyte or not good.isascii()
+                    return lines + 1, offset + start + 1, multibyte
+                lines += block.count(b"\n")
+                multibyte = multibyte or not block.isascii()
+                offset += len(block)
         dec.decode(b"", final=True)
     except UnicodeDecodeError:
-        return False
-    return True
+        return lines + 1, offset, multibyte
+    return None
+
+
+def _encoding_error(p: Path, name: str) -> InputError:
+    """The file is neither UTF-8 nor GBK: name the first row that breaks UTF-8 when the rows
+    before it were UTF-8 (a row pasted from a GBK file)."""
+    where = _utf8_error(p)
+    if where is not None and where[2]:
+        line, byte, _ = where
+        return _fatal("E-TABLE-ENCODING-MIXED", name, line, 0, row=line, byte=byte)
+    return _fatal("E-TABLE-ENCODING", name)
 
 
 def _decode_error(p: Path, name: str, encoding: str) -> InputError:
@@ -896,7 +1291,8 @@ def _decode_error(p: Path, name: str, encoding: str) -> InputError:
 
 
 def _read_csv(p: Path, fields: Sequence[FieldSpec], key: str | None, encoding: str | None,
-              out: _Collector, result: TableResult) -> None:
+              out: _Collector, result: TableResult, header_row: int | None = None,
+              strict_columns: bool = False) -> None:
     name = result.file
     if p.stat().st_size == 0:
         raise _fatal("E-TABLE-EMPTY", name)
@@ -905,14 +1301,15 @@ def _read_csv(p: Path, fields: Sequence[FieldSpec], key: str | None, encoding: s
     for enc in attempts:
         result.rows.clear()
         result.lines.clear()
+        result.extras.clear()
         result.columns.clear()
-        out.items.clear()
-        out.dropped = 0
+        out.clear()
         with p.open("r", encoding=enc, errors="strict", newline="") as fh:
             lines: Iterable[str] = _guarded(fh) if enc == "gb18030" and not forced else fh
-            table = _Table(name, fields, key, out, result)
+            table = _Table(name, fields, key, out, result, strict_columns=strict_columns)
             try:
-                _csv_rows(lines, table, result)
+                for _ in _csv_stream(lines, table, result, 0, header_row):
+                    pass
             except UnicodeDecodeError:
                 if forced:
                     raise _decode_error(p, name, enc) from None
@@ -921,33 +1318,55 @@ def _read_csv(p: Path, fields: Sequence[FieldSpec], key: str | None, encoding: s
                 break
         result.encoding = "utf-8" if enc == "utf-8-sig" else enc
         return
-    raise _fatal("E-TABLE-ENCODING", name)
+    raise _encoding_error(p, name)
 
 
-def _csv_rows(lines: Iterable[str], table: _Table, result: TableResult) -> None:
-    """Every row of a CSV into ``table`` (rows kept in ``result``, not streamed)."""
-    for _ in _csv_stream(lines, table, result, chunk_rows=0):
-        pass
+def _csv_records(reader: Iterator[list[str]], file: str) -> Iterator[list[str]]:
+    """The reader's records; a cell too long (or an unclosed quote) is an error at its line."""
+    while True:
+        try:
+            rec = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as err:
+            line = getattr(reader, "line_num", 0)
+            if "field larger than field limit" in str(err):
+                raise _fatal("E-TABLE-CELL-SIZE", file, line, limit=MAX_CELL) from None
+            raise _fatal("E-TABLE-CSV", file, line, reason=str(err)) from None
+        yield rec
 
 
 def _csv_stream(lines: Iterable[str], table: _Table, result: TableResult,
-                chunk_rows: int) -> Iterator[Block]:
+                chunk_rows: int, header_row: int | None = None) -> Iterator[Block]:
     """The rows of a CSV into ``table``; a streaming ``table`` yields a block every
     ``chunk_rows`` rows or so (a table that keeps its rows yields nothing)."""
     it = iter(lines)
-    first = ""
-    for first in it:  # skip leading blank lines
-        if first.strip():
-            break
-    else:
-        raise _fatal("E-TABLE-EMPTY", result.file)
-    delimiter = "\t" if first.count("\t") > first.count(",") else ","
-    reader = csv.reader(chain([first], it), delimiter=delimiter)
-    table.set_header(next(reader))
-    line = 1
+    search = max(HEADER_SEARCH_ROWS, header_row or 0)
+    head = list(islice(it, search))
+    if not any(t.strip() for t in head):
+        if not head or header_row is None:
+            raise _fatal("E-TABLE-EMPTY", result.file)
+    text = "".join(head)
+    delimiter = "\t" if text.count("\t") > text.count(",") else ","
+    if csv.field_size_limit() != MAX_CELL:
+        csv.field_size_limit(MAX_CELL)
+    reader = csv.reader(chain(head, it), delimiter=delimiter)
+    records = _csv_records(reader, result.file)
+    first = [(n, rec) for n, rec in zip(range(1, search + 1), records)]
+    at = find_header(first, table.fields, header_row, result.file)
+    if at is None:
+        if not any(any(c.strip() for c in rec) for _, rec in first):
+            raise _fatal("E-TABLE-EMPTY", result.file)
+        raise _no_header(result.file, table.fields, len(first))
+    _title_note(table.out, first, at)
+    line = first[at][0]
+    result.header_line = line
+    table.set_header(first[at][1], line)
+    header_line = line
+    rest = chain((rec for _, rec in first[at + 1:]), records)
     data_rows = 0
     while True:
-        chunk = list(islice(reader, _CHUNK))
+        chunk = list(islice(rest, _CHUNK))
         if not chunk:
             break
         if table.fast_chunk(chunk, line + 1):
@@ -957,8 +1376,9 @@ def _csv_stream(lines: Iterable[str], table: _Table, result: TableResult,
         line += len(chunk)
         if table.stream and len(table.pending_lines) >= chunk_rows:
             yield table.take()
+    table.close()
     if data_rows == 0:
-        raise _fatal("E-TABLE-NO-ROWS", result.file, 1)
+        raise _fatal("E-TABLE-NO-ROWS", result.file, header_line)
     if table.stream and (table.pending_lines or table.pending_bad):
         yield table.take()
 
@@ -966,35 +1386,154 @@ def _csv_stream(lines: Iterable[str], table: _Table, result: TableResult,
 # -- XLSX -------------------------------------------------------------------------------------
 
 
-def _read_xlsx(p: Path, fields: Sequence[FieldSpec], key: str | None, sheet: str | None,
-               out: _Collector, result: TableResult) -> None:
+def _xlsx_failure(name: str, err: BaseException) -> InputError:
+    """What went wrong reading a workbook, as the clerk can act on it."""
+    try:
+        from defusedxml import DefusedXmlException
+    except ImportError:  # pragma: no cover - a dependency
+        DefusedXmlException = ()  # type: ignore[assignment,misc]
+    if isinstance(err, DefusedXmlException):
+        return _fatal("E-TABLE-XLSX-UNSAFE", name, reason=type(err).__name__)
+    return _fatal("E-TABLE-XLSX", name, reason=str(err)[:200] or type(err).__name__)
+
+
+def _guard(rows: Iterable[Any], name: str) -> Iterator[Any]:
+    """The rows openpyxl gives, with anything it raises on a broken or hostile workbook
+    turned into E-TABLE-XLSX (our own errors raised while handling a row pass untouched)."""
+    it = iter(rows)
+    while True:
+        try:
+            row = next(it)
+        except StopIteration:
+            return
+        except (InputError, MemoryError, KeyboardInterrupt):
+            raise
+        except Exception as err:  # noqa: BLE001 - a hostile file may make the parser raise anything
+            raise _xlsx_failure(name, err) from None
+        yield row
+
+
+def _check_zip(p: Path, name: str) -> None:
+    """Refuse a workbook whose parts unpack to more than :data:`MAX_XLSX_UNPACKED` (a zip bomb)
+    before anything is unpacked. The sizes are the archive's own: reading stops there."""
     import zipfile
 
+    try:
+        with zipfile.ZipFile(p) as z:
+            total = sum(i.file_size for i in z.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as err:
+        raise _fatal("E-TABLE-XLSX", name, reason=str(err) or type(err).__name__) from None
+    if total > MAX_XLSX_UNPACKED:
+        raise _fatal("E-TABLE-XLSX-SIZE", name, size=total >> 20)
+
+
+def _read_xlsx(p: Path, fields: Sequence[FieldSpec], key: str | None, sheet: str | None,
+               out: _Collector, result: TableResult, header_row: int | None = None,
+               strict_columns: bool = False) -> None:
     import openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException
 
     name = result.file
+    _check_zip(p, name)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # openpyxl warns about styles it ignores
         try:
             wb = openpyxl.load_workbook(p, read_only=True, data_only=True)
-        except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, TypeError,
-                EOFError) as err:
-            raise _fatal("E-TABLE-XLSX", name, reason=str(err) or type(err).__name__) from None
+        except (MemoryError, KeyboardInterrupt):
+            raise
+        except Exception as err:  # noqa: BLE001 - a hostile file may make the parser raise anything
+            raise _xlsx_failure(name, err) from None
         try:
-            if sheet is None:
-                ws = wb.worksheets[0]
-            elif sheet in wb.sheetnames:
+            sheets = list(wb.worksheets)
+            if not sheets:
+                raise _fatal("E-TABLE-EMPTY", name)
+            search = max(HEADER_SEARCH_ROWS, header_row or 0)
+            if sheet is not None:
+                if sheet not in wb.sheetnames:
+                    raise _fatal("E-TABLE-SHEET", name, sheet=sheet, sheets="、".join(wb.sheetnames))
                 ws = wb[sheet]
             else:
-                raise _fatal("E-TABLE-SHEET", name, sheet=sheet, sheets="、".join(wb.sheetnames))
-            ws.reset_dimensions()  # dimensions in the file are often wrong; read every row
-            try:
-                _xlsx_rows(_shown_values(ws), fields, key, out, result)
-            except (zipfile.BadZipFile, KeyError, ValueError, TypeError) as err:
-                raise _fatal("E-TABLE-XLSX", name, reason=str(err) or type(err).__name__) from None
+                ws = _pick_sheet(sheets, fields, search, header_row, name)
+                if ws is not sheets[0]:
+                    out.add("W-TABLE-SHEET", 0, "", severity="warning", sheet=ws.title,
+                            count=len(sheets), sheets="、".join(w.title for w in sheets))
+            result.sheet = ws.title
+            if getattr(ws, "reset_dimensions", None):
+                ws.reset_dimensions()  # dimensions in the file are often wrong; read every row
+            formulas = _formulas_without_result(wb, ws, name)
+            table = _Table(name, fields, key, out, result, strict_columns=strict_columns)
+            _xlsx_rows(_guard(_shown_values(ws), name), table, header_row, formulas)
         finally:
             wb.close()
+
+
+def _pick_sheet(sheets: Sequence[Any], fields: Sequence[FieldSpec], search: int,
+                header_row: int | None, name: str) -> Any:
+    """The first sheet whose header names every required column, else the one naming most."""
+    if len(sheets) == 1:
+        return sheets[0]
+    required = {f.id for f in fields if f.required}
+    best, best_n = sheets[0], 0
+    for ws in sheets:
+        rows = list(_guard(islice(ws.iter_rows(values_only=True), search), name))
+        if header_row is not None:
+            rows = rows[header_row - 1:header_row]
+        for cells in rows:
+            found = _header_fields(cells or (), fields)
+            if found and required <= found:
+                return ws
+            if len(found) > best_n:
+                best, best_n = ws, len(found)
+    return best
+
+
+_SHEET_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+
+
+def _formulas_without_result(wb: Any, ws: Any, name: str) -> dict[int, dict[int, tuple[str, str]]]:
+    """Formula cells of the sheet that hold no computed result (a file written by a program
+    that does not calculate): row -> column index (0-based) -> (cell, formula). openpyxl, asked
+    for values, reads them as blank; the sheet's XML says what they are."""
+    path = getattr(ws, "_worksheet_path", None)
+    archive = getattr(wb, "_archive", None)
+    if path is None or archive is None:
+        return {}
+    from defusedxml.ElementTree import iterparse
+    from openpyxl.utils.cell import coordinate_to_tuple
+
+    with archive.open(path) as fh:  # a quick look first: most sheets hold no formula
+        has = False
+        tail = b""
+        while block := fh.read(1 << 20):
+            chunk = tail + block
+            if b"<f>" in chunk or b"<f " in chunk or b":f>" in chunk or b":f " in chunk:
+                has = True
+                break
+            tail = block[-4:]
+    if not has:
+        return {}
+    found: dict[int, dict[int, tuple[str, str]]] = {}
+    try:
+        with archive.open(path) as fh:
+            for _, el in iterparse(fh, events=("end",)):
+                if el.tag != _SHEET_NS + "c":
+                    continue
+                f = el.find(_SHEET_NS + "f")
+                if f is not None:
+                    v = el.find(_SHEET_NS + "v")
+                    is_ = el.find(_SHEET_NS + "is")
+                    if (v is None or not (v.text or "").strip()) and is_ is None:
+                        ref = el.get("r") or ""
+                        try:
+                            row, col = coordinate_to_tuple(ref)
+                        except (ValueError, TypeError):
+                            continue
+                        found.setdefault(row, {})[col - 1] = (ref, "=" + (f.text or "…"))
+                el.clear()
+    except (MemoryError, KeyboardInterrupt):
+        raise
+    except Exception as err:  # noqa: BLE001 - a hostile file may make the parser raise anything
+        raise _xlsx_failure(name, err) from None
+    return found
 
 
 _ZEROS_FORMAT = re.compile(r'(?:"([^"]*)")?(0+)\Z')  # 000, "JG"000
@@ -1020,29 +1559,36 @@ def _blank(v: Any) -> bool:
     return v is None or (isinstance(v, str) and not v.strip())
 
 
-def _xlsx_rows(rows: Iterable[Sequence[Any]], fields: Sequence[FieldSpec], key: str | None,
-               out: _Collector, result: TableResult) -> None:
-    table = _Table(result.file, fields, key, out, result)
-    line = 0
+def _xlsx_rows(rows: Iterable[Sequence[Any]], table: _Table, header_row: int | None = None,
+               formulas: Mapping[int, Mapping[int, tuple[str, str]]] | None = None) -> None:
+    out, result = table.out, table.result
     it = iter(rows)
-    for cells in it:
-        line += 1
-        if not all(_blank(c) for c in cells):
-            header = list(cells)
-            while header and _blank(header[-1]):
-                header.pop()
-            break
-    else:
-        raise _fatal("E-TABLE-EMPTY", result.file)
-    table.set_header(header, line)  # blank rows above the header keep the sheet's numbering
-    header_line = line
+    search = max(HEADER_SEARCH_ROWS, header_row or 0)
+    first = [(n, list(cells)) for n, cells in zip(range(1, search + 1), it)]
+    at = find_header(first, table.fields, header_row, result.file)
+    if at is None:
+        if all(all(_blank(c) for c in cells) for _, cells in first):
+            raise _fatal("E-TABLE-EMPTY", result.file)
+        raise _no_header(result.file, table.fields, len(first))
+    _title_note(out, first, at)
+    header = first[at][1]
+    while header and _blank(header[-1]):
+        header.pop()
+    line = header_line = first[at][0]
+    result.header_line = line
+    table.set_header(header, line)
     ncols, plan, ids = table.ncols, table.plan, table.ids
+    formulas = formulas or {}
     data_rows = 0
-    for cells in it:
+    for cells in chain((cells for _, cells in first[at + 1:]), it):
         line += 1
         if all(_blank(c) for c in cells):
             continue
+        if table.footer(line, cells):
+            continue
         data_rows += 1
+        if line in formulas and _formula_errors(table, line, formulas[line]):
+            continue
         if len(cells) > ncols:
             extra = [c for c in cells[ncols:] if not _blank(c)]
             if extra:
@@ -1058,9 +1604,21 @@ def _xlsx_rows(rows: Iterable[Sequence[Any]], fields: Sequence[FieldSpec], key: 
         except CellError:
             table.bad_row(line, lambda i, conv: conv.value(cells[i] if i < n else None))
             continue
-        table.add_row(line, dict(zip(ids, vals)))
+        table.add_row(line, dict(zip(ids, vals)), table.extras(cells) if table.extra_cols else None)
+    table.close()
     if data_rows == 0:
         raise _fatal("E-TABLE-NO-ROWS", result.file, header_line)
+
+
+def _formula_errors(table: _Table, line: int, cells: Mapping[int, tuple[str, str]]) -> bool:
+    """E-TABLE-FORMULA for each formula without a result in a column that is read."""
+    used = {i for i, _ in table.plan} | {i for i, _ in table.extra_cols}
+    bad = False
+    for i, (ref, formula) in sorted(cells.items()):
+        if i in used:
+            table.out.add("E-TABLE-FORMULA", line, table.headers[i], cell=ref, formula=formula[:60])
+            bad = True
+    return bad
 
 
 # -- JSONL ------------------------------------------------------------------------------------
@@ -1069,7 +1627,7 @@ _JSONL_EXAMPLE = '{"记录编号": "R001", "户号": "001", "日期": "2024-03-0
 
 
 def _read_jsonl(p: Path, fields: Sequence[FieldSpec], key: str | None, encoding: str | None,
-                out: _Collector, result: TableResult) -> None:
+                out: _Collector, result: TableResult, strict_columns: bool = False) -> None:
     name = result.file
     if p.stat().st_size == 0:
         raise _fatal("E-TABLE-EMPTY", name)
@@ -1088,10 +1646,14 @@ def _read_jsonl(p: Path, fields: Sequence[FieldSpec], key: str | None, encoding:
                     reason = err.msg if isinstance(err, json.JSONDecodeError) else str(err)
                     out.add("E-TABLE-JSONL", line, 0, reason=reason, example=_JSONL_EXAMPLE)
                     continue
+                except RecursionError:
+                    out.add("E-TABLE-JSONL", line, 0, reason="嵌套太深 / nested too deeply",
+                            example=_JSONL_EXAMPLE)
+                    continue
                 yield line, obj
 
     try:
-        data_rows = _object_rows(objects(), fields, key, out, result)
+        data_rows = _object_rows(objects(), fields, key, out, result, strict_columns)
     except UnicodeDecodeError:
         raise _decode_error(p, name, enc) from None
     if data_rows == 0:
@@ -1099,12 +1661,12 @@ def _read_jsonl(p: Path, fields: Sequence[FieldSpec], key: str | None, encoding:
 
 
 def _object_rows(objects: Iterable[tuple[int, Any]], fields: Sequence[FieldSpec], key: str | None,
-                 out: _Collector, result: TableResult) -> int:
+                 out: _Collector, result: TableResult, strict_columns: bool = False) -> int:
     """Typed rows from (line, dict) pairs (JSON Lines, or rows a Python caller hands over)."""
     table = _Table(result.file, fields, key, out, result)
     table.key_pos = 0 if key is not None and any(f.id == key for f in fields) else None
     known: dict[str, FieldSpec | None] = {}
-    reported_unknown: set[str] = set()
+    reported_unknown: dict[str, int] = {}
     missing_required = [f for f in fields if f.required]
     data_rows = 0
     for line, obj in objects:
@@ -1115,6 +1677,7 @@ def _object_rows(objects: Iterable[tuple[int, Any]], fields: Sequence[FieldSpec]
         row: dict[str, Any] = {}
         bad = False
         given: dict[str, str] = {}
+        extra: dict[str, str] = {}
         for k, v in obj.items():
             if isinstance(k, str) and k.startswith("_"):
                 continue  # bookkeeping a caller carries along (_file, _row)
@@ -1122,12 +1685,16 @@ def _object_rows(objects: Iterable[tuple[int, Any]], fields: Sequence[FieldSpec]
                 known[k] = match_header(k, fields)
             spec = known[k]
             if spec is None:
+                if strict_columns:
+                    if k not in reported_unknown:
+                        zh, en = suggest_column(k, fields)
+                        out.add("E-TABLE-UNKNOWN-COLUMN", line, k, name=k,
+                                suggest_zh=zh, suggest_en=en)
+                    bad = True
                 if k not in reported_unknown:
-                    reported_unknown.add(k)
-                    zh, en = suggest_column(k, fields)
-                    out.add("E-TABLE-UNKNOWN-COLUMN", line, k, name=k,
-                            suggest_zh=zh, suggest_en=en)
-                bad = True
+                    reported_unknown[k] = line
+                if v is not None and not _blank(v):
+                    extra[str(k)] = cell_text(v)
                 continue
             if spec.id in given:
                 out.add("E-TABLE-DUP-COLUMN", line, k, name=k,
@@ -1152,7 +1719,11 @@ def _object_rows(objects: Iterable[tuple[int, Any]], fields: Sequence[FieldSpec]
         for f in fields:
             if f.id not in row:
                 row[f.id] = f.default
-        table.add_row(line, row)
+        table.add_row(line, row, extra or None)
+    if reported_unknown and not strict_columns:
+        first = min(reported_unknown.values())
+        out.add("W-TABLE-EXTRA-COLUMNS", first, "", severity="warning",
+                names="、".join(f"“{n}”" for n in reported_unknown))
     return data_rows
 
 

@@ -54,7 +54,8 @@ def test_without_a_rule_file_the_reference_village_columns_are_checked(db, tmp_p
     assert "按参考村（金钩村）规则文件的列检查" in r.stderr
     bad = tmp_path / "bad.csv"
     bad.write_text("记录编号,户号,日期,事项,颜色\nR1,JG001,2024-03-01,志愿服务,红\n", encoding="utf-8")
-    r = run("records", "import", str(bad), "--db", db, env={"XIANGYUE_RULESET": ""})
+    r = run("records", "import", str(bad), "--db", db, "--strict-columns",
+            env={"XIANGYUE_RULESET": ""})
     assert r.exit_code == 2 and "E-TABLE-UNKNOWN-COLUMN" in r.stderr
 
 
@@ -73,16 +74,16 @@ def test_the_database_remembers_the_rule_file(db, tmp_path):
 
 def test_errors_are_listed_with_file_row_column_and_nothing_is_written(db, tmp_path):
     p = tmp_path / "bad.csv"
-    p.write_text("记录编号,户号,日期,事项,数量\nR1,001,2024/3/1,志愿服务,2\nR2,001,2024-03-01,志愿服务,两\n",
+    p.write_text("记录编号,户号,日期,事项,数量\nR1,001,2024/2/30,志愿服务,2\nR2,001,2024-03-01,志愿服务,两\n",
                  encoding="utf-8")
     r = run("records", "import", str(p), "-r", RULES, "--db", db)
     assert r.exit_code == 2
     assert r.stdout == ""
     assert r.stderr == (
-        f"{p}:2:日期: E-TABLE-DATE: 日期“2024/3/1”格式不对\n"
-        "    提示: 日期写成 YYYY-MM-DD，如 2024-03-01；这里应写成 2024-03-01\n"
+        f"{p}:2:日期: E-TABLE-DATE-DAY: 日期“2024/2/30”不存在\n"
+        "    提示: 检查月份和日期（写成 YYYY-MM-DD）\n"
         f"{p}:3:数量: E-TABLE-DECIMAL: “两”不是数字\n"
-        "    提示: 写成数字，如 2 或 1.5（半角数字，不带单位、千分位逗号）\n"
+        "    提示: 写成数字，如 2、1.5 或 1,200（不带单位）\n"
     )
     with open_store(db) as s:
         assert s.count("records") == 0
