@@ -108,7 +108,7 @@ def _import_command(kind: str, importer: Callable[..., ImportResult], help_text:
                 if ruleset:
                     with store.transaction():
                         remember_ruleset(store.conn, ruleset)
-        except XiangyueError:
+        except BaseException:
             if not existed:  # a failed import leaves no new, empty database behind
                 for suffix in ("", "-wal", "-shm", "-journal"):
                     with contextlib.suppress(OSError):

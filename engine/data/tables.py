@@ -794,6 +794,7 @@ class _Table:
                  strict_columns: bool = False):
         self.stream = stream  # rows go to ``pending`` as stored columns, see TableStream
         self.strict_columns = strict_columns
+        self.unusable = False
         self.extra_cols: list[tuple[int, str]] = []
         self.footers: list[tuple[int, str]] = []
         self.file = file
@@ -839,6 +840,7 @@ class _Table:
         for f in self.fields:
             if f.id not in seen and f.required:
                 self.out.add("E-TABLE-MISSING-COLUMN", line, "", name=f.label or f.id, id=f.id)
+                self.unusable = True  # rows are still checked, none is kept
         if self.extra_cols:
             self.out.add("W-TABLE-EXTRA-COLUMNS", line, "",
                          names="、".join(f"“{n}”" for _, n in self.extra_cols), severity="warning")
@@ -895,6 +897,8 @@ class _Table:
 
     # -- rows ------------------------------------------------------------------------------
     def add_row(self, line: int, row: dict[str, Any], extra: dict[str, str] | None = None) -> None:
+        if self.unusable:
+            return
         if self.stream:
             from xiangyue.data.store import to_db
 
@@ -944,7 +948,7 @@ class _Table:
     def fast_chunk(self, chunk: list[list[str]], start: int) -> bool:
         """Convert a chunk of well-formed CSV rows column by column; False (nothing done) if
         any row is ragged, blank or has a bad cell, so the slow path can say what is wrong."""
-        if not self.plan or self.unnamed or set(map(len, chunk)) != {self.ncols}:
+        if not self.plan or self.unnamed or self.unusable or set(map(len, chunk)) != {self.ncols}:
             return False
         if not self.guarded and not all(map(any, chunk)):
             return False  # a blank row (with a required column, its empty cell says so)
