@@ -252,3 +252,17 @@ def test_missing_columns_of_households_and_cases_are_errors_not_tracebacks(tmp_p
     r = run("cases", "import", str(c), "-r", RULES, "--db", str(db))
     assert r.exit_code == 2 and "c.csv:2:步骤: E-IMPORT-CASE-NO-STEP: 事项 C1 缺少步骤" in r.stderr
     assert not db.exists()
+
+
+def test_explain_shows_the_extra_fields_kept_with_a_record(tmp_path):
+    p = tmp_path / "r.csv"
+    p.write_text("序号,记录编号,户号,日期,事项,数量,联系电话\n1,R1,001,2024/3/5,志愿服务,2,13800000001\n",
+                 encoding="utf-8")
+    db = tmp_path / "v.db"
+    assert run("records", "import", str(p), "-r", RULES, "--db", str(db)).exit_code == 0
+    r = run("explain", RULES, "001", "--period", "2024-Q1", "--db", str(db))
+    assert r.exit_code == 0, r.output
+    assert "3月5日 志愿服务 ×2：按“志愿服务”得 4 分（序号 1，联系电话 13800000001）" in r.stdout
+    r = run("explain", RULES, "001", "--period", "2024-Q1", "--records", str(p), "--format", "json")
+    (rec,) = json.loads(r.stdout)["records"]
+    assert rec["extra"] == {"序号": "1", "联系电话": "13800000001"}

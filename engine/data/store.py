@@ -431,6 +431,22 @@ class Store:
         return self._typed_rows("cases", fields, where, params,
                                 "case_id, date, source_file, source_row")
 
+    def record_extras(self, ids: Sequence[str]) -> dict[str, dict[str, str]]:
+        """record id -> its extra fields (columns the rules do not know, kept on import)."""
+        import json
+
+        if "extra" not in self.columns("records"):
+            return {}
+        out: dict[str, dict[str, str]] = {}
+        with _mapped(self.path):
+            for start in range(0, len(ids), 500):
+                part = list(ids[start:start + 500])
+                for rid, extra in self.conn.execute(
+                        "SELECT record_id, extra FROM records WHERE extra IS NOT NULL AND "
+                        f"record_id IN ({', '.join('?' * len(part))})", part):
+                    out[rid] = json.loads(extra)
+        return out
+
     def imports(self) -> list[dict[str, Any]]:
         """The import log, oldest first."""
         with _mapped(self.path):

@@ -737,7 +737,7 @@ def cell_text(v: Any) -> str:
 
 
 def _extra_json(extra: Mapping[str, str] | None) -> str | None:
-    return json.dumps(extra, ensure_ascii=False, sort_keys=True) if extra else None
+    return json.dumps(extra, ensure_ascii=False) if extra else None
 
 
 def _header_fields(cells: Sequence[Any], fields: Sequence[FieldSpec]) -> set[str]:
@@ -1133,7 +1133,10 @@ class TableStream:
         if p.stat().st_size == 0:
             raise _fatal("E-TABLE-EMPTY", name)
         forced = self.encoding or _sniff_encoding(p)
-        enc = forced or ("utf-8-sig" if _is_utf8(p) else "gb18030")
+        where = None if forced else _utf8_error(p)
+        if _mixed(where):
+            raise _encoding_error(p, name)
+        enc = forced or ("utf-8-sig" if where is None else "gb18030")
         self.result.encoding = "utf-8" if enc == "utf-8-sig" else enc
         with p.open("r", encoding=enc, errors="strict", newline="") as fh:
             lines: Iterable[str] = _guarded(fh) if enc == "gb18030" and not forced else fh
@@ -1241,17 +1244,15 @@ def _sniff_encoding(p: Path) -> str | None:
     return None
 
 
-def _is_utf8(p: Path) -> bool:
-    """Whether the whole file decodes as UTF-8 (checked block by block: bounded memory)."""
-    return _utf8_error(p) is None
+_LEADS = bytes(range(0xC0, 0x100))
 
 
-def _utf8_error(p: Path) -> tuple[int, int, bool] | None:
-    """Where the file stops being UTF-8: (line, byte offset, whether non-ASCII UTF-8 came
-    before it), or None if it all is. Block by block: bounded memory."""
+def _utf8_error(p: Path) -> tuple[int, int, int] | None:
+    """Where the file stops being UTF-8: (line, byte offset, how many non-ASCII characters
+    came before it), or None if it all is. Block by block: bounded memory."""
     dec = codecs.getincrementaldecoder("utf-8")()
     offset = lines = 0
-    multibyte = False
+    multibyte = 0
     try:
         with p.open("rb") as fh:
             while block := fh.read(1 << 20):
@@ -1262,10 +1263,10 @@ def _utf8_error(p: Path) -> tuple[int, int, bool] | None:
                     start = max(0, err.start)
                     good = block[:start]
                     lines += good.count(b"\n")
-                    multibyte = multibyte or not good.isascii()
+                    multibyte += len(good) - len(good.translate(None, _LEADS))
                     return lines + 1, offset + start + 1, multibyte
                 lines += block.count(b"\n")
-                multibyte = multibyte or not block.isascii()
+                multibyte += len(block) - len(block.translate(None, _LEADS))
                 offset += len(block)
         dec.decode(b"", final=True)
     except UnicodeDecodeError:
@@ -1277,10 +1278,16 @@ def _encoding_error(p: Path, name: str) -> InputError:
     """The file is neither UTF-8 nor GBK: name the first row that breaks UTF-8 when the rows
     before it were UTF-8 (a row pasted from a GBK file)."""
     where = _utf8_error(p)
-    if where is not None and where[2]:
-        line, byte, _ = where
+    if _mixed(where):
+        line, byte, _ = where  # type: ignore[misc]
         return _fatal("E-TABLE-ENCODING-MIXED", name, line, 0, row=line, byte=byte)
     return _fatal("E-TABLE-ENCODING", name)
+
+
+def _mixed(where: tuple[int, int, int] | None) -> bool:
+    """Whether a file that is not all UTF-8 was UTF-8 until then: a few Chinese characters
+    (GBK bytes almost never form even one valid UTF-8 sequence)."""
+    return where is not None and where[2] >= 3
 
 
 def _decode_error(p: Path, name: str, encoding: str) -> InputError:
@@ -1302,6 +1309,12 @@ def _read_csv(p: Path, fields: Sequence[FieldSpec], key: str | None, encoding: s
         raise _fatal("E-TABLE-EMPTY", name)
     forced = encoding or _sniff_encoding(p)
     attempts = [forced] if forced else ["utf-8-sig", "gb18030"]
+    if not forced:
+        where = _utf8_error(p)
+        if _mixed(where):
+            raise _encoding_error(p, name)
+        if where is not None:
+            attempts = ["gb18030"]
     for enc in attempts:
         result.rows.clear()
         result.lines.clear()
@@ -1396,8 +1409,13 @@ def _xlsx_failure(name: str, err: BaseException) -> InputError:
         from defusedxml import DefusedXmlException
     except ImportError:  # pragma: no cover - a dependency
         DefusedXmlException = ()  # type: ignore[assignment,misc]
-    if isinstance(err, DefusedXmlException):
-        return _fatal("E-TABLE-XLSX-UNSAFE", name, reason=type(err).__name__)
+    cause: BaseException | None = err
+    for _ in range(10):  # openpyxl wraps what its parser raised
+        if cause is None:
+            break
+        if isinstance(cause, DefusedXmlException):
+            return _fatal("E-TABLE-XLSX-UNSAFE", name, reason=type(cause).__name__)
+        cause = cause.__cause__ or cause.__context__
     return _fatal("E-TABLE-XLSX", name, reason=str(err)[:200] or type(err).__name__)
 
 
@@ -1425,8 +1443,10 @@ def _check_zip(p: Path, name: str) -> None:
     try:
         with zipfile.ZipFile(p) as z:
             total = sum(i.file_size for i in z.infolist())
-    except (zipfile.BadZipFile, OSError, ValueError) as err:
-        raise _fatal("E-TABLE-XLSX", name, reason=str(err) or type(err).__name__) from None
+    except (MemoryError, KeyboardInterrupt):
+        raise
+    except Exception as err:  # noqa: BLE001 - a hostile file may make zipfile raise anything
+        raise _fatal("E-TABLE-XLSX", name, reason=str(err)[:200] or type(err).__name__) from None
     if total > MAX_XLSX_UNPACKED:
         raise _fatal("E-TABLE-XLSX-SIZE", name, size=total >> 20)
 
@@ -1438,10 +1458,11 @@ def _read_xlsx(p: Path, fields: Sequence[FieldSpec], key: str | None, sheet: str
 
     name = result.file
     _check_zip(p, name)
-    with warnings.catch_warnings():
+    # our own handle: closed even when openpyxl fails halfway through opening the workbook
+    with warnings.catch_warnings(), p.open("rb") as fh:
         warnings.simplefilter("ignore")  # openpyxl warns about styles it ignores
         try:
-            wb = openpyxl.load_workbook(p, read_only=True, data_only=True)
+            wb = openpyxl.load_workbook(fh, read_only=True, data_only=True)
         except (MemoryError, KeyboardInterrupt):
             raise
         except Exception as err:  # noqa: BLE001 - a hostile file may make the parser raise anything
@@ -1504,19 +1525,19 @@ def _formulas_without_result(wb: Any, ws: Any, name: str) -> dict[int, dict[int,
     from defusedxml.ElementTree import iterparse
     from openpyxl.utils.cell import coordinate_to_tuple
 
-    with archive.open(path) as fh:  # a quick look first: most sheets hold no formula
-        has = False
-        tail = b""
-        while block := fh.read(1 << 20):
-            chunk = tail + block
-            if b"<f>" in chunk or b"<f " in chunk or b":f>" in chunk or b":f " in chunk:
-                has = True
-                break
-            tail = block[-4:]
-    if not has:
-        return {}
     found: dict[int, dict[int, tuple[str, str]]] = {}
     try:
+        with archive.open(path) as fh:  # a quick look first: most sheets hold no formula
+            has = False
+            tail = b""
+            while block := fh.read(1 << 20):
+                chunk = tail + block
+                if b"<f>" in chunk or b"<f " in chunk or b":f>" in chunk or b":f " in chunk:
+                    has = True
+                    break
+                tail = block[-4:]
+        if not has:
+            return {}
         with archive.open(path) as fh:
             for _, el in iterparse(fh, events=("end",)):
                 if el.tag != _SHEET_NS + "c":

@@ -62,6 +62,23 @@ class Story:
     earned: Decimal = Decimal(0)
     deducted: Decimal = Decimal(0)
     base_total: Decimal = Decimal(0)
+    #: record id -> the record's cells under columns the rules do not know (kept on import)
+    extras: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def _record_json(self, rec: Mapping[str, Any], entries: list[LedgerEntry],
+                     lang: str) -> dict[str, Any]:
+        out = {
+            "record_id": rec.get("record_id"),
+            "date": rec["date"].isoformat(),
+            "what": _what(rec, self.ruleset, lang),
+            "rules": [_entry_json(e) for e in entries],
+            "text": _record_line(rec, entries, self.ruleset, lang)
+            + _extra_words(self.extras.get(str(rec.get("record_id"))), lang),
+        }
+        extra = self.extras.get(str(rec.get("record_id")))
+        if extra:
+            out["extra"] = dict(extra)
+        return out
 
     def to_json(self, lang: str = "zh") -> dict[str, Any]:
         return {
@@ -76,16 +93,7 @@ class Story:
             "vetoed": self.vetoed,
             "vetoes": [dict(v) for v in self.vetoes],
             "base": [e.to_json() for e in self.base],
-            "records": [
-                {
-                    "record_id": rec.get("record_id"),
-                    "date": rec["date"].isoformat(),
-                    "what": _what(rec, self.ruleset, lang),
-                    "rules": [_entry_json(e) for e in entries],
-                    "text": _record_line(rec, entries, self.ruleset, lang),
-                }
-                for rec, entries in self.records
-            ],
+            "records": [self._record_json(rec, entries, lang) for rec, entries in self.records],
             "issues": [dict(i.to_json(lang), kind=i.kind) for i in self.issues],
             "text": story_text(self, lang).splitlines(),
         }
@@ -270,6 +278,15 @@ def _rule_clause(e: LedgerEntry, lang: str) -> str:
     return f"按“{e.rule_name}”{step}应得 {_n(e.raw)} 分；{reasons}，实得 {_n(e.awarded)} 分"
 
 
+def _extra_words(extra: Mapping[str, str] | None, lang: str) -> str:
+    """The record's extra fields (columns the rules do not know), as the clerk wrote them."""
+    if not extra:
+        return ""
+    if lang == "en":
+        return " [" + "; ".join(f"{k}: {v}" for k, v in extra.items()) + "]"
+    return "（" + "，".join(f"{k} {v}" for k, v in extra.items()) + "）"
+
+
 def _record_line(rec: Mapping[str, Any], entries: list[LedgerEntry], ruleset: Ruleset | None,
                  lang: str) -> str:
     sep = "; " if lang == "en" else "；"
@@ -321,7 +338,8 @@ def story_text(story: Story, lang: str = "zh") -> str:
     items: list[tuple[tuple, str]] = []
     for rec, entries in story.records:
         items.append(((rec["date"], str(rec.get("record_id") or "")),
-                      _record_line(rec, entries, story.ruleset, lang)))
+                      _record_line(rec, entries, story.ruleset, lang)
+                      + _extra_words(story.extras.get(str(rec.get("record_id"))), lang)))
     for issue in story.issues:
         items.append(((issue.date if isinstance(issue.date, dt.date) else dt.date.min,
                        str(issue.record_id or "")), _issue_line(issue, lang)))
@@ -376,7 +394,29 @@ def explain_period(ruleset_path: str, household: str, period_text: str, *,
     inputs = open_inputs(ruleset, period, db_path=db_path, records_path=records_path,
                          households_path=households_path)
     try:
-        return explain(ruleset, inputs.records, inputs.households, period, household,
-                       presorted=inputs.presorted)
+        story = explain(ruleset, inputs.records, inputs.households, period, household,
+                        presorted=inputs.presorted)
     finally:
         inputs.close()
+    ids = [str(rec.get("record_id")) for rec, _ in story.records if rec.get("record_id")]
+    if ids:
+        story.extras = _record_extras(ruleset, ids, db_path=db_path, records_path=records_path)
+    return story
+
+
+def _record_extras(ruleset: Ruleset, ids: list[str], *, db_path: str | None,
+                   records_path: str | None) -> dict[str, dict[str, str]]:
+    """The extra fields of the records ``ids``, from the records file or the database."""
+    if records_path:
+        from xiangyue.data.tables import read_table
+
+        table = read_table(records_path, ruleset.fields)
+        wanted = set(ids)
+        return {str(r["record_id"]): e for r, e in zip(table.rows, table.extras)
+                if e and str(r["record_id"]) in wanted}
+    if not db_path:
+        return {}
+    from xiangyue.data.store import open_store
+
+    with open_store(db_path, create=False) as store:
+        return store.record_extras(ids)
