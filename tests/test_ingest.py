@@ -138,8 +138,9 @@ def test_db_file_is_byte_identical_after_a_failed_import(tmp_path):
 
 def test_unknown_households_are_warnings_once_the_register_exists(store, tmp_path):
     assert import_households(store, DATA / "households.csv", RS).added == 3
-    p = write(tmp_path, "r.csv", HEADER + "R1,001,2024-03-01,x,,,,,\nR2,099,2024-03-01,x,,,,,\n"
-              "R3,099,2024-03-02,x,,,,,\nR4,1,2024-03-02,x,,,,,\n")
+    p = write(tmp_path, "r.csv", HEADER + "R1,001,2024-03-01,志愿服务,,,,,\n"
+              "R2,099,2024-03-01,志愿服务,,,,,\nR3,099,2024-03-02,志愿服务,,,,,\n"
+              "R4,1,2024-03-02,志愿服务,,,,,\n")
     result = import_records(store, p, RS)
     assert result.added == 4
     assert [(d.code, d.line, d.column, d.severity) for d in result.warnings] == [

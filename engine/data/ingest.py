@@ -84,6 +84,10 @@ register(
             "recurring duty without a procedure may leave it empty"),
         "E-IMPORT-CASE-NEGATIVE": Msg(
             zh="“{name}”不能是负数（{value}）", en="'{name}' cannot be negative ({value})"),
+        "W-IMPORT-ACTIVITY": Msg(
+            zh="{name}“{value}”没有一条规则能匹配（{count} 条记录，第一条在第 {first} 行）",
+            en="no rule can match {name} '{value}' ({count} record(s), first in row {first})",
+            hint_zh="{suggest_zh}", hint_en="{suggest_en}"),
         "W-IMPORT-UNKNOWN-HOUSEHOLD": Msg(
             zh="户号 {household} 不在户籍名册中（{count} 条记录，第一条在第 {first} 行）",
             en="household {household} is not in the register ({count} record(s), first in row "
@@ -147,6 +151,17 @@ def _no_gc() -> Iterator[None]:
     finally:
         if was:
             gc.enable()
+
+
+def _vocabulary(ruleset: Ruleset) -> Any:
+    """The activity names the rules know, when they are all a record can match (else None)."""
+    from xiangyue.rules.vocabulary import vocabulary
+
+    try:
+        v = vocabulary(ruleset)
+    except (AttributeError, TypeError):  # a ruleset-like object without parsed rules
+        return None
+    return v if v is not None and v.closed else None
 
 
 def archive_rows(store: Store, table: str, reason: str, import_id: int | None, where: str,
@@ -405,6 +420,11 @@ class _Import:
         insert_one, insert_many = head + one, head + ", ".join([one] * per)
         register = store.household_ids() if self.kind == "records" else set()
         hcol = next((j for j, f in enumerate(self.fields) if f.id == "household"), None)
+        vocab = _vocabulary(self.ruleset) if self.kind == "records" else None
+        acol = next((j for j, f in enumerate(self.fields) if vocab and f.id == vocab.field.id),
+                    None)
+        known_names = frozenset(vocab.names) if vocab else frozenset()
+        strange: dict[Any, list[int]] = {}  # activity no rule can match -> [first row, count]
         unknown: dict[Any, list[int]] = {}
         self._first_of: dict[Any, tuple[int, dict[str, Any]]] = {}
         self._amount_of: dict[Any, tuple[int, Any]] = {}
@@ -419,6 +439,17 @@ class _Import:
             rows += n
             if self.kind == "cases":
                 self._check_cases([self._typed(v) for v in zip(*cols)], lines)
+            if acol is not None:
+                odd = set(cols[acol]) - known_names
+                odd.discard(None)
+                if odd:
+                    for a, line in zip(cols[acol], lines):
+                        if a in odd:
+                            seen_a = strange.get(a)
+                            if seen_a is None:
+                                strange[a] = [line, 1]
+                            else:
+                                seen_a[1] += 1
             if register and hcol is not None:
                 for h, line in zip(cols[hcol], lines):
                     if h not in register:
@@ -467,6 +498,19 @@ class _Import:
             for h, (first, count) in unknown.items():
                 self._add("W-IMPORT-UNKNOWN-HOUSEHOLD", first, column, severity="warning",
                           household=h, count=count, first=first)
+        if strange and vocab is not None:
+            from xiangyue.rules.vocabulary import suggestion_words
+
+            column = self._col(vocab.field.id)
+            for a, (first, count) in strange.items():
+                close = vocab.suggest(str(a))
+                self._add("W-IMPORT-ACTIVITY", first, column, severity="warning",
+                          name=vocab.field.label or vocab.field.id, value=a, count=count,
+                          first=first, suggestions=close,
+                          suggest_zh=suggestion_words(close, "zh") or "规则文件中的名称："
+                          + "、".join(vocab.names[:12]),
+                          suggest_en=suggestion_words(close, "en") or "names the rules know: "
+                          + ", ".join(vocab.names[:12]))
         if any(d.severity == "error" for d in self.diags):
             raise InputError(self.diags)  # rolls the transaction back: nothing written
         for sql in deferred:

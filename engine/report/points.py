@@ -6,8 +6,13 @@ The JSON shape (keys may be added, never renamed)::
      "ruleset": {"name": ..., "version": ..., "sha256": ...},
      "households": [{"household": "JG001", "total": 12.5, "base": 0, "earned": 15.5,
                      "deducted": -3, "vetoed": false, "by_rule": {"volunteer": 10, ...}, ...}, ...],
-     "unmatched": [{"record_id": ..., "activity": ...}], "not_covered": [...], "invalid": [...],
+     "unmatched": [{"record_id": ..., "activity": ..., "suggestions": ["志愿服务"]}],
+     "not_covered": [...], "invalid": [...],
      "pending": [{"record_id", "household", "date", "activity", "reason", "file", "row"}]}
+
+``suggestions``: the activity names the rule file knows that are closest to an unmatched
+record's activity (:mod:`xiangyue.rules.vocabulary`; empty when its name is known or nothing
+is close).
 
 Every household of the register appears; ``total`` = ``base`` + ``earned`` + ``deducted``;
 numbers are exact (see :mod:`.jsonout`).
@@ -34,7 +39,8 @@ def to_json(ev: Evaluation, lang: str = "zh") -> dict[str, Any]:
         "unit": ev.unit,
         "record_count": ev.record_count,
         "households": [r.to_json() for r in ev.results],
-        "unmatched": [i.to_json(lang) for i in ev.unmatched],
+        "unmatched": [dict(i.to_json(lang), suggestions=s)
+                      for i, s in zip(ev.unmatched, _suggestions(ev))],
         "not_covered": [i.to_json(lang) for i in ev.not_covered],
         "invalid": [i.to_json(lang) for i in ev.invalid],
         "unknown_households": [i.to_json(lang) for i in ev.unknown_households],
@@ -101,6 +107,25 @@ def render_table(ev: Evaluation, lang: str = "zh") -> str:
     return "\n".join(out) + "\n"
 
 
+def _suggestions(ev: Evaluation) -> list[list[str]]:
+    """For each unmatched record, the closest activity names the rule file knows."""
+    if not ev.unmatched:
+        return []
+    from xiangyue.rules.vocabulary import vocabulary
+
+    vocab = vocabulary(ev.ruleset)
+    if vocab is None:
+        return [[] for _ in ev.unmatched]
+    memo: dict[str, list[str]] = {}
+    out = []
+    for i in ev.unmatched:
+        a = i.activity if isinstance(i.activity, str) else ""
+        if a not in memo:
+            memo[a] = vocab.suggest(a)
+        out.append(memo[a])
+    return out
+
+
 def _issue_lines(ev: Evaluation, lang: str) -> list[str]:
     groups = [
         (ev.unmatched, "未匹配任何规则的记录（请核对事项名称）", "records no rule applies to (check the activity)"),
@@ -111,6 +136,7 @@ def _issue_lines(ev: Evaluation, lang: str) -> list[str]:
          "pending records (not scored, not counted toward any limit)"),
     ]
     out: list[str] = []
+    suggested = _suggestions(ev)
     for issues, zh, en in groups:
         if not issues:
             continue
@@ -126,6 +152,10 @@ def _issue_lines(ev: Evaluation, lang: str) -> list[str]:
                 row.append(i.diagnostic.message(lang))
             if i.kind == "pending" and i.reason:
                 row.append(i.reason)
+            if issues is ev.unmatched:
+                from xiangyue.rules.vocabulary import suggestion_words
+
+                row.append(suggestion_words(suggested[len(rows)], lang))
             rows.append(row)
         out.extend("  " + line for line in align(rows).splitlines())
     return out

@@ -45,7 +45,8 @@ def test_json_shape_from_files():
     assert hh["JG003"]["total"] == -15 and hh["JG003"]["vetoed"] is True
     assert hh["JG004"]["total"] == 0 and hh["JG004"]["by_rule"] == {}
     assert data["unmatched"] == [{"record_id": "R12", "household": "JG003", "date": "2024-03-15",
-                                  "activity": "志原服务", "file": RECORDS, "row": 13}]
+                                  "activity": "志原服务", "file": RECORDS, "row": 13,
+                                  "suggestions": ["志愿服务"]}]
     assert data["not_covered"] == [] and data["invalid"] == []
 
 
