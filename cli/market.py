@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import click
 
 from xiangyue.errors import Diagnostic, InputError, RulesetError
 from xiangyue.i18n import text
-from xiangyue.points.market import balances, import_redemptions, parse_day, redeem
+from xiangyue.points.market import (
+    balances,
+    import_redemptions,
+    parse_day,
+    redeem,
+    void_redemption,
+    voided_redemptions,
+)
 from xiangyue.report.jsonout import decimal_text, dumps
 from xiangyue.report.terminal import color_enabled, style, table
 from xiangyue.rules.pipeline import load_ruleset
@@ -34,11 +43,16 @@ With --file, imports a file of redemptions (CSV/XLSX/JSONL; columns 兑换编号
 户号 household, 商品 item, 数量 qty, 日期 date, 备注 note): every row is checked, all or
 nothing; importing the same file again adds nothing.
 
+With --void REDEMPTION_ID, voids a recorded redemption (e.g. one entered twice by mistake):
+a reversal is recorded, nothing is deleted, its points are available again; voiding it again
+changes nothing; `xiangyue balance` lists it as voided.
+
 \b
 Examples / 示例:
   xiangyue redeem JG001 肥皂 --qty 2
   xiangyue redeem jingou.yaml JG001 肥皂 --qty 2 --date 2024-04-02
   xiangyue redeem --file 兑换登记.xlsx
+  xiangyue redeem --void 20240402-1a2b3c4d --note "重复录入"
 
 The rule file may be left out: then --ruleset, XIANGYUE_RULESET or the rule file the database
 was last used with is used.
@@ -72,15 +86,20 @@ def _load(ruleset: str):
               help="Import redemptions from this file. 从文件批量导入兑换记录。")
 @click.option("--encoding", default=None, metavar="ENC", help="CSV encoding. CSV 编码。")
 @click.option("--sheet", default=None, metavar="NAME", help="XLSX sheet. 工作表。")
+@click.option("--void", "void_id", default=None, metavar="REDEMPTION_ID",
+              help="Void this recorded redemption (a reversal; nothing deleted). 作废一条兑换记录。")
 @db_option
 @format_option("text", "json")
 @lang_option
 @handles_user_errors
 def redeem_cmd(args: tuple[str, ...], ruleset_opt: str | None, qty: int,
                date_text: str | None, redemption_id: str | None, note: str | None,
-               file: str | None, encoding: str | None, sheet: str | None, db_path: str,
-               fmt: str, lang: str | None) -> None:
+               file: str | None, encoding: str | None, sheet: str | None, void_id: str | None,
+               db_path: str, fmt: str, lang: str | None) -> None:
     lang = resolve_lang(lang)
+    if void_id is not None:
+        _void(args, ruleset_opt, void_id, note, db_path, fmt, lang)
+        return
     ruleset, rest = split_ruleset(args, 0 if file else 2, ruleset_opt, db_path)
     household, item = (rest + [None, None])[:2]
     if file is None and (household is None or item is None):
@@ -115,6 +134,31 @@ def redeem_cmd(args: tuple[str, ...], ruleset_opt: str | None, qty: int,
         f"redeemed: {r.household} {r.item} × {r.qty}, {decimal_text(r.cost)} points "
         f"({r.date.isoformat()}, id {r.redemption_id}); balance {decimal_text(result.balance_before)}"
         f" -> {decimal_text(result.balance_after)}", lang))
+
+
+def _void(args: tuple[str, ...], ruleset_opt: str | None, void_id: str, note: str | None,
+          db_path: str, fmt: str, lang: str) -> None:
+    ruleset, rest = split_ruleset(args, 0, ruleset_opt, db_path)
+    if rest:
+        raise click.UsageError("--void takes no HOUSEHOLD or ITEM / --void 不需要户号和商品")
+    rs = _load(ruleset)
+    with open_store(db_path, create=False) as store:
+        result = void_redemption(store, rs, void_id, note=note)
+    if fmt == "json":
+        click.echo(dumps(result.to_json()))
+        return
+    r = result.redemption
+    bal = "" if result.balance_after is None else decimal_text(result.balance_after)
+    if result.status == "unchanged":
+        click.echo(text(f"兑换 {void_id} 已于 {result.voided_at[:10]} 作废，未做改动；余额 {bal} 分",
+                        f"redemption {void_id} was voided on {result.voided_at[:10]}; nothing "
+                        f"changed; balance {bal}", lang))
+        return
+    click.echo(text(
+        f"已作废兑换 {void_id}：{r['household']} {r['item_name'] or r['item']} × {r['qty']}，"
+        f"退回 {decimal_text(Decimal(r['cost']))} 分；余额 {bal} 分",
+        f"voided redemption {void_id}: {r['household']} {r['item']} × {r['qty']}, "
+        f"{decimal_text(Decimal(r['cost']))} points back; balance {bal}", lang))
 
 
 BALANCE_HELP = """积分余额：已得积分、已兑换积分和可用余额（一户，或全部农户）。
@@ -154,9 +198,11 @@ def balance_cmd(args: tuple[str, ...], ruleset_opt: str | None, date_text: str |
     day = parse_day(date_text)
     with open_store(db_path, create=False) as store:
         rows = balances(store, rs, day=day, household=household)
+        voided = voided_redemptions(store, household)
     if fmt == "json":
         click.echo(dumps({"as_of": day.isoformat(), "carry_over": rs.market.carry_over,
-                          "balances": [b.to_json(lang) for b in rows]}))
+                          "balances": [b.to_json(lang) for b in rows],
+                          "voided": [dict(v, cost=Decimal(v["cost"])) for v in voided]}))
         return
     en = lang == "en"
     head = (["household", "head", "earned", "spent", "available", "may redeem"] if en else
@@ -175,6 +221,18 @@ def balance_cmd(args: tuple[str, ...], ruleset_opt: str | None, date_text: str |
                           f"{rs.village} balances as of {day.isoformat()} ({policy[1]})", lang),
                      "bold", enabled=color))
     click.echo(table(head, body, right={2, 3, 4}, row_styles=styles, color=color))
+    if voided:
+        click.echo(text("已作废的兑换（不计入已兑换）：", "voided redemptions (not counted as spent):",
+                        lang))
+        for v in voided:
+            why = f"：{v['note']}" if v.get("note") and not en else (
+                f": {v['note']}" if v.get("note") else "")
+            click.echo(text(
+                f"  {v['redemption_id']}  {v['household']} {v['item_name'] or v['item']} × {v['qty']}"
+                f"  {decimal_text(Decimal(v['cost']))} 分  {v['date']}，{v['voided_at'][:10]} 作废{why}",
+                f"  {v['redemption_id']}  {v['household']} {v['item']} × {v['qty']}"
+                f"  {decimal_text(Decimal(v['cost']))} points  {v['date']}, voided "
+                f"{v['voided_at'][:10]}{why}", lang))
 
 
 commands = [redeem_cmd, balance_cmd]

@@ -45,7 +45,7 @@ from xiangyue.data.store import Store
 
 __all__ = ["MarketError", "Balance", "Redemption", "RedeemResult", "ImportSummary",
            "balances", "balance_of", "redeem", "import_redemptions", "list_redemptions",
-           "find_good", "REDEMPTION_FIELDS"]
+           "find_good", "REDEMPTION_FIELDS", "void_redemption", "voided_redemptions"]
 
 register({
     "E-MARKET-BALANCE": Msg(
@@ -90,6 +90,10 @@ register({
         en="give HOUSEHOLD and ITEM (or --file to import a file of redemptions)",
         hint_zh="例如 xiangyue redeem jingou.yaml JG001 肥皂",
         hint_en="e.g. xiangyue redeem jingou.yaml JG001 soap"),
+    "E-MARKET-VOID-UNKNOWN": Msg(
+        zh="没有编号为 {id} 的兑换记录", en="there is no redemption {id}",
+        hint_zh="兑换编号在兑换成功时显示，也可用 xiangyue balance 户号 查看",
+        hint_en="the id is shown when a redemption is recorded; see xiangyue balance HOUSEHOLD"),
     "E-MARKET-NO-DB": Msg(
         zh="数据库 {path} 中还没有活动记录和户籍名册", en="database {path} holds no records or register",
         hint_zh="先导入：xiangyue households import / records import",
@@ -115,6 +119,11 @@ CREATE TABLE IF NOT EXISTS redemptions (
     created_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS redemptions_by_household ON redemptions (household, date);
+CREATE TABLE IF NOT EXISTS redemption_voids (
+    redemption_id TEXT PRIMARY KEY,
+    voided_at TEXT NOT NULL,
+    note TEXT
+);
 """
 
 #: Columns of a redemptions file (Chinese names accepted too).
@@ -141,9 +150,9 @@ def ensure_tables(store: Store) -> None:
             store.conn.execute(stmt)
 
 
-def _has_table(store: Store) -> bool:
+def _has_table(store: Store, name: str = "redemptions") -> bool:
     return store.conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type='table' AND name='redemptions'").fetchone() is not None
+        "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)).fetchone() is not None
 
 
 def _num(v: Decimal) -> str:
@@ -245,6 +254,8 @@ def _spent(store: Store, start: dt.date | None, household: str | None = None
         return {}
     sql = "SELECT household, cost FROM redemptions"
     conds, params = [], []
+    if _has_table(store, "redemption_voids"):  # a voided redemption spends nothing
+        conds.append("redemption_id NOT IN (SELECT redemption_id FROM redemption_voids)")
     if start is not None:
         conds.append("date >= ?")
         params.append(start.isoformat())
@@ -621,6 +632,64 @@ def import_redemptions(store: Store, ruleset: Ruleset, path: str | os.PathLike[s
             raise InputError(diags)  # rolls back: nothing written
         _insert(store, ruleset, added, _now(now))
     return ImportSummary(fname, len(table.rows), len(added), unchanged, [r for r, _, _ in added])
+
+
+@dataclass
+class VoidResult:
+    """A redemption voided (``status`` "voided") or voided before ("unchanged")."""
+
+    redemption: dict[str, Any]
+    status: str
+    voided_at: str
+    note: str | None
+    balance_after: Decimal | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"status": self.status, "redemption": self.redemption, "voided_at": self.voided_at,
+                "note": self.note, "restored": Decimal(self.redemption["cost"]),
+                "balance_after": self.balance_after}
+
+
+def void_redemption(store: Store, ruleset: Ruleset | None, redemption_id: str, *,
+                    note: str | None = None, now: dt.datetime | None = None) -> VoidResult:
+    """Void a recorded redemption: a reversal is recorded (``redemption_voids``), nothing is
+    deleted, and the points it spent count as available again. Voiding it again changes
+    nothing (status ``unchanged``). Unknown id: :class:`InputError`."""
+    with store.transaction():
+        ensure_tables(store)
+        row = store.conn.execute("SELECT * FROM redemptions WHERE redemption_id = ?",
+                                 (redemption_id,)).fetchone()
+        if row is None:
+            raise InputError(Diagnostic("E-MARKET-VOID-UNKNOWN", file="--void",
+                                        args={"id": redemption_id}))
+        names = [d[0] for d in store.conn.execute("SELECT * FROM redemptions LIMIT 0").description]
+        rec = dict(zip(names, row))
+        done = store.conn.execute("SELECT voided_at, note FROM redemption_voids WHERE "
+                                  "redemption_id = ?", (redemption_id,)).fetchone()
+        if done is not None:
+            result = VoidResult(rec, "unchanged", done[0], done[1])
+        else:
+            at = _now(now)
+            store.conn.execute("INSERT INTO redemption_voids (redemption_id, voided_at, note) "
+                               "VALUES (?, ?, ?)", (redemption_id, at, note))
+            result = VoidResult(rec, "voided", at, note)
+    if ruleset is not None:
+        result.balance_after = balance_of(store, ruleset, rec["household"]).available
+    return result
+
+
+def voided_redemptions(store: Store, household: str | None = None) -> list[dict[str, Any]]:
+    """The voided redemptions (with when and why), oldest first."""
+    if not _has_table(store, "redemption_voids"):
+        return []
+    sql = ("SELECT r.redemption_id, r.household, r.item, r.item_name, r.qty, r.cost, r.date, "
+           "v.voided_at, v.note FROM redemption_voids v JOIN redemptions r "
+           "ON r.redemption_id = v.redemption_id")
+    params: list[Any] = []
+    if household is not None:
+        sql += " WHERE r.household = ?"
+        params.append(household)
+    return list(store.db.query(sql + " ORDER BY v.voided_at, r.redemption_id", params))
 
 
 def list_redemptions(store: Store, household: str | None = None) -> list[dict[str, Any]]:
