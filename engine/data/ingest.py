@@ -410,14 +410,17 @@ class _Import:
                                                "imported_at", "import_id"]
         # the file, time and batch are the same for every row: SQL literals, not parameters
         # bound a million times
-        one = (f"({', '.join('?' * len(self.fields))}, {_literal(source)}, ?, ?, {_literal(now)}, "
-               f"{int(batch)})")
         head = f"INSERT OR IGNORE INTO {_q(table)} ({', '.join(map(_q, names))}) VALUES "
-        width = len(self.fields) + 2  # parameters of a row
-        # many rows per statement: far fewer statement steps than one row each
-        per = max(1, min(_ROWS_PER_INSERT,
-                         conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // width))
-        insert_one, insert_many = head + one, head + ", ".join([one] * per)
+        limit = conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        # two forms: rows with extra fields bind them; a block without any binds none
+        statements = {}
+        for extra, param in ((True, "?"), (False, "NULL")):
+            one = (f"({', '.join('?' * len(self.fields))}, {_literal(source)}, ?, {param}, "
+                   f"{_literal(now)}, {int(batch)})")
+            width = len(self.fields) + 1 + extra  # parameters of a row
+            # many rows per statement: far fewer statement steps than one row each
+            per = max(1, min(_ROWS_PER_INSERT, limit // width))
+            statements[extra] = (width, per, head + one, head + ", ".join([one] * per))
         register = store.household_ids() if self.kind == "records" else set()
         hcol = next((j for j, f in enumerate(self.fields) if f.id == "household"), None)
         vocab = _vocabulary(self.ruleset) if self.kind == "records" else None
@@ -459,11 +462,16 @@ class _Import:
                         else:
                             seen[1] += 1
             if n:
+                with_extra = any(block.extras)
+                width, per, insert_one, insert_many = statements[with_extra]
                 flat: list[Any] = [None] * (n * width)  # the rows' parameters, one after another
                 for j, col in enumerate(cols):
                     flat[j::width] = col
-                flat[width - 2::width] = lines
-                flat[width - 1::width] = block.extras or [None] * n
+                if with_extra:
+                    flat[width - 2::width] = lines
+                    flat[width - 1::width] = block.extras
+                else:
+                    flat[width - 1::width] = lines
                 step, whole = per * width, n // per * per * width
                 added = 0
                 if whole:

@@ -376,8 +376,8 @@ class Store:
                 for col, kind in (("import_id", "INTEGER"), ("extra", "TEXT")):
                     if col not in have:
                         self.conn.execute(f"ALTER TABLE {_q(table)} ADD COLUMN {col} {kind}")
-                self.conn.execute(f"CREATE INDEX IF NOT EXISTS {_q(table + '_by_import')} "
-                                  f"ON {_q(table)} (import_id)")
+                # no index on import_id: an undo is rare and scans once; every import would
+                # pay for keeping one up to date
 
     def count(self, table: str) -> int:
         with _mapped(self.path):

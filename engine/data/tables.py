@@ -357,6 +357,10 @@ def _date_hint(text: str) -> dict[str, str]:
     return {"hint_zh": f"这里应写成 {day.isoformat()}", "hint_en": f"here: {day.isoformat()}"}
 
 
+def _has_exponent(text: str) -> bool:
+    return "E+" in text or "e+" in text
+
+
 def _number_text(s: str) -> str | None:
     """A number as clerks type it, in plain form: full-width digits and point (``１２．５``),
     thousands separators (``1,200``), a currency sign (``￥30``); None if it is no number."""
@@ -465,7 +469,7 @@ class CellConverter:
         """Convert a whole column of CSV cells (raises :class:`CellError` at the first bad one)."""
         if self.plain:
             vals = list(map(str.strip, cells))
-            if self.is_id and "E+" in "\x00".join(vals).upper():
+            if self.is_id and _has_exponent("\x00".join(vals)):
                 for v in vals:
                     self._lost_digits(v)
             if "" in vals:
@@ -700,7 +704,10 @@ _FOOTER_WORDS = (r"合\s*计|小\s*计|总\s*计|共\s*计|累\s*计|制\s*表|�
                  r"复\s*核|负\s*责\s*人|经\s*办\s*人|统\s*计\s*人|记\s*录\s*人|签\s*字|签\s*名|"
                  r"盖\s*章|(?:备\s*)?注\s*[:：]|说\s*明\s*[:：]|total\b|subtotal\b")
 _FOOTER = re.compile(r"\s*(?:" + _FOOTER_WORDS + ")", re.IGNORECASE)
-_FOOTER_IN = re.compile("\x00[ \t\u3000]*(?:" + _FOOTER_WORDS + ")", re.IGNORECASE)
+# within the first cells of a block joined by NUL; the look-ahead lets the search skip most
+# cells after one character
+_FOOTER_IN = re.compile("\x00[ \t\u3000]*(?=[合小总共累制填审复负经统记签盖备注说tTsS])(?:"
+                        + _FOOTER_WORDS + ")", re.IGNORECASE)
 
 
 def footer_text(cells: Sequence[Any]) -> str | None:
@@ -1338,19 +1345,12 @@ def _read_csv(p: Path, fields: Sequence[FieldSpec], key: str | None, encoding: s
     raise _encoding_error(p, name)
 
 
-def _csv_records(reader: Iterator[list[str]], file: str) -> Iterator[list[str]]:
-    """The reader's records; a cell too long (or an unclosed quote) is an error at its line."""
-    while True:
-        try:
-            rec = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as err:
-            line = getattr(reader, "line_num", 0)
-            if "field larger than field limit" in str(err):
-                raise _fatal("E-TABLE-CELL-SIZE", file, line, limit=MAX_CELL) from None
-            raise _fatal("E-TABLE-CSV", file, line, reason=str(err)) from None
-        yield rec
+def _csv_error(err: csv.Error, reader: Any, file: str) -> InputError:
+    """A CSV the reader gives up on: a cell too long (or an unclosed quote), a NUL byte."""
+    line = getattr(reader, "line_num", 0)
+    if "field larger than field limit" in str(err):
+        return _fatal("E-TABLE-CELL-SIZE", file, line, limit=MAX_CELL)
+    return _fatal("E-TABLE-CSV", file, line, reason=str(err))
 
 
 def _csv_stream(lines: Iterable[str], table: _Table, result: TableResult,
@@ -1368,8 +1368,10 @@ def _csv_stream(lines: Iterable[str], table: _Table, result: TableResult,
     if csv.field_size_limit() != MAX_CELL:
         csv.field_size_limit(MAX_CELL)
     reader = csv.reader(chain(head, it), delimiter=delimiter)
-    records = _csv_records(reader, result.file)
-    first = [(n, rec) for n, rec in zip(range(1, search + 1), records)]
+    try:
+        first = [(n, rec) for n, rec in zip(range(1, search + 1), reader)]
+    except csv.Error as err:
+        raise _csv_error(err, reader, result.file) from None
     at = find_header(first, table.fields, header_row, result.file)
     if at is None:
         if not any(any(c.strip() for c in rec) for _, rec in first):
@@ -1380,10 +1382,13 @@ def _csv_stream(lines: Iterable[str], table: _Table, result: TableResult,
     result.header_line = line
     table.set_header(first[at][1], line)
     header_line = line
-    rest = chain((rec for _, rec in first[at + 1:]), records)
+    rest = chain([rec for _, rec in first[at + 1:]], reader)
     data_rows = 0
     while True:
-        chunk = list(islice(rest, _CHUNK))
+        try:
+            chunk = list(islice(rest, _CHUNK))
+        except csv.Error as err:
+            raise _csv_error(err, reader, result.file) from None
         if not chunk:
             break
         if table.fast_chunk(chunk, line + 1):
