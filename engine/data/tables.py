@@ -1382,13 +1382,16 @@ def _csv_stream(lines: Iterable[str], table: _Table, result: TableResult,
     result.header_line = line
     table.set_header(first[at][1], line)
     header_line = line
-    rest = chain([rec for _, rec in first[at + 1:]], reader)
+    buffered = [rec for _, rec in first[at + 1:]]  # read while looking for the header
     data_rows = 0
     while True:
-        try:
-            chunk = list(islice(rest, _CHUNK))
-        except csv.Error as err:
-            raise _csv_error(err, reader, result.file) from None
+        if buffered:
+            chunk, buffered = buffered[:_CHUNK], buffered[_CHUNK:]
+        else:
+            try:
+                chunk = list(islice(reader, _CHUNK))  # straight from the reader: C speed
+            except csv.Error as err:
+                raise _csv_error(err, reader, result.file) from None
         if not chunk:
             break
         if table.fast_chunk(chunk, line + 1):
