@@ -225,8 +225,7 @@ def balance_cmd(args: tuple[str, ...], ruleset_opt: str | None, date_text: str |
         click.echo(text("已作废的兑换（不计入已兑换）：", "voided redemptions (not counted as spent):",
                         lang))
         for v in voided:
-            why = f"：{v['note']}" if v.get("note") and not en else (
-                f": {v['note']}" if v.get("note") else "")
+            why = "" if not v.get("note") else (f": {v['note']}" if en else f"：{v['note']}")
             click.echo(text(
                 f"  {v['redemption_id']}  {v['household']} {v['item_name'] or v['item']} × {v['qty']}"
                 f"  {decimal_text(Decimal(v['cost']))} 分  {v['date']}，{v['voided_at'][:10]} 作废{why}",
