@@ -257,3 +257,13 @@ def test_fuzzed_workbook_bytes_raise_only_our_errors(tmp_path, data, cut):
         read_table(p, FIELDS)
     except XiangyueError:
         pass
+
+
+def test_headers_with_spaces_marks_units_and_ids_in_full_width(tmp_path):
+    c = tmp_path / "r.csv"
+    c.write_text("记录编号*,户　号,日 期,事项,数量（小时）\nＲ１,００１,2024-03-01,志愿服务,2\n",
+                 encoding="utf-8")
+    r = read_table(c, FIELDS)
+    assert found(r) == [] and r.extras == [None]
+    assert (r.rows[0]["record_id"], r.rows[0]["household"], str(r.rows[0]["quantity"])) == (
+        "R1", "001", "2")

@@ -25,6 +25,7 @@ import json
 import math
 import os
 import re
+import unicodedata
 import warnings
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -287,20 +288,36 @@ class TableResult:
 # headers
 
 
+_SPACE = re.compile(r"\s+")
+_UNIT = re.compile(r"\s*[(（][^()（）]*[)）]\s*\Z")  # 数量（小时）, 金额(元)
+_MARK = "*＊※"  # a required-column mark some forms put on headers
+
+
 def _norm(name: Any) -> str:
-    """Header comparison form: trimmed (also full-width spaces), ASCII case folded."""
+    """Header comparison form: full-width forms as ASCII, no spaces at all (``户 号``), a
+    required mark (``户号*``) dropped, ASCII case folded."""
     text = "" if name is None else str(name)
-    text = text.strip().lstrip("\ufeff").strip()
+    text = text.lstrip("\ufeff")
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
+    text = _SPACE.sub("", text).strip(_MARK)
     return text.lower() if text.isascii() else "".join(
         ch.lower() if ch.isascii() else ch for ch in text)
 
 
 def match_header(name: Any, fields: Sequence[FieldSpec]) -> FieldSpec | None:
-    """The field a header names (by id, label or alias), or None."""
+    """The field a header names (by id, label or alias), or None. A unit in brackets after
+    the name (``数量（小时）``, ``金额(元)``) is allowed when the name alone is a field's."""
     key = _norm(name)
     for f in fields:
         if any(_norm(n) == key for n in f.names()):
             return f
+    bare = _UNIT.sub("", str(name or ""))
+    if bare and bare != str(name or ""):
+        key = _norm(bare)
+        for f in fields:
+            if any(_norm(n) == key for n in f.names()):
+                return f
     return None
 
 
@@ -335,6 +352,8 @@ _INT_RE = re.compile(r"[+-]?[0-9]+\Z")
 _DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 _LOOSE_DATE = re.compile(
     r"(?:(?P<y>[0-9]{4})\s*[-/.年]\s*)?(?P<m>[0-9]{1,2})\s*[-/.月]\s*(?P<d>[0-9]{1,2})\s*日?\Z")
+#: Full-width ASCII forms (ＪＧ００１) and the ideographic space as their ASCII selves.
+_FULL_WIDTH = {**{c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}, 0x3000: 0x20}
 _SCI_RE = re.compile(r"[0-9](?:\.[0-9]+)?[Ee]\+[0-9]+\Z")
 _GROUPED = re.compile(r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?\Z")
 _BOOLS = {"是": True, "否": False, "true": True, "false": False, "1": True, "0": False,
@@ -446,6 +465,8 @@ class CellConverter:
 
                 def conv(cell: str) -> Any:
                     s = cell.strip()
+                    if not s.isascii():
+                        s = s.translate(_FULL_WIDTH).strip()
                     if "E+" in s or "e+" in s:
                         lost(s)
                     return s if s else empty()
@@ -469,9 +490,13 @@ class CellConverter:
         """Convert a whole column of CSV cells (raises :class:`CellError` at the first bad one)."""
         if self.plain:
             vals = list(map(str.strip, cells))
-            if self.is_id and _has_exponent("\x00".join(vals)):
-                for v in vals:
-                    self._lost_digits(v)
+            if self.is_id:
+                joined = "\x00".join(vals)
+                if not joined.isascii():
+                    vals = [v.translate(_FULL_WIDTH).strip() for v in vals]
+                if _has_exponent(joined):
+                    for v in vals:
+                        self._lost_digits(v)
             if "" in vals:
                 if self.required:
                     raise CellError("E-TABLE-REQUIRED", name=self.name)
