@@ -645,7 +645,11 @@ class VoidResult:
     balance_after: Decimal | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"status": self.status, "redemption": self.redemption, "voided_at": self.voided_at,
+        rec = dict(self.redemption)
+        for k in ("price", "cost"):  # stored as text to stay exact
+            if rec.get(k) is not None:
+                rec[k] = Decimal(rec[k])
+        return {"status": self.status, "redemption": rec, "voided_at": self.voided_at,
                 "note": self.note, "restored": Decimal(self.redemption["cost"]),
                 "balance_after": self.balance_after}
 
