@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import click
 
-from xiangyue.errors import Diagnostic, InputError, RulesetError
+from xiangyue.errors import Diagnostic, InputError, RulesetError, format_diagnostic
 from xiangyue.i18n import text
 from xiangyue.points.market import (
     balances,
@@ -111,6 +111,8 @@ def redeem_cmd(args: tuple[str, ...], ruleset_opt: str | None, qty: int,
             if fmt == "json":
                 click.echo(dumps({"imported": summary.to_json()}))
             else:
+                for d in summary.warnings:
+                    click.echo(format_diagnostic(d, lang), err=True)
                 click.echo(text(
                     f"已导入 {summary.rows} 条兑换记录（新增 {summary.added}，未变 {summary.unchanged}）",
                     f"imported {summary.rows} redemptions ({summary.added} added, "

@@ -531,10 +531,11 @@ class ImportSummary:
     added: int
     unchanged: int
     redemptions: list[Redemption]
+    warnings: list[Diagnostic] = field(default_factory=list)  # titles skipped, extra columns
 
     def to_json(self) -> dict[str, Any]:
         return {"file": self.file, "rows": self.rows, "added": self.added,
-                "unchanged": self.unchanged}
+                "unchanged": self.unchanged, "warnings": [d.to_json() for d in self.warnings]}
 
 
 def import_redemptions(store: Store, ruleset: Ruleset, path: str | os.PathLike[str], *,
@@ -631,7 +632,8 @@ def import_redemptions(store: Store, ruleset: Ruleset, path: str | os.PathLike[s
         if any(d.severity == "error" for d in diags):
             raise InputError(diags)  # rolls back: nothing written
         _insert(store, ruleset, added, _now(now))
-    return ImportSummary(fname, len(table.rows), len(added), unchanged, [r for r, _, _ in added])
+    return ImportSummary(fname, len(table.rows), len(added), unchanged, [r for r, _, _ in added],
+                         [d for d in table.diagnostics if d.severity != "error"])
 
 
 @dataclass
