@@ -172,3 +172,13 @@ def test_backup_while_another_connection_writes(db, tmp_path):
     con = sqlite3.connect(tmp_path / "b.db")
     assert con.execute("SELECT head FROM households WHERE household = 'A01'").fetchone()[0] != "改"
     con.close()
+
+
+def test_a_batch_imported_before_batches_were_recorded_can_be_undone(db):
+    before = evaluation(db)
+    with open_store(db, create=False) as s:  # as an older xiangyue left the rows
+        s.conn.execute("UPDATE records SET import_id = NULL")
+        result = undo_import(s, 2)
+        assert result.removed > 0 and s.count("records") == 0
+    assert run("records", "import", str(RECORDS), "-r", JINGOU, "--db", db).exit_code == 0
+    assert evaluation(db) == before

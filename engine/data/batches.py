@@ -88,7 +88,8 @@ class UndoResult:
                 "publications": self.publications}
 
 
-def _publications_using(store: Store, kind: str, batch: int) -> list[str]:
+def _publications_using(store: Store, kind: str, where: str, params: tuple[Any, ...]
+                        ) -> list[str]:
     """Published versions (``2024-Q1 第 1 版``) whose ledger holds a record (or a household)
     of the batch."""
     have = {r[0] for r in store.conn.execute(
@@ -99,8 +100,8 @@ def _publications_using(store: Store, kind: str, batch: int) -> list[str]:
     rows = store.conn.execute(
         f"SELECT DISTINCT l.period, l.version, p.published_at FROM publication_ledger l "
         f"JOIN publications p ON p.period = l.period AND p.version = l.version "
-        f"WHERE l.{col} IN (SELECT {col} FROM {_q(kind)} WHERE import_id = ?) "
-        f"ORDER BY l.period, l.version", (batch,)).fetchall()
+        f"WHERE l.{col} IN (SELECT {col} FROM {_q(kind)} WHERE {where}) "
+        f"ORDER BY l.period, l.version", params).fetchall()
     return [f"{period} 第 {version} 版（{str(at)[:10]} 发布）" for period, version, at in rows]
 
 
@@ -114,17 +115,21 @@ def undo_import(store: Store, batch: int, *, force: bool = False,
     its records, unless ``force``."""
     with store.transaction():
         store.ensure_batches()
-        row = store.conn.execute("SELECT kind, file, undone_at FROM imports WHERE id = ?",
-                                 (batch,)).fetchone()
+        row = store.conn.execute("SELECT kind, file, undone_at, imported_at FROM imports "
+                                 "WHERE id = ?", (batch,)).fetchone()
         if row is None:
             raise InputError(Diagnostic("E-BATCH-UNKNOWN", file="imports undo",
                                         args={"id": batch}))
-        kind, file, undone = row
+        kind, file, undone, at = row
         result = UndoResult(batch, kind, file, "unchanged")
         if undone:
             return result
         store.ensure_batches(kind)
-        pubs = _publications_using(store, kind, batch)
+        # rows imported before batches were recorded carry no import_id: the file and the
+        # time of their import name them as well
+        where = "import_id = ? OR (import_id IS NULL AND source_file = ? AND imported_at = ?)"
+        params = (batch, file, at)
+        pubs = _publications_using(store, kind, where, params)
         result.publications = pubs
         if pubs and not force:
             raise XiangyueError(Diagnostic("E-BATCH-PUBLISHED", file="imports undo", args={
@@ -132,8 +137,8 @@ def undo_import(store: Store, batch: int, *, force: bool = False,
         from xiangyue.data.ingest import archive_rows
 
         now = _now()
-        result.removed = archive_rows(store, kind, "undo", batch, "import_id = ?", now, (batch,))
-        store.conn.execute(f"DELETE FROM {_q(kind)} WHERE import_id = ?", (batch,))
+        result.removed = archive_rows(store, kind, "undo", batch, where, now, params)
+        store.conn.execute(f"DELETE FROM {_q(kind)} WHERE {where}", params)
         result.restored = _restore_replaced(store, kind, batch)
         store.conn.execute("UPDATE imports SET undone_at = ?, undo_note = ? WHERE id = ?",
                            (now, note, batch))
