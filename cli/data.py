@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 import click
 
-from xiangyue.errors import InputError, RulesetError, XiangyueError, format_diagnostic
+from xiangyue.errors import InputError, RulesetError, format_diagnostic
 from xiangyue.i18n import text
 from xiangyue.data.ingest import ImportResult, import_cases, import_households, import_records
 from xiangyue.rules.pipeline import load_ruleset

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,7 @@ from click.testing import CliRunner
 
 from xiangyue.cli.main import main
 from xiangyue.data.batches import backup, list_imports, undo_import
-from xiangyue.data.ingest import import_households, import_records
+from xiangyue.data.ingest import import_records
 from xiangyue.data.store import open_store
 from xiangyue.errors import InputError, XiangyueError
 from xiangyue.points.market import balance_of, redeem, void_redemption
