@@ -181,3 +181,15 @@ def test_a_batch_imported_before_batches_were_recorded_can_be_undone(db):
         assert result.removed > 0 and s.count("records") == 0
     assert run("records", "import", str(RECORDS), "-r", JINGOU, "--db", db).exit_code == 0
     assert evaluation(db) == before
+
+
+def test_many_conflicts_are_one_line_with_the_first_rows_quoted(db, tmp_path):
+    lines = RECORDS.read_text(encoding="utf-8").splitlines()
+    changed = [lines[0]] + [",".join(r.split(",")[:8] + ["改过"]) for r in lines[1:]]
+    p = tmp_path / "changed.csv"
+    p.write_text("\n".join(changed) + "\n", encoding="utf-8")
+    r = run("records", "import", str(p), "-r", JINGOU, "--db", db)
+    assert r.exit_code == 2
+    n = len(lines) - 1
+    assert f"E-TABLE-SAME: 第 2–{n + 1} 行：" in r.stderr and f"（共 {n} 行）" in r.stderr
+    assert r.stderr.count("E-IMPORT-CONFLICT") == 3

@@ -35,7 +35,7 @@ from xiangyue.errors import Diagnostic, InputError
 from xiangyue.i18n import Msg, register
 from xiangyue.rules.model import FieldSpec, Ruleset
 from xiangyue.data.store import KEYS, Store, _q, from_db, to_db
-from xiangyue.data.tables import Block, TableStream
+from xiangyue.data.tables import Block, TableStream, summarize
 
 __all__ = ["ImportResult", "import_households", "import_records", "import_cases", "file_sha256"]
 
@@ -253,8 +253,7 @@ class _Import:
             finally:
                 if self._seen_made:
                     self.store.conn.execute(f"DROP TABLE IF EXISTS temp.{_SEEN}")
-        result.warnings = sorted((d for d in self.diags if d.severity != "error"),
-                                 key=Diagnostic.sort_key)
+        result.warnings = summarize([d for d in self.diags if d.severity != "error"])
         result.header_line = self.table.header_line
         result.sheet = self.table.sheet
         return result
@@ -520,7 +519,7 @@ class _Import:
                           suggest_en=suggestion_words(close, "en") or "names the rules know: "
                           + ", ".join(vocab.names[:12]))
         if any(d.severity == "error" for d in self.diags):
-            raise InputError(self.diags)  # rolls the transaction back: nothing written
+            raise InputError(summarize(self.diags))  # rolls back: nothing written
         for sql in deferred:
             conn.execute(sql)
         conn.execute("UPDATE imports SET rows = ?, added = ?, unchanged = ?, replaced = ? "

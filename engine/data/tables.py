@@ -38,7 +38,8 @@ from xiangyue.i18n import Msg, register
 from xiangyue.periods import DateTextError, normalize_text, parse_date_text
 from xiangyue.rules.model import FieldSpec
 
-__all__ = ["TableResult", "TableStream", "Block", "read_table", "match_header", "FORMATS"]
+__all__ = ["TableResult", "TableStream", "Block", "read_table", "match_header", "FORMATS",
+           "summarize"]
 
 FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx",
            ".jsonl": "jsonl", ".ndjson": "jsonl"}
@@ -164,6 +165,10 @@ register(
             zh="“{name}”不能是“{text}”", en="'{name}' cannot be '{text}'",
             hint_zh="可选值：{allowed}", hint_en="allowed values: {allowed}"),
         "E-TABLE-SAME": Msg(
+            zh="第 {rows} 行：{what_zh}（共 {count} 行）",
+            en="rows {rows}: {what_en} ({count} rows)",
+            hint_zh="{hint_zh}", hint_en="{hint_en}"),
+        "W-TABLE-SAME": Msg(
             zh="第 {rows} 行：{what_zh}（共 {count} 行）",
             en="rows {rows}: {what_en} ({count} rows)",
             hint_zh="{hint_zh}", hint_en="{hint_en}"),
@@ -687,38 +692,55 @@ class _Collector:
         self.items.append(d)
 
     def finish(self) -> list[Diagnostic]:
-        items = self.items
-        big = {k: g for k, g in self.groups.items() if g[0] > GROUP_AFTER}
-        if big:
-            kept: list[Diagnostic] = []
-            quoted: dict[tuple[str, Any], int] = {}
-            for d in items:
-                k = (d.code, d.column)
-                if k in big:
-                    quoted[k] = quoted.get(k, 0) + 1
-                    if quoted[k] == 1:
-                        first = d
-                        g = big[k]
-                        kept.append(Diagnostic(
-                            "E-TABLE-SAME" if d.severity == "error" else d.code, file=self.file,
-                            line=min(g[1]) if g[1] else d.line, column=d.column,
-                            severity=d.severity,
-                            args={"rows": row_ranges(g[1]), "count": g[0],
-                                  "what_zh": first.message("zh"), "what_en": first.message("en"),
-                                  "hint_zh": first.hint("zh") or "", "hint_en": first.hint("en") or ""}))
-                    if quoted[k] > _GROUP_QUOTED:
-                        continue
-                kept.append(d)
-            items = kept
-        out = sorted(items, key=Diagnostic.sort_key)
-        if big:  # each summary line before the rows it quotes
-            out.sort(key=lambda d: (d.sort_key()[:3], d.code != "E-TABLE-SAME"))
+        out = summarize(self.items, self.groups)
+        big = {k for k, g in self.groups.items() if g[0] > GROUP_AFTER}
         dropped = sum(n for k, n in self.dropped_by.items() if k not in big)  # summarised
         if dropped:
             last = out[-1].line if out else 0
             out.append(Diagnostic("E-TABLE-TOO-MANY", file=self.file, line=last,
                                   args={"n": dropped}))
         return out
+
+
+_SAME = {"error": "E-TABLE-SAME", "warning": "W-TABLE-SAME"}
+
+
+def summarize(items: Sequence[Diagnostic],
+              groups: Mapping[tuple[str, Any], Sequence[Any]] | None = None) -> list[Diagnostic]:
+    """``items`` sorted by position, each kind of problem (code and column) found on more
+    than :data:`GROUP_AFTER` rows as one line for them all ("第 2–2001 行：…（共 2000 行）")
+    followed by its first few rows. ``groups``: (code, column) -> [count, rows] when ``items``
+    holds only the first ones of each kind (a reader that stopped keeping them)."""
+    if groups is None:
+        counted: dict[tuple[str, Any], list[Any]] = {}
+        for d in items:
+            g = counted.setdefault((d.code, d.column), [0, []])
+            g[0] += 1
+            if d.line:
+                g[1].append(d.line)
+        groups = counted
+    big = {k: g for k, g in groups.items() if g[0] > GROUP_AFTER}
+    kept: list[Diagnostic] = []
+    quoted: dict[tuple[str, Any], int] = {}
+    for d in items:
+        k = (d.code, d.column)
+        if k in big:
+            quoted[k] = quoted.get(k, 0) + 1
+            if quoted[k] == 1:
+                count, lines = big[k]
+                kept.append(Diagnostic(
+                    _SAME.get(d.severity, "W-TABLE-SAME"), file=d.file,
+                    line=min(lines) if lines else d.line, column=d.column, severity=d.severity,
+                    args={"rows": row_ranges(lines), "count": count,
+                          "what_zh": d.message("zh"), "what_en": d.message("en"),
+                          "hint_zh": d.hint("zh") or "", "hint_en": d.hint("en") or ""}))
+            if quoted[k] > _GROUP_QUOTED:
+                continue
+        kept.append(d)
+    out = sorted(kept, key=Diagnostic.sort_key)
+    if big:  # each summary line before the rows it quotes
+        out.sort(key=lambda d: (d.sort_key()[:3], d.code not in ("E-TABLE-SAME", "W-TABLE-SAME")))
+    return out
 
 
 def _fatal(code: str, file: str, line: int = 0, column: int | str = 0, **args: Any) -> InputError:
