@@ -267,3 +267,11 @@ def test_headers_with_spaces_marks_units_and_ids_in_full_width(tmp_path):
     assert found(r) == [] and r.extras == [None]
     assert (r.rows[0]["record_id"], r.rows[0]["household"], str(r.rows[0]["quantity"])) == (
         "R1", "001", "2")
+
+
+def test_a_formula_whose_result_is_empty_text_is_an_empty_cell(tmp_path):
+    p = workbook(tmp_path, [HEADER, ["R1", "001", dt.date(2024, 3, 1), "志愿服务", '=IF(1,"","")']])
+    rewrite(p, SHEET, lambda x: x.replace(b'<c r="E2"><f>', b'<c r="E2" t="str"><f>')
+            .replace(b"</f><v />", b"</f><v></v>"))
+    r = read_table(p, FIELDS)
+    assert found(r) == [] and r.rows[0]["quantity"] == 1  # empty: the default

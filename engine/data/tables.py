@@ -1601,7 +1601,10 @@ def _formulas_without_result(wb: Any, ws: Any, name: str) -> dict[int, dict[int,
                 if f is not None:
                     v = el.find(_SHEET_NS + "v")
                     is_ = el.find(_SHEET_NS + "is")
-                    if (v is None or not (v.text or "").strip()) and is_ is None:
+                    # Excel writes an empty <v> for a formula whose result is the empty text
+                    # (t="str"); another program writes <v/> or nothing: no result
+                    empty = v is None or (not (v.text or "") and el.get("t") != "str")
+                    if empty and is_ is None:
                         ref = el.get("r") or ""
                         try:
                             row, col = coordinate_to_tuple(ref)
