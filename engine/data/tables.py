@@ -182,7 +182,7 @@ register(
             en="row(s) {rows} are totals, signatures or notes ('{text}'): skipped"),
         "W-TABLE-EXTRA-COLUMNS": Msg(
             zh="规则文件中没有这些列：{names}；已作为附加信息随每行保存",
-            en="columns the rule file does not know: {names}; kept with each row as extra fields",
+            en="columns the rule file does not know: {names_en}; kept with each row as extra fields",
             hint_zh="如列名写错了，请改正；如要拒绝未知的列，加 --strict-columns",
             hint_en="if a header is misspelt, correct it; to refuse unknown columns, add "
             "--strict-columns"),
@@ -897,7 +897,8 @@ class _Table:
                 self.unusable = True  # rows are still checked, none is kept
         if self.extra_cols:
             self.out.add("W-TABLE-EXTRA-COLUMNS", line, "",
-                         names="、".join(f"“{n}”" for _, n in self.extra_cols), severity="warning")
+                         names="、".join(f"“{n}”" for _, n in self.extra_cols),
+                         names_en=", ".join(f"'{n}'" for _, n in self.extra_cols), severity="warning")
         self.plan = plan
         self.guarded = any(c.required for _, c in plan)
         self.ids = [c.spec.id for _, c in plan]
@@ -1806,7 +1807,8 @@ def _object_rows(objects: Iterable[tuple[int, Any]], fields: Sequence[FieldSpec]
     if reported_unknown and not strict_columns:
         first = min(reported_unknown.values())
         out.add("W-TABLE-EXTRA-COLUMNS", first, "", severity="warning",
-                names="、".join(f"“{n}”" for n in reported_unknown))
+                names="、".join(f"“{n}”" for n in reported_unknown),
+                names_en=", ".join(f"'{n}'" for n in reported_unknown))
     return data_rows
 
 
