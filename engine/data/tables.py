@@ -1555,6 +1555,8 @@ def _pick_sheet(sheets: Sequence[Any], fields: Sequence[FieldSpec], search: int,
     required = {f.id for f in fields if f.required}
     best, best_n = sheets[0], 0
     for ws in sheets:
+        if getattr(ws, "reset_dimensions", None):
+            ws.reset_dimensions()  # a sheet's stated size is often wrong
         rows = list(_guard(islice(ws.iter_rows(values_only=True), search), name))
         if header_row is not None:
             rows = rows[header_row - 1:header_row]
