@@ -164,10 +164,12 @@ def parse_from(text: str | None) -> dt.date | None:
     """``check --from``: a date (``2024-04-01``) or a period (its first day: ``2024-Q2``)."""
     if text is None or not str(text).strip():
         return None
+    from xiangyue.periods import DateTextError, parse_date_text
+
     t = str(text).strip()
     try:
-        return dt.date.fromisoformat(t)
-    except ValueError:
+        return parse_date_text(t)  # 2024-04-01, 2024/4/1, 2024年4月1日
+    except DateTextError:
         pass
     try:
         return parse_duty_period(t).start
