@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import os
 import zipfile
 from pathlib import Path
 
@@ -216,7 +217,7 @@ def _safe_text(v):
     return v
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", 60)), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=_ROWS, header_at=st.integers(0, 4), as_csv=st.booleans())
 def test_fuzzed_sheets_raise_only_our_errors(tmp_path, rows, header_at, as_csv):
     rows = [list(r) for r in rows]
@@ -245,7 +246,7 @@ def test_fuzzed_sheets_raise_only_our_errors(tmp_path, rows, header_at, as_csv):
     json.dumps([d.to_json("zh") for d in r.diagnostics], ensure_ascii=False)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", 40)), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.binary(max_size=2000), cut=st.integers(0, 4000))
 def test_fuzzed_workbook_bytes_raise_only_our_errors(tmp_path, data, cut):
     p = workbook(tmp_path, [HEADER, ["R1", "001", dt.date(2024, 3, 1), "志愿服务", 1]])
@@ -275,3 +276,40 @@ def test_a_formula_whose_result_is_empty_text_is_an_empty_cell(tmp_path):
             .replace(b"</f><v />", b"</f><v></v>"))
     r = read_table(p, FIELDS)
     assert found(r) == [] and r.rows[0]["quantity"] == 1  # empty: the default
+
+
+@settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", 30)), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=_ROWS, header_at=st.integers(0, 4), as_csv=st.booleans())
+def test_fuzzed_imports_write_all_or_nothing(tmp_path, rows, header_at, as_csv):
+    from xiangyue.data.ingest import import_records
+    from xiangyue.data.store import open_store
+    from xiangyue.rules.pipeline import load_ruleset
+
+    rs = load_ruleset(Path(__file__).parent / "data" / "jingou.yaml")
+    rows = [list(r) for r in rows]
+    rows.insert(min(header_at, len(rows)), list(HEADER))
+    if as_csv:
+        import csv
+
+        p = tmp_path / "f.csv"
+        with p.open("w", encoding="utf-8", newline="") as fh:
+            w = csv.writer(fh)
+            for r in rows:
+                w.writerow(["" if c is None else str(c) for c in r])
+    else:
+        wb = openpyxl.Workbook()
+        for r in rows:
+            wb.active.append([_safe_text(c) for c in r])
+        p = tmp_path / "f.xlsx"
+        wb.save(p)
+    db = tmp_path / "fuzz.db"
+    if db.exists():
+        db.unlink()
+    with open_store(db) as store:
+        try:
+            result = import_records(store, p, rs)
+        except XiangyueError:
+            assert store.count("records") == 0  # nothing half-written
+            return
+        assert store.count("records") == result.added == result.rows
