@@ -5,6 +5,7 @@ fuzz test over mutated spreadsheets."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import json
 import os
@@ -278,15 +279,21 @@ def test_a_formula_whose_result_is_empty_text_is_an_empty_cell(tmp_path):
     assert found(r) == [] and r.rows[0]["quantity"] == 1  # empty: the default
 
 
+@functools.lru_cache(maxsize=1)
+def _rules():
+    from xiangyue.rules.pipeline import load_ruleset
+
+    return load_ruleset(Path(__file__).parent / "data" / "jingou.yaml")
+
+
 @settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", 30)), deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=_ROWS, header_at=st.integers(0, 4), as_csv=st.booleans())
 def test_fuzzed_imports_write_all_or_nothing(tmp_path, rows, header_at, as_csv):
     from xiangyue.data.ingest import import_records
     from xiangyue.data.store import open_store
-    from xiangyue.rules.pipeline import load_ruleset
 
-    rs = load_ruleset(Path(__file__).parent / "data" / "jingou.yaml")
+    rs = _rules()
     rows = [list(r) for r in rows]
     rows.insert(min(header_at, len(rows)), list(HEADER))
     if as_csv:
