@@ -286,7 +286,7 @@ def _rules():
     return load_ruleset(Path(__file__).parent / "data" / "jingou.yaml")
 
 
-@settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", 30)), deadline=None,
+@settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", 20)), deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=_ROWS, header_at=st.integers(0, 4), as_csv=st.booleans())
 def test_fuzzed_imports_write_all_or_nothing(tmp_path, rows, header_at, as_csv):
