@@ -139,7 +139,10 @@ def test_help_has_an_example_and_the_exit_codes():
 
 
 def git(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    env = dict(os.environ, XIANGYUE_LANG="zh", GIT_CONFIG_NOSYSTEM="1", HOME=str(repo.parent),
+    # a git run from a hook or `git rebase -x` exports GIT_DIR & co.: they would point these
+    # commands at the project's own repository instead of the temporary one
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env = dict(env, XIANGYUE_LANG="zh", GIT_CONFIG_NOSYSTEM="1", HOME=str(repo.parent),
                GIT_AUTHOR_NAME="审查员", GIT_AUTHOR_EMAIL="r@example.org", GIT_COMMITTER_NAME="审查员",
                GIT_COMMITTER_EMAIL="r@example.org", GIT_PAGER="cat", PAGER="cat")
     return subprocess.run(["git", *args], cwd=repo, env=env, capture_output=True, text=True,
