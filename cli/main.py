@@ -16,7 +16,27 @@ from xiangyue import __version__
 from .options import EXIT_CODES_HELP
 
 
+class _Group(click.Group):
+    """The command group; while a command runs, stdout and stderr are guarded
+    (:class:`xiangyue.report.terminal.VisibleStream`): control characters from rule files or
+    data are shown, never sent raw to the terminal."""
+
+    def main(self, *args, **kwargs):  # type: ignore[override]
+        import sys
+
+        from xiangyue.report.terminal import VisibleStream
+
+        saved = sys.stdout, sys.stderr
+        sys.stdout = VisibleStream(sys.stdout)  # type: ignore[assignment]
+        sys.stderr = VisibleStream(sys.stderr)  # type: ignore[assignment]
+        try:
+            return super().main(*args, **kwargs)
+        finally:
+            sys.stdout, sys.stderr = saved
+
+
 @click.group(
+    cls=_Group,
     help="乡约 xiangyue：村规民约积分制、清单制规则引擎。\n\n"
     "Village points rules and checklists: validate, import, evaluate, explain, board, check, diff.\n\n"
     + EXIT_CODES_HELP,

@@ -142,15 +142,25 @@ def format_diagnostic(d: Diagnostic, lang: str = "zh", *, caret: bool = True) ->
     head = f"{where}{d.code}: {d.message(lang)}"
     if d.severity == "warning":
         head = f"{where}{d.code}: {label('warning', lang)}: {d.message(lang)}"
-    lines = [head]
+    from xiangyue.report.terminal import visible
+
+    lines = [visible(head, keep="\n")]
     if caret and d.source_line is not None and isinstance(d.column, int) and d.column > 0:
-        src = d.source_line.rstrip("\n")
+        src = _visible_tabs_kept(d.source_line.rstrip("\n"))
         lines.append("    " + src)
         lines.append("    " + _caret_pad(src, d.column - 1) + "^" * max(1, _display_width(src[d.column - 1 : d.column - 1 + max(1, d.span)])))
     h = d.hint(lang)
     if h:
-        lines.append(f"    {label('hint', lang)}: {h}")
+        lines.append(visible(f"    {label('hint', lang)}: {h}", keep="\n"))
     return "\n".join(lines)
+
+
+def _visible_tabs_kept(src: str) -> str:
+    """The source line with control characters shown; each shown as ``?`` so the caret still
+    points at the right column."""
+    from xiangyue.report.terminal import visible
+
+    return "".join(ch if ch == "\t" or visible(ch) == ch else "?" for ch in src)
 
 
 def _display_width(text: str) -> int:

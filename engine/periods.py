@@ -250,3 +250,26 @@ def period_starts(period: Period, kind: str) -> list[tuple[dt.date, str]]:
         ):
             out.append((day, period_key(day, kind)))
     return out
+
+
+_CN_DIGITS = "〇一二三四"
+
+
+def period_words(key: str, lang: str = "zh") -> str:
+    """A period as people write it: ``2024-Q1`` → 2024年第一季度, ``2024-03`` → 2024年3月,
+    ``2024`` → 2024年度 (English: Q1 2024, March 2024, 2024). The one place period words are
+    made, so every notice, table and explanation says the same."""
+    if m := re.fullmatch(r"(\d{4})-Q([1-4])", key):
+        return f"Q{m[2]} {m[1]}" if lang == "en" else f"{m[1]}年第{_CN_DIGITS[int(m[2])]}季度"
+    if m := re.fullmatch(r"(\d{4})-(\d{2})", key):
+        if lang == "en":
+            return dt.date(int(m[1]), int(m[2]), 1).strftime("%B %Y")
+        return f"{m[1]}年{int(m[2])}月"
+    if re.fullmatch(r"\d{4}", key):
+        return key if lang == "en" else f"{key}年度"
+    return key
+
+
+def date_words(day: dt.date, lang: str = "zh") -> str:
+    """``2024年4月3日`` (English: 2024-04-03)."""
+    return day.isoformat() if lang == "en" else f"{day.year}年{day.month}月{day.day}日"

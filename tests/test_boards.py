@@ -306,7 +306,7 @@ def test_notice_html_is_self_contained(fixture_json):
     assert "更正公示（第 2 版" in html
     assert html.count("一票否决</td>") == 3  # A13, A19, A07
     # one bar per grid
-    assert html.count('height="14" fill="#') == 5
+    assert html.count('height="18" fill="#') == 5  # 24-unit rows for 5 grids
 
 
 def test_notice_escapes_names(jingou):

@@ -32,12 +32,12 @@ def test_cap_sentence():
     s = story([rec("V1", "JG001", "2024-03-02", "志愿服务", 4),
                rec("V2", "JG001", "2024-03-05", "志愿服务", 4)])
     assert story_text(s).splitlines() == [
-        "JG001 张大山 户 2024 年 3 月积分明细",
+        "JG001 张大山 户 2024年3月积分明细",
         "3月2日 志愿服务 ×4：按“志愿服务”得 8 分；按“志愿服务满4小时加分”得 2 分",
         "3月5日 志愿服务 ×4：按“志愿服务”应得 8 分；本月志愿服务已得 8 分，封顶 10 分，实得 2 分；"
         "按“志愿服务满4小时加分”应得 2 分；本月乡风文明类已得 12 分，封顶 12 分，实得 0 分",
         "基础分 0 分，得分 12 分，扣分 0 分",
-        "2024 年 3 月合计：12 分",  # 8 + 2 + 2 + 0
+        "2024年3月合计：12 分",  # 8 + 2 + 2 + 0
     ]
 
 
@@ -47,14 +47,14 @@ def test_once_veto_deduction_and_unmatched_sentences():
                rec("X1", "JG001", "2024-02-01", "违反禁渔"),
                rec("T1", "JG001", "2024-02-05", "志原服务")], period="2024-Q1")
     assert story_text(s).splitlines() == [
-        "JG001 张大山 户 2024 年第 1 季度积分明细",
+        "JG001 张大山 户 2024年第一季度积分明细",
         "1月3日 孝老爱亲：按“孝老爱亲”得 5 分",
         "2月1日 违反禁渔：按“违反长江禁渔”扣 20 分",
         "2月5日 志原服务（记录 T1）：没有适用的规则，不计分（请核对事项名称）",
         "3月3日 孝老爱亲：按“孝老爱亲”应得 5 分；本季度只计一次，已在1月3日（记录 F1）计过，实得 0 分",
-        "因违反长江禁渔（2月1日，记录 X1），2024 年度一票否决",
+        "因违反长江禁渔（2月1日，记录 X1），2024年度一票否决",
         "基础分 0 分，得分 5 分，扣分 20 分",
-        "2024 年第 1 季度合计：-15 分（一票否决）",
+        "2024年第一季度合计：-15 分（一票否决）",
     ]
     assert story_text(s, "en").splitlines() == [
         "Household JG001 张大山, quarter 2024-Q1",
@@ -83,7 +83,7 @@ def test_base_points_and_other_households_are_left_out():
     lines = story_text(s).splitlines()
     assert lines[1] == "1月1日 基础分：100 分"
     assert lines[2] == "2月1日 垃圾分类 ×3：按“垃圾分类”得 1.5 分"
-    assert lines[-2:] == ["基础分 100 分，得分 1.5 分，扣分 0 分", "2024 年第 1 季度合计：101.5 分"]
+    assert lines[-2:] == ["基础分 100 分，得分 1.5 分，扣分 0 分", "2024年第一季度合计：101.5 分"]
 
 
 def test_json_form_has_exact_numbers():
@@ -92,7 +92,7 @@ def test_json_form_has_exact_numbers():
     assert data["total"] == D("1.5")
     assert data["records"][0]["rules"][0]["awarded"] == D("1.5")
     assert data["records"][0]["text"] == "3月1日 垃圾分类 ×3：按“垃圾分类”得 1.5 分"
-    assert data["text"][-1] == "2024 年 3 月合计：1.5 分"
+    assert data["text"][-1] == "2024年3月合计：1.5 分"
 
 
 def test_unknown_household_is_a_user_error():
@@ -107,11 +107,11 @@ def test_story_from_the_reference_rule_file():
     hhs = read_households_file(rs, str(FIXTURES / "households.csv"))
     s = explain(rs, recs, hhs, parse_period("2024-03"), "JG002")
     assert story_text(s).splitlines() == [
-        "JG002 李秀英 户 2024 年 3 月积分明细",
+        "JG002 李秀英 户 2024年3月积分明细",
         "3月4日 垃圾分类 ×9：按“垃圾分类”得 4.5 分",
         "3月6日 垃圾分类 ×2：按“垃圾分类”应得 1 分；本月垃圾分类已得 4.5 分，封顶 5 分，实得 0.5 分",
         "3月9日 庭院检查 等级 优：按“庭院检查”得 5 分",
         "3月28日 庭院检查 等级 差：按“庭院检查”应扣 3 分；本月只计一次，已在3月9日（记录 R07）计过，实扣 0 分",
         "基础分 0 分，得分 10 分，扣分 0 分",
-        "2024 年 3 月合计：10 分",
+        "2024年3月合计：10 分",
     ]

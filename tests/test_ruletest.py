@@ -64,7 +64,7 @@ examples:
         "vetoed": (["H1"], []),
     }
     total = res.failures[0]
-    assert total.explain[0] == "H1 户 2024 年 3 月积分明细"
+    assert total.explain[0] == "H1 户 2024年3月积分明细"
     assert "3月2日 志愿服务 ×2：按“志愿服务”应得 4 分；本月志愿服务已得 8 分，封顶 10 分，实得 2 分" in total.explain
     text = render_text(report, "zh")
     assert "    totals.H1：期望 14，实际 12" in text

@@ -184,15 +184,13 @@ def _day(day: dt.date, lang: str) -> str:
 
 
 def _period_words(kind: str, key: str, lang: str) -> str:
-    """``2024`` -> 2024 年度; ``2024-Q1`` -> 2024 年第 1 季度; ``2024-03`` -> 2024 年 3 月."""
+    """``2024`` -> 2024年度; ``2024-Q1`` -> 2024年第一季度; ``2024-03`` -> 2024年3月."""
+    from xiangyue.periods import period_words
+
     if lang == "en":
         return {"year": f"the year {key}", "quarter": f"quarter {key}",
                 "month": f"month {key}"}.get(kind, key)
-    if kind == "year":
-        return f"{key} 年度"
-    if kind == "quarter":
-        return f"{key[:4]} 年第 {key[-1]} 季度"
-    return f"{key[:4]} 年 {int(key[5:])} 月"
+    return period_words(key, lang)
 
 
 def _what(rec: Mapping[str, Any], ruleset: Ruleset | None, lang: str) -> str:

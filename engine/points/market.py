@@ -178,8 +178,10 @@ def _window_text(policy: str, day: dt.date) -> tuple[str, str]:
     if policy == "yearly":
         return f"{day.year} 年内", f"in {day.year}"
     if policy == "quarterly":
+        from xiangyue.periods import period_words
+
         q = period_of(day, "quarter").key
-        return f"{q} 季度内", f"in {q}"
+        return f"{period_words(q)}内", f"in {q}"
     return "累计", "all time"
 
 

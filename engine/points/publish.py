@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,8 @@ register({
         hint_en="check that the folder exists and the file is not open in another program"),
 })
 
+NOTICE_FORMATS = ("html", "xlsx")
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS publications (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -71,6 +73,15 @@ CREATE TABLE IF NOT EXISTS publications (
     boards TEXT NOT NULL,
     UNIQUE (period, version)
 );
+CREATE TABLE IF NOT EXISTS publication_files (
+    period TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    output_dir TEXT NOT NULL,
+    formats TEXT NOT NULL,
+    lang TEXT NOT NULL,
+    done INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (period, version, output_dir)
+);
 """
 
 
@@ -87,9 +98,14 @@ class Publication:
     boards: dict[str, Any]
     ruleset_name: str | None = None
     ruleset_version: str | None = None
+    notice: dict[str, Any] | None = None  # the rule file's notice: section and the date printed
 
     @property
     def date(self) -> dt.date:
+        """The date printed on the notice (``publish --date``; default the day published)."""
+        printed = (self.notice or {}).get("date")
+        if printed:
+            return dt.date.fromisoformat(printed)
         return dt.datetime.fromisoformat(self.published_at).date()
 
     def to_json(self, *, with_boards: bool = True) -> dict[str, Any]:
@@ -98,10 +114,23 @@ class Publication:
             "published_at": self.published_at, "ruleset_name": self.ruleset_name,
             "ruleset_version": self.ruleset_version, "ruleset_sha256": self.ruleset_sha256,
             "run_id": self.run_id, "ledger_sha256": self.ledger_sha256,
-            "content_sha256": self.content_sha256}
+            "content_sha256": self.content_sha256, "notice_date": self.date.isoformat()}
         if with_boards:
             out["boards"] = self.boards
         return out
+
+
+@dataclass
+class Completed:
+    """Files of an earlier publication that were not all written (the run was killed or the
+    disk was full after the database commit) and have now been written."""
+
+    period: str
+    version: int
+    files: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"period": self.period, "version": self.version, "files": list(self.files)}
 
 
 @dataclass
@@ -110,11 +139,12 @@ class PublishResult:
     publication: Publication
     previous: Publication | None
     files: list[str]
+    completed: list[Completed] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {"status": self.status, "publication": self.publication.to_json(with_boards=False),
                 "previous_version": self.previous.version if self.previous else None,
-                "files": list(self.files)}
+                "files": list(self.files), "completed": [c.to_json() for c in self.completed]}
 
 
 def _ensure(store: Store) -> None:
@@ -127,6 +157,9 @@ def _ensure(store: Store) -> None:
     cols = ", ".join(c for c in LEDGER_COLUMNS if c != "run_id")
     store.conn.execute(f"CREATE TABLE IF NOT EXISTS publication_ledger (period TEXT NOT NULL, "
                        f"version INTEGER NOT NULL, {cols}, PRIMARY KEY (period, version, seq))")
+    have = {r[1] for r in store.conn.execute("PRAGMA table_info(publications)")}
+    if "notice" not in have:  # databases from before the notice: section
+        store.conn.execute("ALTER TABLE publications ADD COLUMN notice TEXT")
 
 
 def published_ledger(store: Store, period: str, version: int | None = None) -> list[dict[str, Any]]:
@@ -147,7 +180,7 @@ def _row(row: dict[str, Any]) -> Publication:
     return Publication(row["period"], row["version"], row["published_by"], row["published_at"],
                        row["ruleset_sha256"], row["run_id"], row["ledger_sha256"],
                        row["content_sha256"], loads(row["boards"]), row["ruleset_name"],
-                       row["ruleset_version"])
+                       row["ruleset_version"], loads(row["notice"]) if row.get("notice") else None)
 
 
 def list_publications(store: Store, period: str | None = None) -> list[Publication]:
@@ -189,10 +222,14 @@ def _content(boards_json: dict[str, Any]) -> str:
 
 def publish(ruleset_path: str, period_text: str, *, db_path: str, by: str | None = None,
             output_dir: str | os.PathLike[str] | None = None, now: dt.datetime | None = None,
-            lang: str = "zh") -> PublishResult:
+            lang: str = "zh", notice_date: dt.date | None = None,
+            formats: tuple[str, ...] = NOTICE_FORMATS) -> PublishResult:
     """Evaluate the period from the database, freeze its boards as a new version when they
-    differ from the latest published one, and (with ``output_dir``) write the notice (HTML)
-    and workbook (XLSX) of the new version."""
+    differ from the latest published one, and (with ``output_dir``) write the notice (HTML,
+    and PDF when ``formats`` asks) and workbook (XLSX) of the new version.
+
+    ``notice_date``: the date printed on the notice (default the day published). Files of an
+    earlier publication that were not all written are written first (``completed``)."""
     from xiangyue.points.evaluate import evaluate
     from xiangyue.points.inputs import load_rules, open_inputs
     from xiangyue.points.ledger import save_run
@@ -203,6 +240,7 @@ def publish(ruleset_path: str, period_text: str, *, db_path: str, by: str | None
     inputs = open_inputs(ruleset, period, db_path=db_path)
     store: Store = inputs.store
     try:
+        completed = complete_pending(store)
         stamp = (now or dt.datetime.now(dt.timezone.utc).astimezone()).isoformat(timespec="seconds")
         with store.transaction():
             ev = evaluate(ruleset, inputs, period, with_ledger=True)
@@ -214,18 +252,21 @@ def publish(ruleset_path: str, period_text: str, *, db_path: str, by: str | None
             previous = list_publications(store, period.key)
             latest = previous[-1] if previous else None
             if latest is not None and latest.content_sha256 == content:
-                return PublishResult("unchanged", latest, latest, [])
+                return PublishResult("unchanged", latest, latest, [], completed)
             run_id = save_run(store, ev)
             version = latest.version + 1 if latest else 1
+            notice = {**ruleset.notice.to_json(),
+                      "date": (notice_date or dt.date.fromisoformat(stamp[:10])).isoformat()}
             pub = Publication(period.key, version, by, stamp, ruleset.sha256, run_id,
-                              _ledger_sha256(ev), content, data, ruleset.name, ruleset.version)
+                              _ledger_sha256(ev), content, data, ruleset.name, ruleset.version,
+                              notice)
             store.conn.execute(
                 "INSERT INTO publications (period, version, published_by, published_at, village, "
                 "ruleset_name, ruleset_version, ruleset_sha256, run_id, ledger_sha256, "
-                "content_sha256, boards) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "content_sha256, boards, notice) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (pub.period, pub.version, by, stamp, ruleset.village, ruleset.name,
                  ruleset.version, ruleset.sha256, run_id, pub.ledger_sha256, content,
-                 dumps(data, indent=None)))
+                 dumps(data, indent=None), dumps(notice, indent=None)))
             from xiangyue.points.ledger import LEDGER_COLUMNS
 
             cols = ", ".join(c for c in LEDGER_COLUMNS if c != "run_id")
@@ -233,34 +274,85 @@ def publish(ruleset_path: str, period_text: str, *, db_path: str, by: str | None
                 f"INSERT INTO publication_ledger (period, version, {cols}) "
                 f"SELECT ?, ?, {cols} FROM ledger WHERE run_id = ? ORDER BY seq",
                 (pub.period, pub.version, run_id))
+            if output_dir is not None:  # the files still to write, done once they all are
+                store.conn.execute(
+                    "INSERT OR REPLACE INTO publication_files (period, version, output_dir, "
+                    "formats, lang, done) VALUES (?, ?, ?, ?, ?, 0)",
+                    (pub.period, pub.version, os.path.abspath(output_dir), ",".join(formats), lang))
+        files = []
+        if output_dir is not None:
+            files = write_notice_files(pub, output_dir, lang=lang, formats=formats)
+            _mark_done(store, pub, output_dir)
     finally:
         inputs.close()
-    files = write_notice_files(pub, output_dir, lang=lang) if output_dir is not None else []
-    return PublishResult("published", pub, latest, files)
+    return PublishResult("published", pub, latest, files, completed)
+
+
+def complete_pending(store: Store) -> list[Completed]:
+    """Write the files of every publication whose files were not all written (a publish killed
+    or failed after its database commit); returns what was written."""
+    if not _has_table(store) or store.conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='publication_files'"
+    ).fetchone() is None:
+        return []
+    pending = store.conn.execute("SELECT period, version, output_dir, formats, lang FROM "
+                                 "publication_files WHERE done = 0 ORDER BY period, version").fetchall()
+    out = []
+    for period, version, folder, formats, lang in pending:
+        pub = get_publication(store, period, version)
+        files = write_notice_files(pub, folder, lang=lang, formats=tuple(formats.split(",")))
+        _mark_done(store, pub, folder)
+        out.append(Completed(period, version, files))
+    return out
+
+
+def _mark_done(store: Store, pub: Publication, folder: str | os.PathLike[str]) -> None:
+    with store.transaction():
+        store.conn.execute("UPDATE publication_files SET done = 1 WHERE period = ? AND version = ? "
+                           "AND output_dir = ?", (pub.period, pub.version, os.path.abspath(folder)))
 
 
 def notice_basename(pub: Publication) -> str:
+    """``<village>-<period>-红黑榜-v<n>``, made a safe file name (a village called
+    ``../../x`` names no other folder)."""
+    from xiangyue.report.output import safe_filename
+
     village = pub.boards.get("village") or "village"
-    return f"{village}-{pub.period}-红黑榜-v{pub.version}"
+    return safe_filename(f"{village}-{pub.period}-红黑榜-v{pub.version}", fallback="notice")
 
 
 def write_notice_files(pub: Publication, output_dir: str | os.PathLike[str], *,
-                       lang: str = "zh") -> list[str]:
-    """Write ``<village>-<period>-红黑榜-v<n>.html`` (A4 notice) and ``.xlsx`` (township
-    workbook) of a publication into ``output_dir``; returns the paths written."""
+                       lang: str = "zh", formats: tuple[str, ...] = NOTICE_FORMATS) -> list[str]:
+    """Write ``<village>-<period>-红黑榜-v<n>.html`` (A4 notice), ``.xlsx`` (township workbook)
+    and, when ``formats`` has ``pdf``, ``.pdf`` of a publication into ``output_dir``, each whole
+    or not at all (written under a temporary name, then renamed); returns the paths written."""
     from xiangyue.report.boards import render_xlsx
     from xiangyue.report.notice import render_notice
+    from xiangyue.report.output import atomic_write, path_inside
 
     out = Path(output_dir)
-    base = out / notice_basename(pub)
-    html_path, xlsx_path = base.with_suffix(".html"), base.with_suffix(".xlsx")
+    base = notice_basename(pub)
+    written: list[str] = []
     try:
         out.mkdir(parents=True, exist_ok=True)
-        html_path.write_text(render_notice(pub.boards, lang=lang, date=pub.date,
-                                           version=pub.version), encoding="utf-8")
-        xlsx_path.write_bytes(render_xlsx(pub.boards, lang))
+        for fmt in formats:
+            path = path_inside(out, f"{base}.{fmt}")
+            if fmt == "html":
+                data: str | bytes = render_notice(pub.boards, lang=lang, date=pub.date,
+                                                  version=pub.version, notice=pub.notice)
+            elif fmt == "xlsx":
+                data = render_xlsx(pub.boards, lang)
+            elif fmt == "pdf":
+                from xiangyue.report.pdf import notice_pdf
+
+                data = notice_pdf(pub.boards, lang=lang, date=pub.date, version=pub.version,
+                                  notice=pub.notice)
+            else:  # pragma: no cover - formats come from the CLI's choices
+                raise ValueError(fmt)
+            atomic_write(path, data)
+            written.append(str(path))
     except OSError as err:
         where = err.filename or str(out)
         raise InputError(Diagnostic("E-PUBLISH-WRITE", file=str(where), args={
             "path": str(where), "reason": err.strerror or str(err)})) from None
-    return [str(html_path), str(xlsx_path)]
+    return written

@@ -567,8 +567,6 @@ def render_selection(result: SelectionResult, fmt: str = "table", lang: str = "z
 
 def render_stars(result: StarsResult, fmt: str = "table", lang: str = "zh", *,
                  color: bool = False) -> str:
-    import csv
-    import io
 
     from xiangyue.report.notice import period_title
     from xiangyue.report.terminal import table
@@ -584,12 +582,10 @@ def render_stars(result: StarsResult, fmt: str = "table", lang: str = "zh", *,
         rows.append([h, headname or "", grid or "", decimal_text(total),
                      ("★" * lv.stars) if lv else "", label])
     if fmt == "csv":
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
-        w.writerow(head)
-        for r, row in zip(result.rows, rows):
-            w.writerow(row[:4] + [r[5].stars if r[5] else 0, row[5]])
-        return buf.getvalue()
+        from xiangyue.report.cells import csv_text
+
+        return csv_text(head, [row[:4] + [r[5].stars if r[5] else 0, row[5]]
+                               for r, row in zip(result.rows, rows)])
     levels = ("; " if en else "；").join(
         f"{'★' * lv.stars} {lv.name or ''} ≥ {decimal_text(lv.min_total)}" for lv in result.levels)
     out = [f"{result.village} {period_title(result.period.key, lang)}", levels, "",

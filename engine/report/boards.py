@@ -21,13 +21,13 @@ ranking used. Numbers print exactly (:mod:`.jsonout`).
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 from decimal import Decimal
 from typing import Any, Mapping
 
 from xiangyue.report.output import BINARY_FORMATS, emit, write_output  # noqa: F401  (re-exported)
+from xiangyue.report.cells import append_row, csv_text
 from xiangyue.report.jsonout import decimal_text, dumps
 from xiangyue.report.notice import period_title, render_notice, shown_boards
 from xiangyue.report.terminal import table
@@ -82,7 +82,8 @@ def render(data: Mapping[str, Any], fmt: str, lang: str = "zh", *, color: bool =
     if fmt == "xlsx":
         return render_xlsx(data, lang)
     if fmt == "html":
-        return render_notice(data, lang=lang, date=date, version=version)
+        # not a publication: the page says so (publish writes the notice to post)
+        return render_notice(data, lang=lang, date=date, version=version, preview=True)
     return render_table(data, lang, color=color)
 
 
@@ -153,21 +154,19 @@ def _style_title(text: str, colour: str, color: bool) -> str:
 def render_csv(data: Mapping[str, Any], lang: str = "zh") -> str:
     """One row per board line: board (red/black/grid), rank, household or grid, head, grid,
     total (for grids: the rounded average), vetoed, households (grids)."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["board", "rank", "household", "head", "grid", "total", "vetoed", "households"]
-               if lang == "en" else
-               ["榜单", "名次", "户号", "户主", "网格", "积分", "一票否决", "户数"])
+    rows: list[list[Any]] = []
     for key in shown_boards(data):
         for e in data.get(key) or []:
-            w.writerow([key if lang == "en" else _h(key, lang),
+            rows.append([key if lang == "en" else _h(key, lang),
                         "" if e.get("rank") is None else e["rank"], e.get("household"),
                         e.get("head") or "", e.get("grid") or "", _num(e.get("total")),
                         "1" if e.get("vetoed") else "0", ""])
     for g in data.get("grids") or []:
-        w.writerow(["grid" if lang == "en" else "网格排名", g["rank"], "", "", g["grid"],
-                    _avg(g["average"]), "", g["households"]])
-    return buf.getvalue()
+        rows.append(["grid" if lang == "en" else "网格排名", g["rank"], "", "", g["grid"],
+                     _avg(g["average"]), "", g["households"]])
+    return csv_text(["board", "rank", "household", "head", "grid", "total", "vetoed", "households"]
+                    if lang == "en" else
+                    ["榜单", "名次", "户号", "户主", "网格", "积分", "一票否决", "户数"], rows)
 
 
 def render_xlsx(data: Mapping[str, Any], lang: str = "zh") -> bytes:
@@ -190,7 +189,7 @@ def render_xlsx(data: Mapping[str, Any], lang: str = "zh") -> bytes:
             if fill is not None:
                 cell.fill = fill
         for r in rows:
-            ws.append(r)
+            append_row(ws, r)
         for i, wdt in enumerate(widths or [], start=1):
             ws.column_dimensions[chr(64 + i)].width = wdt
         ws.freeze_panes = "A2"
@@ -225,7 +224,7 @@ def render_xlsx(data: Mapping[str, Any], lang: str = "zh") -> bytes:
     for k, v in (("村", data.get("village")), ("期间", data.get("period")),
                  ("规则文件", rs.get("name")), ("版本", rs.get("version")),
                  ("sha256", rs.get("sha256"))):
-        info.append([k, v])
+        append_row(info, [k, v])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

@@ -6,15 +6,14 @@ labels and status words; names from the rule file and the case file stay as writ
 
 from __future__ import annotations
 
-import csv
 import html
-import io
 from decimal import Decimal
 from typing import Any
 
 from xiangyue.checklists.check import STATUSES, UNLISTED, CaseResult, ComplianceReport
 from xiangyue.checklists.duties import DUPLICATE, DUTY_STATUSES, Duty
 from xiangyue.i18n import text
+from xiangyue.report.cells import csv_text
 from xiangyue.report.jsonout import dumps
 from xiangyue.report.output import write_output
 from xiangyue.report.terminal import pad, text_width
@@ -320,32 +319,30 @@ _CSV_ZH = ("事项编号", "清单事项编号", "清单事项", "清单", "标�
 
 def render_csv(report: ComplianceReport, lang: str = "zh") -> str:
     """One row per finding; a case without findings gets one row with empty finding columns."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(_CSV_COLUMNS if lang == "en" else _CSV_ZH)
+    rows: list[list[Any]] = []
     for case in report.cases:
         head = [case.case_id, case.item or "", case.item_name or "", case.list or "",
                 case.title or "", _amount(case.amount), case.procedure or "",
                 case.procedure_name or "", status_word(case.status, lang)]
         if not case.findings:
-            writer.writerow(head + ["", "", "", "", ""])
+            rows.append(head + ["", "", "", "", ""])
         for f in case.findings:
-            writer.writerow(head + [
+            rows.append(head + [
                 f.kind, f.step or "", f.date.isoformat() if f.date else "",
                 f.deadline.isoformat() if f.deadline else "", f.message(lang)])
     if report.duties:
         # under the case report: the calendar grid, then one row per period (and duplicate)
-        for header, rows in duty_grids(report, lang):
-            writer.writerow([])
-            writer.writerow(header)
-            writer.writerows(rows)
-        writer.writerow([])
-        writer.writerow(_DUTY_CSV_COLUMNS if lang == "en" else _DUTY_CSV_ZH)
+        for header, grid in duty_grids(report, lang):
+            rows.append([])
+            rows.append(list(header))
+            rows.extend(grid)
+        rows.append([])
+        rows.append(list(_DUTY_CSV_COLUMNS if lang == "en" else _DUTY_CSV_ZH))
         for d in report.duties:
-            writer.writerow([d.list, d.item, d.name, d.period, d.due.isoformat(),
-                             duty_status_word(d.status, lang), d.date.isoformat() if d.date else "",
-                             "" if d.days_late is None else d.days_late, d.case_id or ""])
-    return buf.getvalue()
+            rows.append([d.list, d.item, d.name, d.period, d.due.isoformat(),
+                         duty_status_word(d.status, lang), d.date.isoformat() if d.date else "",
+                         "" if d.days_late is None else d.days_late, d.case_id or ""])
+    return csv_text(_CSV_COLUMNS if lang == "en" else _CSV_ZH, rows)
 
 
 _DUTY_CSV_COLUMNS = ("list", "item", "item_name", "period", "due", "status", "date", "days_late",

@@ -13,17 +13,15 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import re
 from decimal import Decimal
 from importlib import resources
 from string import Template
 from typing import Any, Mapping, Sequence
 
+from xiangyue.periods import date_words, period_words
 from xiangyue.report.jsonout import decimal_text
 
-__all__ = ["render_notice", "period_title", "render_chart"]
-
-_CN_QUARTER = {"1": "一", "2": "二", "3": "三", "4": "四"}
+__all__ = ["render_notice", "period_title", "render_chart", "amount_text"]
 
 _T = {
     "heading": ("积分红黑榜", "Red and Black Boards"),
@@ -54,12 +52,20 @@ _T = {
         "说明：红榜按本期积分从高到低排列，黑榜列出本期积分为负的农户（从低到高）及当年被一票否决的"
         "农户；名次并列时按竞争排名（如 1、2、2、4），第 {red} 名（黑榜第 {black} 名）并列者全部列出；"
         "一票否决的农户不上红榜。网格排名按网格内全部农户（含无积分记录的农户，按 0 分计）的户均积分排列，"
-        "户均积分四舍五入保留两位小数。对公示内容有异议的，请于公示之日起 7 日内向村考评小组反映。",
+        "户均积分四舍五入保留两位小数。对公示内容有异议的，请于公示之日起 {days} 日内向村考评小组反映。",
         "Red board: highest totals of the period first; black board: negative totals, lowest first, "
         "and every household vetoed this year. Ties share a rank (1, 2, 2, 4); all households tied "
         "at rank {red} (black: {black}) are listed; vetoed households are never on the red board. "
         "Grids are ranked by the average total of all their households (no records counts 0), "
-        "shown rounded half-up to 2 decimals."),
+        "shown rounded half-up to 2 decimals. Objections within {days} days of posting, to the "
+        "village scoring team."),
+    "place": ("公示地点：{place}", "Posted at: {place}"),
+    "phone": ("联系电话：{phone}", "Contact: {phone}"),
+    "seal": ("（盖章）", " (seal)"),
+    "preview": ("预览·未公示", "PREVIEW · NOT PUBLISHED"),
+    "preview_note": ("本页为预览，未经公示程序，不得张贴；正式公示请用 xiangyue publish 生成。",
+                     "This is a preview, not a published notice; do not post it. Publish with "
+                     "xiangyue publish."),
     "leader": ("考评小组组长（签字）：", "Scoring team leader:"),
     "party": ("党员代表（签字）：", "Party member:"),
     "rep": ("村民代表（签字）：", "Villagers' representative:"),
@@ -75,27 +81,26 @@ def _t(key: str, lang: str, **args: Any) -> str:
     return text.format(**args) if args else text
 
 
-def period_title(key: str, lang: str = "zh") -> str:
-    """``2024-Q1`` → 2024年第一季度, ``2024-03`` → 2024年3月, ``2024`` → 2024年度."""
-    if m := re.fullmatch(r"(\d{4})-Q([1-4])", key):
-        return f"Q{m[2]} {m[1]}" if lang == "en" else f"{m[1]}年第{_CN_QUARTER[m[2]]}季度"
-    if m := re.fullmatch(r"(\d{4})-(\d{2})", key):
-        if lang == "en":
-            return dt.date(int(m[1]), int(m[2]), 1).strftime("%B %Y")
-        return f"{m[1]}年{int(m[2])}月"
-    if re.fullmatch(r"\d{4}", key):
-        return key if lang == "en" else f"{key}年度"
-    return key
+period_title = period_words  # the name the renderers import
+_date_text = date_words
 
 
-def _date_text(day: dt.date, lang: str) -> str:
-    return day.isoformat() if lang == "en" else f"{day.year}年{day.month}月{day.day}日"
-
-
-def _num(value: Any) -> str:
+def amount_text(value: Any, places: int | None = None) -> str:
+    """A number as printed: exact, with thousands separators (``120,000``, ``-1,234.5``);
+    ``places`` fixes the decimals (grid averages: 2)."""
     if value is None:
         return ""
-    return decimal_text(value if isinstance(value, Decimal) else Decimal(str(value)))
+    d = value if isinstance(value, Decimal) else Decimal(str(value))
+    if places is not None:
+        d = d.quantize(Decimal(1).scaleb(-places))
+        return f"{d:,.{places}f}"
+    text = decimal_text(d)
+    whole, dot, frac = text.partition(".")
+    sign = "-" if whole.startswith("-") else ""
+    return f"{sign}{int(whole.lstrip('-') or 0):,}{dot}{frac}"
+
+
+_num = amount_text
 
 
 def _esc(value: Any) -> str:
@@ -129,18 +134,20 @@ def _board_table(entries: Sequence[Mapping[str, Any]], lang: str, black: bool,
 
 def render_chart(grids: Sequence[Mapping[str, Any]], lang: str = "zh") -> str:
     """A horizontal bar chart (inline SVG) of the grid ranking: rank and grid on the left, a
-    bar for the average (negative averages to the left of the zero line), the average and
-    the number of households on the right."""
+    bar for the average from the zero line (negative averages to the left, in grey), the
+    average printed at the end of its own bar, households on the right."""
     if not grids:
         return f"<p class=\"note\">{_t('none_grids', lang)}</p>"
     # rows shrink for villages with many grids, so a 30-grid chart still fits the page
     width, top = 700, 4
-    row = min(20, max(12, 360 // len(grids)))
-    font = min(12, row - 3)
-    label_w, value_w = 150, 110
-    plot_x0, plot_x1 = label_w, width - value_w
+    row = min(24, max(12, 360 // len(grids)))
+    font = min(14, row - 4)
+    label_w, count_w = 150, 60
     values = [Decimal(str(g["average"])) for g in grids]
     lo, hi = min([Decimal(0)] + values), max([Decimal(0)] + values)
+    value_room = font * 5  # room for a value label beside a bar's end
+    plot_x0 = label_w + (value_room if lo < 0 else 0)
+    plot_x1 = width - count_w - (value_room if hi > 0 else 0)
     span = (hi - lo) or Decimal(1)
     plot_w = plot_x1 - plot_x0
 
@@ -154,19 +161,26 @@ def render_chart(grids: Sequence[Mapping[str, Any]], lang: str = "zh") -> str:
     unit = _t("households_unit", lang)
     for i, (g, v) in enumerate(zip(grids, values)):
         y = top + i * row
-        mid = y + row / 2
-        parts.append(f'<text x="{label_w - 6}" y="{mid + font * 0.38:.1f}" font-size="{font}" '
-                     f'text-anchor="end">{_esc(g.get("rank"))}. {_esc(g.get("grid"))}</text>')
-        x0, x1 = sorted((zero, x(v)))
-        colour = "#c00000" if v >= 0 else "#333333"
+        base = y + row / 2 + font * 0.38
         if i % 2 == 0:
-            parts.append(f'<rect x="{plot_x0}" y="{y}" width="{plot_w}" height="{row}" '
+            parts.append(f'<rect x="{label_w}" y="{y}" width="{width - label_w}" height="{row}" '
                          f'fill="#f6f6f6"/>')
+        parts.append(f'<text x="{label_w - 6}" y="{base:.1f}" font-size="{font}" '
+                     f'text-anchor="end">{_esc(g.get("rank"))}. {_esc(g.get("grid"))}</text>')
+        end = x(v)
+        x0, x1 = sorted((zero, end))
+        colour = "#c00000" if v >= 0 else "#555555"
         parts.append(f'<rect x="{x0:.1f}" y="{y + 3}" width="{max(x1 - x0, 0.8):.1f}" '
                      f'height="{row - 6}" fill="{colour}"/>')
-        parts.append(f'<text x="{plot_x1 + 6}" y="{mid + font * 0.38:.1f}" font-size="{font}">'
-                     f'{_esc(format(v.quantize(Decimal("0.01")), "f"))}  <tspan fill="#666">({_esc(g.get("households"))} {unit})'
-                     f'</tspan></text>')
+        # the value sits at the end of its own bar: right of a positive bar, left of a negative one
+        if v < 0:
+            parts.append(f'<text x="{x0 - 4:.1f}" y="{base:.1f}" font-size="{font}" '
+                         f'text-anchor="end">{_esc(amount_text(v, 2))}</text>')
+        else:
+            parts.append(f'<text x="{x1 + 4:.1f}" y="{base:.1f}" font-size="{font}">'
+                         f'{_esc(amount_text(v, 2))}</text>')
+        parts.append(f'<text x="{width - 4}" y="{base:.1f}" font-size="{font}" fill="#666" '
+                     f'text-anchor="end">{_esc(g.get("households"))} {unit}</text>')
     parts.append(f'<line x1="{zero:.1f}" y1="{top - 2}" x2="{zero:.1f}" y2="{height - 2}" '
                  f'stroke="#000" stroke-width="0.8"/>')
     parts.append("</svg>")
@@ -191,10 +205,27 @@ def _boards_html(data: Mapping[str, Any], lang: str) -> str:
     return "\n  ".join(out)
 
 
+def ruleset_line(rs: Mapping[str, Any], lang: str) -> str:
+    """「name（version 版）」, or what of it the rule file gives (nothing when neither)."""
+    name, version = rs.get("name") or "", rs.get("version")
+    if version in (None, ""):
+        return str(name)
+    if lang == "en":
+        return f"{name} (version {version})".strip()
+    return f"{name}（{version} 版）"
+
+
 def render_notice(data: Mapping[str, Any], *, lang: str = "zh", date: dt.date | None = None,
-                  version: int | None = None) -> str:
+                  version: int | None = None, notice: Mapping[str, Any] | None = None,
+                  preview: bool = False) -> str:
     """The A4 notice for the boards ``data`` (:meth:`Boards.to_json`), dated ``date`` (default
-    today); ``version`` > 1 marks it as a correction of the previous version."""
+    today); ``version`` > 1 marks it as a correction of the previous version. ``notice``: the
+    rule file's ``notice:`` settings (:meth:`NoticeSpec.to_json`). ``preview``: not published
+    (``board --format html``): a 预览·未公示 watermark over the page."""
+    from xiangyue.rules.model import NoticeSpec
+
+    settings = {**NoticeSpec().to_json(), **{k: v for k, v in (notice or {}).items()
+                                             if v is not None}}
     day = date or dt.date.today()
     rs = data.get("ruleset") or {}
     village = data.get("village") or ""
@@ -202,8 +233,6 @@ def render_notice(data: Mapping[str, Any], *, lang: str = "zh", date: dt.date | 
     sizes = data.get("sizes") or {}
     org = " ".join(str(p) for p in (rs.get("county"), rs.get("town"), village) if p)
     heading = f"{village} {period} {_t('heading', lang)}".strip()
-    subtitle = f"{rs.get('name') or ''}（{rs.get('version')} 版）" if lang != "en" else \
-        f"{rs.get('name') or ''} (version {rs.get('version')})"
     correction = ""
     if version and version > 1:
         correction = (f'<div class="correction">'
@@ -216,28 +245,46 @@ def render_notice(data: Mapping[str, Any], *, lang: str = "zh", date: dt.date | 
     if version:
         meta_bits.insert(0, f"v{version}")
     meta_bits.append("xiangyue")
+    contact = [_t("place", lang, place=settings["place"]) if settings.get("place") else "",
+               _t("phone", lang, phone=settings["phone"]) if settings.get("phone") else ""]
+    contact_line = "　".join(c for c in contact if c)
+    seals = "".join(f'<div class="seal">{_esc(s)}{_t("seal", lang)}</div>'
+                    for s in settings.get("signatories") or ())
+    rows = max(len(data.get("red") or []), len(data.get("black") or []))
+    grids = len(data.get("grids") or [])
+    # type sized to fill the sheet: large for a short board, compact for long boards
+    size = "compact" if rows > 12 or grids > 16 else ("roomy" if rows <= 8 and grids <= 8 else "")
+    watermark = ""
+    if preview:
+        watermark = (f'<div class="watermark" aria-hidden="true">{_esc(_t("preview", lang))}</div>'
+                     f'<div class="preview-note">{_esc(_t("preview_note", lang))}</div>')
     template = Template(resources.files("xiangyue.report").joinpath("templates/notice.html")
                         .read_text(encoding="utf-8"))
     return template.substitute(
         lang="en" if lang == "en" else "zh-CN",
-        body_class="compact" if max(len(data.get("red") or []), len(data.get("black") or []),
-                                    len(data.get("grids") or []) // 3) > 8 else "",
-        title=_esc(f"{village} {period} {_t('heading', lang)}"),
+        body_class=" ".join(c for c in (size, "preview" if preview else "") if c),
+        title=_esc(("[" + _t("preview", lang) + "] " if preview else "")
+                   + f"{village} {period} {_t('heading', lang)}"),
         org=_esc(org),
         heading=_esc(heading),
-        subtitle=_esc(subtitle),
+        subtitle=_esc(ruleset_line(rs, lang)),
         correction=correction,
+        watermark=watermark,
         boards=_boards_html(data, lang),
         grid_title=_t("grids", lang),
         grid_chart=render_chart(data.get("grids") or [], lang),
         no_grid=no_grid,
-        rules_text=_esc(_t("rules", lang, red=sizes.get("red", 5), black=sizes.get("black") or "—")
+        rules_text=_esc(_t("rules", lang, red=sizes.get("red", 5), black=sizes.get("black") or "—",
+                           days=settings.get("objection_days", 7))
                         + (_t("progress_rule", lang, previous=data.get("previous_period") or "")
                            if "progress" in data else "")),
+        contact=_esc(contact_line),
+        footnote=_esc(settings.get("footnote") or ""),
         sign_leader=_t("leader", lang),
         sign_party=_t("party", lang),
         sign_rep=_t("rep", lang),
-        stamp=_esc(_t("stamp", lang, village=village)),
+        seals=seals,
+        stamp=_esc(village),
         date_line=_esc(_date_text(day, lang)),
         meta=_esc(" · ".join(meta_bits)),
     )

@@ -20,13 +20,12 @@ numbers are exact (see :mod:`.jsonout`).
 
 from __future__ import annotations
 
-import csv
-import io
 from decimal import Decimal
 from typing import Any, Sequence
 
 from xiangyue.points.results import BASE_RULE, Evaluation
 from xiangyue.report.terminal import table, text_width  # noqa: F401  (text_width re-exported)
+from xiangyue.report.cells import csv_text
 from xiangyue.report.jsonout import decimal_text, dumps
 
 __all__ = ["to_json", "render_json", "render_table", "render_csv", "text_width", "align"]
@@ -168,13 +167,11 @@ def render_csv(ev: Evaluation, lang: str = "zh") -> str:
     person = ev.unit == "person"
     has_base = any(BASE_RULE in r.by_rule for r in ev.results)
     rules = list(ev.ruleset.rules)
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
     header = [h_house] + ([h_person] if person else []) + [h_head, h_grid, h_total, h_veto]
     header += ([h_base] if has_base else [])
     header += [r.id if lang == "en" else r.name for r in rules]
     header += list(_SPLIT[lang])  # last: the columns before keep their places
-    w.writerow(header)
+    out: list[list[Any]] = []
     for r in ev.results:
         row: list[Any] = [r.household] + ([r.person or ""] if person else [])
         row += [r.head or "", r.grid or "", _num(r.total), "1" if r.vetoed else "0"]
@@ -182,5 +179,5 @@ def render_csv(ev: Evaluation, lang: str = "zh") -> str:
             row.append(_num(r.by_rule.get(BASE_RULE, Decimal(0))))
         row += [_num(r.by_rule[x.id]) if x.id in r.by_rule else "0" for x in rules]
         row += [_num(r.earned), _num(r.deducted)]
-        w.writerow(row)
-    return buf.getvalue()
+        out.append(row)
+    return csv_text(header, out)

@@ -13,17 +13,36 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 import unicodedata
 from typing import IO, Iterable, Iterator, Sequence, TypeVar
 
-__all__ = ["text_width", "pad", "table", "color_enabled", "style", "Progress", "progress"]
+__all__ = ["visible", "text_width", "pad", "table", "color_enabled", "style", "Progress", "progress"]
 
 T = TypeVar("T")
 
 _CODES = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "blue": "34",
           "magenta": "35", "cyan": "36"}
+
+
+# C0 and C1 control characters, DEL, and the bidirectional overrides that can make text read
+# differently from what it is ("Trojan Source")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def visible(text: str, keep: str = "\n\t") -> str:
+    """``text`` with every control character other than those in ``keep`` shown as an escape
+    (``ESC`` → ``\\x1b``, U+202E → ``\\u202e``), so text from a rule file or the data can
+    never move the cursor, recolour or retitle a terminal, or hide what it says."""
+    def show(m: re.Match[str]) -> str:
+        ch = m.group()
+        if ch in keep:
+            return ch
+        return f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}"
+
+    return _CONTROL.sub(show, text) if isinstance(text, str) else text
 
 
 def text_width(text: str) -> int:
@@ -71,7 +90,8 @@ def table(header: Sequence[str] | None, rows: Sequence[Sequence[str]], *,
     """Rows of cells as aligned lines (a rule under the header). ``right``: columns aligned
     right (numbers); ``row_styles[i]``: styles for row ``i`` when ``color``."""
     right = set(right)
-    all_rows = ([list(header)] if header else []) + [list(r) for r in rows]
+    all_rows = [[visible(str(c), keep="") for c in r]
+                for r in (([list(header)] if header else []) + [list(r) for r in rows])]
     if not all_rows:
         return ""
     ncols = max(len(r) for r in all_rows)
@@ -159,3 +179,38 @@ def progress(items: Iterable[T], total: int | None = None, label: str = "", **kw
         for item in items:
             yield item
             bar.advance()
+
+
+_SGR = re.compile(r"\x1b\[[0-9;]*m")
+
+
+class VisibleStream:
+    """A text stream that shows control characters written to it (:func:`visible`), letting
+    through only line breaks, tabs, carriage returns (the progress bar) and the colour codes
+    :func:`style` makes. The CLI puts one in front of stdout and stderr: the last guard that no
+    escape sequence from a rule file or the data reaches the terminal raw."""
+
+    def __init__(self, stream: IO[str]):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        if not isinstance(text, str):
+            return self._stream.write(text)
+        out, last = [], 0
+        for m in _SGR.finditer(text):
+            out.append(visible(text[last:m.start()], keep="\n\t\r"))
+            out.append(m.group())
+            last = m.end()
+        out.append(visible(text[last:], keep="\n\t\r"))
+        shown = "".join(out)
+        try:
+            self._stream.write(shown)
+        except UnicodeEncodeError:  # a terminal that cannot show Chinese: "?" rather than a crash
+            enc = getattr(self._stream, "encoding", None) or "ascii"
+            self._stream.write(shown.encode(enc, "replace").decode(enc))
+        return len(text)
+
+    def __getattr__(self, name: str):
+        if name == "buffer":  # writers must go through write(), not around it
+            raise AttributeError(name)
+        return getattr(self._stream, name)

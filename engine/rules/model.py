@@ -319,6 +319,26 @@ class BoardSpec:
         return self.red if self.red is not None else BoardRule(size=self.red_size)
 
 
+DEFAULT_SIGNATORIES = ("村党组织", "村民委员会", "村务监督委员会")
+
+
+@dataclass(frozen=True)
+class NoticeSpec:
+    """公示 settings (the rule file's ``notice:`` section): how many days villagers have to
+    object, who signs (each signatory's seal line), where the notice is posted, whom to call,
+    and a footnote printed at the bottom."""
+
+    objection_days: int = 7
+    signatories: tuple[str, ...] = DEFAULT_SIGNATORIES
+    place: str | None = None
+    phone: str | None = None
+    footnote: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"objection_days": self.objection_days, "signatories": list(self.signatories),
+                "place": self.place, "phone": self.phone, "footnote": self.footnote}
+
+
 @dataclass(frozen=True)
 class Selection:
     """评选, e.g. 美丽庭院. ``criteria`` is a list of expressions over per-household aggregates
@@ -416,6 +436,7 @@ class Ruleset:
     tables: tuple[Table, ...] = ()
     #: the longest window of 近期次数 / count_recent in any rule (days; 0: none)
     window_days: int = 0
+    notice: NoticeSpec = NoticeSpec()
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     warnings: tuple[Any, ...] = field(default=(), compare=False, repr=False)  # Diagnostics
 

@@ -974,10 +974,26 @@ def build(eff: Effective, problems: list[tuple[Diagnostic, YamlDoc, tuple]] = ()
         tables=tables,
         window_days=max([window_days(e, record_scope) for r in rules
                          for e in (r.when_expr, r.points_expr)] + [0]),
+        notice=_notice(d.get("notice") or {}),
         raw=d,
         warnings=tuple(with_source_lines(eff, b.diags)),
     )
     return ruleset
+
+
+def _notice(section: dict) -> m.NoticeSpec:
+    """The ``notice:`` section (already checked by the schema)."""
+    signatories = section.get("signatories")
+    return m.NoticeSpec(
+        objection_days=int(section.get("objection_days", 7)),
+        signatories=tuple(str(s) for s in signatories) if signatories is not None
+        else m.DEFAULT_SIGNATORIES,
+        place=section.get("place"), phone=_text(section.get("phone")),
+        footnote=section.get("footnote"))
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 def _replace(obj, **changes):
