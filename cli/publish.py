@@ -8,7 +8,14 @@ from xiangyue.data.workspace import resolve_ruleset_path
 
 from xiangyue.errors import Diagnostic, InputError
 from xiangyue.i18n import text
-from xiangyue.points.publish import get_publication, list_publications, publish, write_notice_files
+from xiangyue.points.publish import (
+    NOTICE_FORMATS,
+    complete_pending,
+    get_publication,
+    list_publications,
+    publish,
+    write_notice_files,
+)
 from xiangyue.report.boards import render_table
 from xiangyue.report.jsonout import dumps
 from xiangyue.report.terminal import color_enabled, table
@@ -33,12 +40,19 @@ township workbook (XLSX: 红榜, 黑榜, 网格排名, 明细) into --output-dir
 A published board never changes silently: publishing again when nothing changed writes
 nothing and says so; when the boards changed (a correction) it publishes version 2, and every
 version stays on record. --list shows the publications; --show PERIOD shows one (the latest,
-or --version N), and with --output-dir writes its notice again.
+or --version N), and with --output-dir writes its notice again. --date sets the date printed
+on the notice (default today); the rule file's notice: section gives the objection period,
+signatories, place and phone. --format pdf also writes the notice as a PDF (one A4 page).
+
+Files are written whole (a temporary name, then renamed). If a publish was stopped after the
+database had its new version but before every file was written, the next publish (or
+--show) writes the missing files and says so.
 
 \b
 Examples / 示例:
   xiangyue publish --period 2024-Q1
   xiangyue publish jingou.yaml --period 2024-Q1 --by 张文书 --output-dir 公示
+  xiangyue publish --period 2024-Q1 --date 2024-04-03 --format pdf --output-dir 公示
   xiangyue publish --list
   xiangyue publish --show 2024-Q1 --version 1 --output-dir 公示
 
@@ -61,14 +75,19 @@ Exit codes / 退出码:
               help="Show a published period. 显示某期已发布的榜单。")
 @click.option("--version", "version", type=int, default=None,
               help="With --show: this version (default the latest). 版本号。")
+@click.option("--date", "notice_date", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Date printed on the notice, e.g. 2024-04-03 (default today). 公示日期。")
 @db_option
-@format_option("text", "json")
+@format_option("text", "json", "pdf")
 @lang_option
 @handles_user_errors
 def publish_cmd(ruleset: str | None, ruleset_opt: str | None, period: str | None, by: str | None, output_dir: str | None,
-                list_: bool, show: str | None, version: int | None, db_path: str, fmt: str,
-                lang: str | None) -> None:
+                list_: bool, show: str | None, version: int | None, notice_date, db_path: str,
+                fmt: str, lang: str | None) -> None:
     lang = resolve_lang(lang)
+    formats = NOTICE_FORMATS + (("pdf",) if fmt == "pdf" else ())
+    if fmt == "pdf":  # the PDF is a file; the terminal gets the text summary
+        fmt, output_dir = "text", output_dir or "."
     if list_:
         with open_store(db_path, create=False) as store:
             pubs = list_publications(store, period)
@@ -84,11 +103,14 @@ def publish_cmd(ruleset: str | None, ruleset_opt: str | None, period: str | None
         return
     if show is not None:
         with open_store(db_path, create=False) as store:
+            completed = complete_pending(store)
             pub = get_publication(store, show, version)
-        files = write_notice_files(pub, output_dir, lang=lang) if output_dir else []
+        files = write_notice_files(pub, output_dir, lang=lang, formats=formats) if output_dir else []
         if fmt == "json":
-            click.echo(dumps({**pub.to_json(), "files": files}))
+            click.echo(dumps({**pub.to_json(), "files": files,
+                              "completed": [c.to_json() for c in completed]}))
             return
+        _say_completed(completed, lang)
         click.echo(text(f"第 {pub.version} 版，{pub.published_at} 由 {pub.published_by or '（未署名）'} 发布",
                         f"version {pub.version}, published {pub.published_at} by "
                         f"{pub.published_by or '(unnamed)'}", lang))
@@ -100,12 +122,22 @@ def publish_cmd(ruleset: str | None, ruleset_opt: str | None, period: str | None
         raise InputError(Diagnostic("E-PUBLISH-ARGS", file="publish"))
     if ruleset is None:
         ruleset = resolve_ruleset_path(ruleset_opt, db_path)
-    result = publish(ruleset, period, db_path=db_path, by=by, output_dir=output_dir, lang=lang)
+    result = publish(ruleset, period, db_path=db_path, by=by, output_dir=output_dir, lang=lang,
+                     notice_date=notice_date.date() if notice_date else None, formats=formats)
     pub = result.publication
     if fmt == "json":
         click.echo(dumps(result.to_json()))
         return
+    _say_completed(result.completed, lang)
     if result.status == "unchanged":
+        if "pdf" in formats:  # the PDF asked for: that of the version already published
+            files = write_notice_files(pub, output_dir, lang=lang, formats=("pdf",))
+            click.echo(text(
+                f"{pub.period} 的榜单与已发布的第 {pub.version} 版相同，未发布新版本；"
+                f"已写入第 {pub.version} 版的 PDF：{files[0]}",
+                f"the {pub.period} boards equal published version {pub.version}; nothing new was "
+                f"published; wrote the PDF of version {pub.version}: {files[0]}", lang))
+            return
         click.echo(text(
             f"{pub.period} 的榜单与已发布的第 {pub.version} 版相同，未发布新版本，未写入任何内容",
             f"the {pub.period} boards equal published version {pub.version}; nothing new was "
@@ -122,6 +154,16 @@ def publish_cmd(ruleset: str | None, ruleset_opt: str | None, period: str | None
     click.echo(render_table(pub.boards, lang, color=color_enabled()), nl=False)
     for f in result.files:
         click.echo(text(f"已写入 {f}", f"wrote {f}", lang))
+
+
+
+def _say_completed(completed, lang: str) -> None:
+    for c in completed:
+        click.echo(text(f"上次发布 {c.period} 第 {c.version} 版时公示文件未写完，现已补写：",
+                        f"the files of {c.period} version {c.version} were not all written last "
+                        "time; written now:", lang))
+        for f in c.files:
+            click.echo(f"  {f}")
 
 
 commands = [publish_cmd]

@@ -215,6 +215,14 @@ def ruleset_line(rs: Mapping[str, Any], lang: str) -> str:
     return f"{name}（{version} 版）"
 
 
+def notice_settings(notice: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The ``notice:`` settings stored with a publication, defaults filled in (a publication
+    from before the section existed has none)."""
+    from xiangyue.rules.model import NoticeSpec
+
+    return {**NoticeSpec().to_json(), **{k: v for k, v in (notice or {}).items() if v is not None}}
+
+
 def render_notice(data: Mapping[str, Any], *, lang: str = "zh", date: dt.date | None = None,
                   version: int | None = None, notice: Mapping[str, Any] | None = None,
                   preview: bool = False) -> str:
@@ -222,10 +230,7 @@ def render_notice(data: Mapping[str, Any], *, lang: str = "zh", date: dt.date | 
     today); ``version`` > 1 marks it as a correction of the previous version. ``notice``: the
     rule file's ``notice:`` settings (:meth:`NoticeSpec.to_json`). ``preview``: not published
     (``board --format html``): a 预览·未公示 watermark over the page."""
-    from xiangyue.rules.model import NoticeSpec
-
-    settings = {**NoticeSpec().to_json(), **{k: v for k, v in (notice or {}).items()
-                                             if v is not None}}
+    settings = notice_settings(notice)
     day = date or dt.date.today()
     rs = data.get("ruleset") or {}
     village = data.get("village") or ""
