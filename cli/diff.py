@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 
 import click
@@ -15,6 +16,41 @@ from xiangyue.report.diff import FORMATS, render
 from xiangyue.rules.pipeline import load_ruleset
 
 from .options import handles_user_errors, lang_option, period_option, resolve_lang
+
+_HEX = re.compile(r"(?:[0-9a-f]{7,64}|\.)")
+_MODE = re.compile(r"(?:[0-7]{6}|\.)")
+
+
+def _git_tail(args: list[str]) -> int:
+    """How many trailing arguments are git's (7, 9 for a rename), 0 if they do not look like
+    git's: ``path old-file old-hex old-mode new-file new-hex new-mode [new-path info]``."""
+    for n in (9, 7):
+        tail = args[-n:]
+        if len(tail) == n and _HEX.fullmatch(tail[2]) and _MODE.fullmatch(tail[3]) \
+                and _HEX.fullmatch(tail[5]) and _MODE.fullmatch(tail[6]):
+            return n
+    return 0
+
+
+class _GitDriverCommand(click.Command):
+    """``diff --git-driver``: git appends its arguments, and a rule file may be called
+    ``--help.yaml``; everything git passed is taken as a path, never as an option."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if "--git-driver" in args and "--" not in args and (n := _git_tail(args)):
+            args = args[:-n] + ["--"] + args[-n:]
+        return super().parse_args(ctx, args)
+
+
+class _TextconvCommand(click.Command):
+    """``show-effective --git FILE``: git passes FILE last; it is a path even if it looks like
+    an option (``--help.yaml``)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if "--git" in args[:-1] and "--" not in args and args[-1].startswith("-"):
+            args = args[:-1] + ["--", args[-1]]
+        return super().parse_args(ctx, args)
+
 
 HELP = """对比两个版本的规则文件（模板合并后的实际规则）：规则、类别、上限、清单事项和步骤按编号
 对应，识别改编号，忽略不影响结果的顺序调整；每处变化用一句话说明。加 --replay 时，用同一批
@@ -48,7 +84,7 @@ Exit codes / 退出码:
 """
 
 
-@click.command("diff", help=HELP)
+@click.command("diff", cls=_GitDriverCommand, help=HELP)
 @click.argument("files", nargs=-1, required=True)  # plain text: git passes "." for a new file's mode
 @click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="text", show_default=True,
               help="Output format (markdown: the review memo). 输出格式。")
@@ -142,7 +178,7 @@ Exit codes / 退出码:
 """
 
 
-@click.command("show-effective", help=SHOW_HELP)
+@click.command("show-effective", cls=_TextconvCommand, help=SHOW_HELP)
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--git", "git_mode", is_flag=True,
               help="textconv mode: never fail; an invalid file prints its errors as comments, then "

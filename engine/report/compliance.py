@@ -6,7 +6,6 @@ labels and status words; names from the rule file and the case file stay as writ
 
 from __future__ import annotations
 
-import html
 from decimal import Decimal
 from typing import Any
 
@@ -383,7 +382,7 @@ footer { margin-top: 12pt; font-size: 9pt; color: #555; text-align: center; }
 
 def render_html(report: ComplianceReport, lang: str = "zh") -> str:
     """A self-contained printable page (A4, inline CSS); every user string is escaped."""
-    e = html.escape
+    from xiangyue.report.notice import escape_html as e
     title = _t("title", lang, village=report.village, as_of=report.as_of.isoformat())
     out = [
         "<!DOCTYPE html>",

@@ -103,8 +103,14 @@ def amount_text(value: Any, places: int | None = None) -> str:
 _num = amount_text
 
 
-def _esc(value: Any) -> str:
-    return html.escape("" if value is None else str(value))
+def escape_html(value: Any) -> str:
+    """Text for HTML: markup escaped, control characters shown (:func:`visible`)."""
+    from xiangyue.report.terminal import visible
+
+    return html.escape(visible("" if value is None else str(value), keep="\n"))
+
+
+_esc = escape_html
 
 
 def _board_table(entries: Sequence[Mapping[str, Any]], lang: str, black: bool,

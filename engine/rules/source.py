@@ -227,6 +227,8 @@ def load_yaml(
     try:
         if os.path.isdir(path):
             raise IsADirectoryError(21, "is a directory")
+        if not _regular(path):  # a FIFO would block, a device would never end
+            raise _read_error(name, "不是普通文件（设备或管道）", "not a regular file (a device or pipe)")
         with open(path, "rb") as fh:
             size = os.fstat(fh.fileno()).st_size
             if size > max_bytes:
@@ -246,6 +248,16 @@ def load_yaml(
     if len(data) > max_bytes:
         raise RulesetError(_toobig(name, f">{max_bytes}", max_bytes))
     return load_yaml_text(data, name, max_bytes=max_bytes, max_depth=max_depth)
+
+
+def _regular(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a regular file (a missing one counts as regular: open() says so)."""
+    import stat
+
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return True
 
 
 def load_yaml_text(

@@ -46,6 +46,13 @@ register(
             hint_zh="去掉其中一个 extends",
             hint_en="remove one of the extends",
         ),
+        "E-TEMPLATE-NOT-RULES": Msg(
+            zh="“{path}”不是规则文件，不能用作模板（{why}）",
+            en="'{path}' is not a rule file and cannot be extended ({why_en})",
+            hint_zh="extends 只能引用县里或村里的规则文件（.yaml）；这个文件的内容不会被读取或显示",
+            hint_en="extends may only name a rule file (.yaml); the file's content is neither "
+                    "used nor shown",
+        ),
         "E-TEMPLATE-DEPTH": Msg(
             zh="模板层数太多（超过 {max} 层）",
             en="too many levels of templates (more than {max})",
@@ -138,13 +145,13 @@ def load_chain(path: str | os.PathLike, display_name: str | None = None, *,
         if depth > MAX_CHAIN:
             raise RulesetError(Diagnostic("E-TEMPLATE-DEPTH", origin.file, origin.line, origin.column,
                                           args={"max": MAX_CHAIN}))
-        doc = load_yaml(p, display_name=name)
+        doc = load_yaml(p, display_name=name) if origin is None else _load_template(p, name, origin)
         seen.append(real)
         folder = Path(base_dir) if (base_dir is not None and depth == 0) else p.parent
         for target, tpath in _extends_list(doc):
             tp = (folder / target) if not os.path.isabs(target) else Path(target)
             at = doc.pos(tpath)
-            if not tp.is_file():
+            if not os.path.lexists(tp):
                 raise RulesetError(Diagnostic("E-TEMPLATE-MISSING", at.file, at.line, at.column,
                                               args={"path": target}))
             tname = os.path.normpath(os.path.join(os.path.dirname(name), target)) if not os.path.isabs(target) else target
@@ -161,6 +168,51 @@ def load_chain(path: str | os.PathLike, display_name: str | None = None, *,
             unique.append(doc)
             names.add(doc.file)
     return unique
+
+
+_REASONS = {
+    "suffix": ("不是 .yaml 文件", "not a .yaml file"),
+    "special": ("不是普通文件（文件夹、设备或管道）", "not a regular file (a folder, device or pipe)"),
+    "unreadable": ("无法作为 YAML 读取", "cannot be read as YAML"),
+    "keys": ("内容不是规则文件的各项", "its content is not the sections of a rule file"),
+}
+
+
+def _refuse(path: str, why: str, at: Pos) -> RulesetError:
+    zh, en = _REASONS[why]
+    return RulesetError(Diagnostic("E-TEMPLATE-NOT-RULES", at.file, at.line, at.column,
+                                   args={"path": path, "why": zh, "why_en": en}))
+
+
+def _load_template(p: Path, name: str, at: Pos) -> YamlDoc:
+    """Load a file an ``extends`` names, only if it is a rule file: a ``.yaml``/``.yml`` regular
+    file holding a mapping of rule-file sections. Anything else (a password file, a device, a
+    FIFO, a folder) is refused with one error at the ``extends`` line that quotes nothing of
+    the file, so a rule file cannot make the tool print a local file."""
+    import stat
+
+    from xiangyue.rules.schema import ruleset_schema
+
+    if p.suffix.lower() not in (".yaml", ".yml"):
+        raise _refuse(name, "suffix", at)
+    try:
+        mode = os.stat(p).st_mode
+    except OSError:
+        raise RulesetError(Diagnostic("E-TEMPLATE-MISSING", at.file, at.line, at.column,
+                                      args={"path": name})) from None
+    if not stat.S_ISREG(mode):
+        raise _refuse(name, "special", at)
+    try:
+        doc = load_yaml(p, display_name=name)
+    except RulesetError as err:
+        if any(d.code == "E-FILE-NOTFOUND" for d in err.diagnostics):
+            raise RulesetError(Diagnostic("E-TEMPLATE-MISSING", at.file, at.line, at.column,
+                                          args={"path": name})) from None
+        raise _refuse(name, "unreadable", at) from None
+    known = set(ruleset_schema()["properties"])
+    if not isinstance(doc.data, dict) or not doc.data or not set(map(str, doc.data)) <= known:
+        raise _refuse(name, "keys", at)
+    return doc
 
 
 def merge(docs: list[YamlDoc]) -> tuple[Effective, list[Diagnostic]]:
