@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from importlib import resources
 from string import Template
 from typing import Any, Mapping, Sequence
@@ -92,7 +92,7 @@ def amount_text(value: Any, places: int | None = None) -> str:
         return ""
     d = value if isinstance(value, Decimal) else Decimal(str(value))
     if places is not None:
-        d = d.quantize(Decimal(1).scaleb(-places))
+        d = d.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
         return f"{d:,.{places}f}"
     text = decimal_text(d)
     whole, dot, frac = text.partition(".")

@@ -206,15 +206,13 @@ def notice_pdf(data: Mapping[str, Any], *, lang: str = "zh", date: dt.date | Non
     size = 11.5
     while size > 7:
         line = size * PT * 1.5 + 1.2
-        need = (rows + 1) * line + max(1, len(grids)) * max(line * 0.85, 4.2)
+        need = (rows + 1) * line + max(1, len(grids)) * max(line * 0.85, 3.2)
         if need <= room:
             break
         size -= 0.5
     doc = PdfDoc(f"{village} {period} {_t('heading', lang)}")
     doc.page()
     pdf = doc.pdf
-    if preview:
-        _watermark(doc, _t("preview", lang))
     org = " ".join(str(p) for p in (rs.get("county"), rs.get("town"), village) if p)
     doc.centred(org, 11, GREY, gap=0)
     doc.centred(f"{village} {period} {_t('heading', lang)}".strip(), 22, RED, gap=0)
@@ -289,6 +287,8 @@ def notice_pdf(data: Mapping[str, Any], *, lang: str = "zh", date: dt.date | Non
     doc.font(6.5, (136, 136, 136))
     pdf.set_x(MARGIN)
     pdf.cell(doc.width, 3, " · ".join(meta))
+    if preview:  # over everything, see-through: nobody posts this by mistake
+        _watermark(doc, _t("preview", lang))
     return doc.output()
 
 
@@ -301,7 +301,7 @@ def _chart(doc: PdfDoc, grids: Sequence[Mapping[str, Any]], size: float, lang: s
     if not grids:
         doc.para(_t("none_grids", lang), 9)
         return
-    row = max(row_h, 4.2)
+    row = max(row_h, 3.2)
     fsize = max(6.5, min(12.0, (row - 1.0) / (PT * 1.5)))
     label_w, count_w = 42.0, 16.0
     value_w = fsize * PT * 6
@@ -346,11 +346,10 @@ def _chart(doc: PdfDoc, grids: Sequence[Mapping[str, Any]], size: float, lang: s
 
 def _watermark(doc: PdfDoc, text: str) -> None:
     pdf = doc.pdf
-    doc.font(64, (240, 190, 190))
-    with pdf.rotation(30, A4_W / 2, A4_H / 2):
+    doc.font(64, (200, 0, 0))
+    with pdf.local_context(fill_opacity=0.18), pdf.rotation(30, A4_W / 2, A4_H / 2):
         pdf.set_xy(0, A4_H / 2 - 15)
         pdf.cell(A4_W, 30, text, align="C")
-    pdf.set_xy(MARGIN, MARGIN)
 
 
 # --- printable tables --------------------------------------------------------------------------
