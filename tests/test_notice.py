@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from xiangyue.cli.main import main
 from xiangyue.periods import period_words
 from xiangyue.points.boards import compute_boards
-from xiangyue.points.evaluate import Evaluation, UnitResult
+from xiangyue.points.results import Evaluation, UnitResult
 from xiangyue.periods import parse_period
 from xiangyue.report.notice import amount_text, render_chart, render_notice
 from xiangyue.report.pdf import notice_pdf
