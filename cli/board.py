@@ -103,7 +103,7 @@ Exit codes / 退出码:
 @ruleset_option
 @_sources
 @period_option()
-@format_option("table", "json", "csv")
+@format_option("table", "json", "csv", "html", "pdf")
 @click.option("--output", "output", type=click.Path(dir_okay=False), default=None,
               help="Write to this file instead of the screen. 输出到文件。")
 @lang_option
@@ -114,6 +114,11 @@ def stars(ruleset: str | None, ruleset_opt: str | None, db_path: str, records_pa
     ruleset = ruleset or resolve_ruleset_path(ruleset_opt, db_path)
     result = stars_for_period(ruleset, period, db_path=db_path, records_path=records_path,
                               households_path=households_path, show_progress=True)
+    if fmt in ("html", "pdf"):  # the star-rating notice to post
+        from xiangyue.report.printable import render_document, stars_document
+
+        emit(render_document(stars_document(result, lang), fmt, lang), fmt, output)
+        return
     emit(render_stars(result, fmt, lang, color=not output and color_enabled()), fmt, output)
 
 

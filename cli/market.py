@@ -53,6 +53,7 @@ Examples / 示例:
   xiangyue redeem jingou.yaml JG001 肥皂 --qty 2 --date 2024-04-02
   xiangyue redeem --file 兑换登记.xlsx
   xiangyue redeem --void 20240402-1a2b3c4d --note "重复录入"
+  xiangyue redeem JG001 肥皂 --receipt 凭证.pdf
 
 The rule file may be left out: then --ruleset, XIANGYUE_RULESET or the rule file the database
 was last used with is used.
@@ -82,6 +83,8 @@ def _load(ruleset: str):
 @click.option("--id", "redemption_id", default=None,
               help="Redemption id (default: generated). Same id again = no second redemption. 兑换编号。")
 @click.option("--note", default=None, help="Note. 备注。")
+@click.option("--receipt", "receipt", type=click.Path(dir_okay=False), default=None,
+              help="Also write a printable receipt (.pdf or .html) to this file. 打印兑换凭证。")
 @click.option("--file", "file", type=click.Path(dir_okay=False), default=None,
               help="Import redemptions from this file. 从文件批量导入兑换记录。")
 @click.option("--encoding", default=None, metavar="ENC", help="CSV encoding. CSV 编码。")
@@ -94,8 +97,8 @@ def _load(ruleset: str):
 @handles_user_errors
 def redeem_cmd(args: tuple[str, ...], ruleset_opt: str | None, qty: int,
                date_text: str | None, redemption_id: str | None, note: str | None,
-               file: str | None, encoding: str | None, sheet: str | None, void_id: str | None,
-               db_path: str, fmt: str, lang: str | None) -> None:
+               receipt: str | None, file: str | None, encoding: str | None, sheet: str | None,
+               void_id: str | None, db_path: str, fmt: str, lang: str | None) -> None:
     lang = resolve_lang(lang)
     if void_id is not None:
         _void(args, ruleset_opt, void_id, note, db_path, fmt, lang)
@@ -120,7 +123,17 @@ def redeem_cmd(args: tuple[str, ...], ruleset_opt: str | None, qty: int,
             return
         result = redeem(store, rs, household, item, qty=qty, day=parse_day(date_text),
                         redemption_id=redemption_id, note=note)
+        head = store.households(rs.household_fields)
     r = result.redemption
+    if receipt:
+        from xiangyue.report.output import write_output
+        from xiangyue.report.printable import receipt_document, render_document
+
+        heads = {h["household"]: h.get("head") for h in head or ()}
+        write_output(render_document(receipt_document(result, rs.village, heads.get(r.household),
+                                                      lang),
+                                     "pdf" if receipt.lower().endswith(".pdf") else "html", lang),
+                     receipt)
     if fmt == "json":
         click.echo(dumps(result.to_json()))
         return

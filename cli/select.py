@@ -49,7 +49,7 @@ Exit codes / 退出码:
 @ruleset_option
 @_sources
 @period_option()
-@format_option("table", "json")
+@format_option("table", "json", "html", "pdf")
 @click.option("--output", "output", type=click.Path(dir_okay=False), default=None,
               help="Write to this file instead of the screen. 输出到文件。")
 @lang_option
@@ -64,6 +64,11 @@ def select(args: tuple[str, ...], ruleset_opt: str | None, db_path: str, records
     name = rest[0]
     result = select_for_period(ruleset, name, period, db_path=db_path, records_path=records_path,
                                households_path=households_path, show_progress=True)
+    if fmt in ("html", "pdf"):  # the selection notice to post: who qualified
+        from xiangyue.report.printable import render_document, selection_document
+
+        emit(render_document(selection_document(result, lang), fmt, lang), fmt, output)
+        return
     emit(render_selection(result, fmt, lang, color=not output and color_enabled()), fmt, output)
 
 

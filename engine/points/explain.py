@@ -258,6 +258,11 @@ def _step_words(e: LedgerEntry, lang: str) -> str:
     return f"（{_STEP_ZH.get(per, per)}第 {n} 次）"
 
 
+def rule_clause(e: LedgerEntry, lang: str) -> str:
+    """How one rule scored one record, in plain words (按“志愿服务”应得 8 分；…实得 2 分)."""
+    return _rule_clause(e, lang)
+
+
 def _rule_clause(e: LedgerEntry, lang: str) -> str:
     step = _step_words(e, lang)
     if lang == "en":
