@@ -13,7 +13,10 @@ import click
 
 from xiangyue import __version__
 
+from ._lang import install
 from .options import EXIT_CODES_HELP
+
+install()
 
 
 class _Group(click.Group):
@@ -26,6 +29,13 @@ class _Group(click.Group):
 
         from xiangyue.report.terminal import VisibleStream
 
+        from xiangyue.i18n import default_lang
+
+        from ._lang import language_of_args, use
+
+        argv = kwargs.get("args", args[0] if args else None)
+        use(self, language_of_args(list(argv) if argv is not None else sys.argv[1:])
+            or default_lang())
         saved = sys.stdout, sys.stderr
         sys.stdout = VisibleStream(sys.stdout)  # type: ignore[assignment]
         sys.stderr = VisibleStream(sys.stderr)  # type: ignore[assignment]
@@ -37,8 +47,10 @@ class _Group(click.Group):
 
 @click.group(
     cls=_Group,
-    help="乡约 xiangyue：村规民约积分制、清单制规则引擎。\n\n"
-    "Village points rules and checklists: validate, import, evaluate, explain, board, check, diff.\n\n"
+    help="乡约 xiangyue：村规民约积分制、清单制规则引擎：校验规则、导入数据、计分、讲清每一分、红黑榜、公示、"
+    "清单合规检查、规则对比。新村先运行 xiangyue init --village 村名。\n\n"
+    "Village points rules and checklists: validate, import, evaluate, explain, board, publish, "
+    "check, diff. A new village starts with xiangyue init --village NAME.\n\n"
     + EXIT_CODES_HELP,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )

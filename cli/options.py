@@ -15,7 +15,9 @@ from xiangyue.i18n import default_lang
 #: The one table from an error's kind to the exit code (see xiangyue.errors.XiangyueError).
 EXIT_CODES = {"errors": 1, "refused": 1, "unusable": 2}
 
-EXIT_CODES_HELP = "Exit codes / 退出码: 0 ok, 1 problems found (errors, violations, differences), 2 input could not be used."
+EXIT_CODES_HELP = ("退出码：0 正常，1 发现问题（错误、违规、差异），2 输入无法使用。\n\n"
+                   "Exit codes: 0 ok, 1 problems found (errors, violations, differences), "
+                   "2 input could not be used.")
 
 
 def lang_option(f: Callable) -> Callable:

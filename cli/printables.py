@@ -58,7 +58,7 @@ Exit codes / 退出码:
 @ruleset_option
 @period_option()
 @click.option("--all", "all_", is_flag=True, help="Every household, one page each. 全村每户一页。")
-@click.option("--date", "as_of", type=click.DateTime(["%Y-%m-%d"]), default=None,
+@click.option("--date", "as_of", type=click.DateTime(["%Y-%m-%d"]), default=None, metavar="DATE",
               help="Balance as of this date (default today). 余额截至日期。")
 @db_option
 @format_option("table", "json", "html", "pdf")

@@ -75,7 +75,7 @@ Exit codes / 退出码:
               help="Show a published period. 显示某期已发布的榜单。")
 @click.option("--version", "version", type=int, default=None,
               help="With --show: this version (default the latest). 版本号。")
-@click.option("--date", "notice_date", type=click.DateTime(["%Y-%m-%d"]), default=None,
+@click.option("--date", "notice_date", type=click.DateTime(["%Y-%m-%d"]), default=None, metavar="DATE",
               help="Date printed on the notice, e.g. 2024-04-03 (default today). 公示日期。")
 @db_option
 @format_option("text", "json", "pdf")

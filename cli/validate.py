@@ -10,16 +10,16 @@ from xiangyue.errors import format_diagnostic
 from xiangyue.i18n import label
 from xiangyue.rules.pipeline import validate_files
 
-from .options import EXIT_CODES_HELP, lang_option, print_json, resolve_lang
+from .options import lang_option, print_json, resolve_lang
 
 
 @click.command(
     help="校验规则文件：结构、表达式和静态规则，一次列出全部错误。\n\n"
     "Check rule files: structure, expressions and static rules; every error at once, as "
     "file:line:column: code: message.\n\n"
-    "Example / 示例:\n\n    xiangyue validate rulesets/examples/jingou.yaml\n\n"
-    "Exit codes / 退出码: 0 valid, 1 a file has errors, 2 a file could not be checked (missing, unreadable).",
-    epilog=EXIT_CODES_HELP,
+    "\b\nExample / 示例:\n  xiangyue validate rulesets/examples/jingou.yaml\n\n"
+    "\b\nExit codes / 退出码:\n  0  valid / 校验通过\n  1  a file has errors / 文件有错误\n"
+    "  2  a file could not be checked (missing, unreadable) / 文件无法检查（不存在、无法读取）",
 )
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,

@@ -25,7 +25,7 @@ def test_every_command_has_help_with_an_example():
     for name, command in sorted(main.commands.items()):
         subcommands = getattr(command, "commands", None)
         for sub in ([f"{name} {s}" for s in subcommands] if subcommands else [name]):
-            result = runner.invoke(main, [*sub.split(), "--help"])
+            result = runner.invoke(main, [*sub.split(), "--help", "--lang", "en"])
             assert result.exit_code == 0, sub
             body = result.output.split("Options:", 1)[0]
             assert "Example" in body and f"xiangyue {sub}" in body.split("Example", 1)[1], \

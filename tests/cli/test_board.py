@@ -112,5 +112,7 @@ def test_publish_list_show(tmp_path):
 
 @pytest.mark.parametrize("command", ["board", "stars", "select", "publish", "redeem", "balance"])
 def test_help_has_example(command):
-    r = run(command, "--help")
-    assert r.exit_code == 0 and "示例" in r.stdout and "Exit codes" in r.stdout
+    r = run(command, "--help", "--lang", "zh")
+    assert r.exit_code == 0 and "示例" in r.stdout and "退出码" in r.stdout
+    r = run(command, "--help", "--lang", "en")
+    assert r.exit_code == 0 and "Example" in r.stdout and "Exit codes" in r.stdout

@@ -130,8 +130,10 @@ def test_git_driver_called_by_hand_with_wrong_arguments_is_a_usage_error():
 
 def test_help_has_an_example_and_the_exit_codes():
     for cmd in ("diff", "show-effective"):
-        text = run(cmd, "--help").output
-        assert "Example" in text and "Exit codes / 退出码" in text
+        text = run(cmd, "--help", "--lang", "en").output
+        assert "Example" in text and "Exit codes" in text
+        text = run(cmd, "--help", "--lang", "zh").output
+        assert "示例" in text and "退出码" in text
 
 
 # --------------------------------------------------------------------------------------------

@@ -153,9 +153,10 @@ def test_gbk_file_with_forced_encoding(db, tmp_path):
 @pytest.mark.parametrize("group", ["households", "records", "cases"])
 def test_every_command_has_help_with_an_example(group):
     for args in ([group, "--help"], [group, "import", "--help"]):
-        r = run(*args)
+        r = run(*args, env={"XIANGYUE_LANG": "zh"})
         assert r.exit_code == 0
-        assert "Example / 示例:" in r.output
+        assert "示例:" in r.output
+        assert "Example:" in run(*args, env={"XIANGYUE_LANG": "en"}).output
         assert f"xiangyue {group} import" in r.output
 
 
