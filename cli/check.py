@@ -10,9 +10,17 @@ from xiangyue.checklists.check import check_case_file, check_store, parse_as_of
 from xiangyue.checklists.duties import parse_from
 from xiangyue.errors import RulesetError, format_diagnostic
 from xiangyue.report.compliance import FORMATS, render, write_report
+from xiangyue.report.output import emit
 from xiangyue.rules.pipeline import load_ruleset
 
-from .options import db_option, format_option, handles_user_errors, lang_option, resolve_lang
+from .options import (
+    db_option,
+    format_option,
+    handles_user_errors,
+    lang_option,
+    resolve_lang,
+    ruleset_option,
+)
 
 HELP = """检查每件事项是否按清单规定的程序办理（步骤齐全、顺序正确、按期公开、会议人数合规）。
 
@@ -44,11 +52,12 @@ Exit codes / 退出码:
 
 
 @click.command("check", help=HELP)
-@click.argument("ruleset", type=click.Path(dir_okay=False))
+@click.argument("ruleset", type=click.Path(dir_okay=False), required=False)
+@ruleset_option
 @db_option
 @click.option("--cases", "cases_path", type=click.Path(dir_okay=False), default=None,
               help="Check this case file directly, without importing it. 直接检查事项表文件。")
-@click.option("--as-of", "as_of", default=None, metavar="DATE",
+@click.option("--as-of", "--date", "as_of", default=None, metavar="DATE",
               help="Check as of this date (YYYY-MM-DD; default today). 核对日期，默认今天。")
 @click.option("--from", "from_", default=None, metavar="DATE|PERIOD",
               help="Judge recurring duties from this date or period on (default: the rule "
@@ -58,9 +67,13 @@ Exit codes / 退出码:
 @click.option("--output", "output", type=click.Path(dir_okay=False), default=None,
               help="Write the report to this file instead of the screen. 输出到文件。")
 @handles_user_errors
-def check(ruleset: str, db_path: str, cases_path: str | None, as_of: str | None,
-          from_: str | None, fmt: str, lang: str | None, output: str | None) -> None:
+def check(ruleset: str | None, ruleset_opt: str | None, db_path: str, cases_path: str | None,
+          as_of: str | None, from_: str | None, fmt: str, lang: str | None,
+          output: str | None) -> None:
+    from xiangyue.data.workspace import resolve_ruleset_path
+
     lang = resolve_lang(lang)
+    ruleset = ruleset or resolve_ruleset_path(ruleset_opt, db_path)
     day = parse_as_of(as_of)
     start = parse_from(from_)
     try:
@@ -77,6 +90,8 @@ def check(ruleset: str, db_path: str, cases_path: str | None, as_of: str | None,
     text = render(report, fmt, lang)
     if output:
         write_report(text, output, fmt)
+    elif isinstance(text, bytes):  # a PDF needs a file
+        emit(text, fmt, None)
     else:
         click.echo(text, nl=False)
     sys.exit(1 if report.has_violations or report.has_failed_duties else 0)

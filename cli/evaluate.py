@@ -23,7 +23,14 @@ from .options import (
     lang_option,
     period_option,
     resolve_lang,
+    ruleset_option,
 )
+
+
+def _remembered(ruleset_opt: str | None, db_path: str) -> str:
+    from xiangyue.data.workspace import resolve_ruleset_path
+
+    return resolve_ruleset_path(ruleset_opt, db_path)
 
 
 def _source_options(f):
@@ -47,7 +54,8 @@ def _source_options(f):
     "        --households households.csv --period 2024-03 --format json",
     epilog=EXIT_CODES_HELP,
 )
-@click.argument("ruleset", type=click.Path(dir_okay=False))
+@click.argument("ruleset", type=click.Path(dir_okay=False), required=False)
+@ruleset_option
 @_source_options
 @period_option()
 @format_option("table", "json", "csv")
@@ -61,10 +69,11 @@ def _source_options(f):
 @click.option("--output", "output", type=click.Path(dir_okay=False), default=None,
               help="Write to this file instead of the screen (CSV with a BOM for Excel). 输出到文件。")
 @handles_user_errors
-def evaluate(ruleset: str, db_path: str, records_path: str | None, households_path: str | None,
-             period: str, fmt: str, lang: str | None, save: bool, engine: str,
-             output: str | None) -> None:
+def evaluate(ruleset: str | None, ruleset_opt: str | None, db_path: str,
+             records_path: str | None, households_path: str | None, period: str, fmt: str,
+             lang: str | None, save: bool, engine: str, output: str | None) -> None:
     lang = resolve_lang(lang)
+    ruleset = ruleset or _remembered(ruleset_opt, db_path)
     ev, _ = evaluate_period(ruleset, period, db_path=db_path, records_path=records_path,
                             households_path=households_path, save=save, with_ledger=False,
                             engine=engine)

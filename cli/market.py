@@ -198,7 +198,7 @@ Exit codes / 退出码:
 @click.command("balance", help=BALANCE_HELP)
 @click.argument("args", nargs=-1, metavar="[RULESET] [HOUSEHOLD]")
 @ruleset_option
-@click.option("--date", "date_text", default=None, metavar="DATE",
+@click.option("--date", "--as-of", "date_text", default=None, metavar="DATE",
               help="As of this date (YYYY-MM-DD; default today). 截至日期。")
 @db_option
 @format_option("table", "json")

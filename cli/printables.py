@@ -58,7 +58,7 @@ Exit codes / 退出码:
 @ruleset_option
 @period_option()
 @click.option("--all", "all_", is_flag=True, help="Every household, one page each. 全村每户一页。")
-@click.option("--date", "as_of", type=click.DateTime(["%Y-%m-%d"]), default=None, metavar="DATE",
+@click.option("--date", "--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), default=None, metavar="DATE",
               help="Balance as of this date (default today). 余额截至日期。")
 @db_option
 @format_option("table", "json", "html", "pdf")
@@ -74,7 +74,7 @@ def passbook_cmd(args: tuple[str, ...], ruleset_opt: str | None, period: str, al
     if not all_ and not rest:
         raise click.UsageError("name the household, or use --all / 请给出户号，或用 --all")
     books = passbook(ruleset, None if all_ else rest[0], period, db_path=db_path,
-                     day=as_of.date() if as_of else None, lang=lang)
+                     day=as_of.date() if as_of else None, lang=lang, show_progress=True)
     if fmt == "json":
         data = [b.to_json() for b in books]
         emit(dumps(data if all_ else data[0]) + "\n", fmt, output)

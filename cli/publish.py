@@ -123,7 +123,8 @@ def publish_cmd(ruleset: str | None, ruleset_opt: str | None, period: str | None
     if ruleset is None:
         ruleset = resolve_ruleset_path(ruleset_opt, db_path)
     result = publish(ruleset, period, db_path=db_path, by=by, output_dir=output_dir, lang=lang,
-                     notice_date=notice_date.date() if notice_date else None, formats=formats)
+                     notice_date=notice_date.date() if notice_date else None, formats=formats,
+                     show_progress=True)
     pub = result.publication
     if fmt == "json":
         click.echo(dumps(result.to_json()))

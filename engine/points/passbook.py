@@ -160,7 +160,8 @@ def passbooks(store: Store, ruleset, ev: Evaluation, households: list[str], *,
 
 
 def passbook(ruleset_path: str, household: str | None, period_text: str, *, db_path: str,
-             day: dt.date | None = None, lang: str = "zh") -> list[Passbook]:
+             day: dt.date | None = None, lang: str = "zh", show_progress: bool = False
+             ) -> list[Passbook]:
     """The ``xiangyue passbook`` job: one household's passbook (``household``), or every
     household's (None), for a period, from the village database."""
     from xiangyue.points.evaluate import evaluate
@@ -173,7 +174,9 @@ def passbook(ruleset_path: str, household: str | None, period_text: str, *, db_p
     store: Store = inputs.store
     try:
         with store.transaction():
-            ev = evaluate(ruleset, inputs, period, with_ledger=True)
+            from xiangyue.points.publish import with_progress
+
+            ev = evaluate(ruleset, with_progress(inputs, show_progress), period, with_ledger=True)
             save_run(store, ev)  # the ledger holds what the passbook shows
         ids = [household] if household is not None else list(dict.fromkeys(
             r.household for r in ev.results))

@@ -223,7 +223,8 @@ def _content(boards_json: dict[str, Any]) -> str:
 def publish(ruleset_path: str, period_text: str, *, db_path: str, by: str | None = None,
             output_dir: str | os.PathLike[str] | None = None, now: dt.datetime | None = None,
             lang: str = "zh", notice_date: dt.date | None = None,
-            formats: tuple[str, ...] = NOTICE_FORMATS) -> PublishResult:
+            formats: tuple[str, ...] = NOTICE_FORMATS, show_progress: bool = False
+            ) -> PublishResult:
     """Evaluate the period from the database, freeze its boards as a new version when they
     differ from the latest published one, and (with ``output_dir``) write the notice (HTML,
     and PDF when ``formats`` asks) and workbook (XLSX) of the new version.
@@ -243,7 +244,7 @@ def publish(ruleset_path: str, period_text: str, *, db_path: str, by: str | None
         completed = complete_pending(store)
         stamp = (now or dt.datetime.now(dt.timezone.utc).astimezone()).isoformat(timespec="seconds")
         with store.transaction():
-            ev = evaluate(ruleset, inputs, period, with_ledger=True)
+            ev = evaluate(ruleset, with_progress(inputs, show_progress), period, with_ledger=True)
             before = (evaluate_previous(ruleset, period, db_path=db_path)
                       if ruleset.boards.progress is not None else None)
             data = compute_boards(ev, previous=before).to_json(details=True)
@@ -286,6 +287,18 @@ def publish(ruleset_path: str, period_text: str, *, db_path: str, by: str | None
     finally:
         inputs.close()
     return PublishResult("published", pub, latest, files, completed)
+
+
+def with_progress(inputs, show: bool):
+    """The same inputs, their records drawn with a progress bar on a terminal (stderr) when
+    reading them takes over a second."""
+    if not show:
+        return inputs
+    from xiangyue.points.inputs import Inputs
+    from xiangyue.report.terminal import progress
+
+    return Inputs(progress(inputs.records, label="计分 evaluating"), inputs.households,
+                  inputs.presorted, inputs.store)
 
 
 def complete_pending(store: Store) -> list[Completed]:

@@ -18,7 +18,7 @@ from xiangyue.report.output import write_output
 from xiangyue.report.terminal import pad, text_width
 
 
-FORMATS = ("table", "json", "csv", "html")
+FORMATS = ("table", "json", "csv", "html", "pdf")
 
 _STATUS = {
     "violation": ("违规", "violation"),
@@ -102,7 +102,7 @@ def kind_word(kind: str, lang: str = "zh") -> str:
     return en if lang == "en" else zh
 
 
-def render(report: ComplianceReport, fmt: str = "table", lang: str = "zh") -> str:
+def render(report: ComplianceReport, fmt: str = "table", lang: str = "zh") -> str | bytes:
     if fmt == "table":
         return render_table(report, lang)
     if fmt == "json":
@@ -111,6 +111,8 @@ def render(report: ComplianceReport, fmt: str = "table", lang: str = "zh") -> st
         return render_csv(report, lang)
     if fmt == "html":
         return render_html(report, lang)
+    if fmt == "pdf":
+        return render_pdf(report, lang)
     raise ValueError(f"unknown format: {fmt!r}")
 
 
@@ -456,7 +458,7 @@ def render_html(report: ComplianceReport, lang: str = "zh") -> str:
 
 
 def _html_duties(report: ComplianceReport, lang: str) -> list[str]:
-    e = html.escape
+    from xiangyue.report.notice import escape_html as e
     out = [f"<h2>{e(_t('duties', lang, as_of=report.as_of.isoformat()))}</h2>",
            f'<p class="meta">{e(_duty_counts(report, lang))}</p>']
     for header, rows in duty_grids(report, lang):
@@ -480,9 +482,52 @@ def _html_duties(report: ComplianceReport, lang: str) -> list[str]:
     return out
 
 
+def render_pdf(report: ComplianceReport, lang: str = "zh") -> bytes:
+    """The printable report as an A4 PDF (no browser): the summaries, then one row per case
+    with its status and findings."""
+    from xiangyue.report.pdf import Section, table_pdf
+
+    sep = "；" if lang != "en" else "; "
+    cases = []
+    for case in report.cases:
+        findings = sep.join(f"{kind_word(f.kind, lang)}：{f.message(lang)}" if lang != "en" else
+                            f"{kind_word(f.kind, lang)}: {f.message(lang)}" for f in case.findings)
+        cases.append([case.case_id, _case_item(case), case.procedure_name or "",
+                      status_word(case.status, lang), findings or _t("no_findings", lang)])
+    head = ["事项编号", "清单事项", "程序", "状态", "说明"] if lang != "en" else \
+        ["case", "item", "procedure", "status", "findings"]
+    title = _t("title", lang, village=report.village, as_of=report.as_of.isoformat())
+    return table_pdf(title, [
+        Section(heading=_t("summary", lang), header=_list_header(lang),
+                rows=_list_rows(report, lang), right=tuple(range(1, 8))),
+        Section(header=_summary_header(lang), rows=_summary_rows(report, lang),
+                right=tuple(range(2, 8))),
+        Section(heading=_t("cases", lang), header=head, rows=cases,
+                widths=[20, 30, 26, 14, 90], lines=[] if report.cases else [_t("no_cases", lang)]),
+    ] + _pdf_duties(report, lang), subtitle=_t("ruleset", lang, name=report.ruleset_name,
+                                               version=report.version),
+        footer=[_t("footer", lang)], size=9.5)
+
+
+def _pdf_duties(report: ComplianceReport, lang: str) -> list:
+    """The recurring duties' calendar grids (and notes) as PDF sections."""
+    from xiangyue.report.pdf import Section
+
+    if not report.duties:
+        return []
+    grids = duty_grids(report, lang)
+    out = []
+    for i, (header, rows) in enumerate(grids):
+        out.append(Section(heading=_t("duties", lang, as_of=report.as_of.isoformat()) if i == 0
+                           else "", lines=[_duty_counts(report, lang)] if i == 0 else [],
+                           header=list(header), rows=[list(r) for r in rows]))
+    out.append(Section(lines=[_t("legend", lang)], after=duty_notes(report, lang)))
+    return out
+
+
 # --- output file ----------------------------------------------------------------------------
 
 
-def write_report(text: str, path: str, fmt: str) -> None:
+def write_report(text: str | bytes, path: str, fmt: str) -> None:
     """Write a rendered report (CSV with a BOM, for Excel)."""
     write_output(text, path, fmt)

@@ -119,3 +119,11 @@ def test_redeem_receipt(db, tmp_path):
     r = run("redeem", JINGOU, "JG002", "肥皂", "--date", "2024-03-30", "--db", db, "--id", "R10",
             "--receipt", str(pdf))
     assert r.exit_code == 0 and pages(pdf.read_bytes()) == 1
+
+
+def test_compliance_report_as_pdf(db, tmp_path):
+    out = tmp_path / "清单.pdf"
+    r = run("check", "--db", db, "--as-of", "2024-06-30", "--format", "pdf", "--output", str(out))
+    assert r.exit_code == 1, r.output  # the demo has violations
+    pdf = out.read_bytes()
+    assert pdf[:5] == b"%PDF-" and pages(pdf) >= 1 and b"FontFile" in pdf
