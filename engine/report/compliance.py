@@ -459,6 +459,7 @@ def render_html(report: ComplianceReport, lang: str = "zh") -> str:
 
 def _html_duties(report: ComplianceReport, lang: str) -> list[str]:
     from xiangyue.report.notice import escape_html as e
+
     out = [f"<h2>{e(_t('duties', lang, as_of=report.as_of.isoformat()))}</h2>",
            f'<p class="meta">{e(_duty_counts(report, lang))}</p>']
     for header, rows in duty_grids(report, lang):
