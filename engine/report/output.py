@@ -25,7 +25,7 @@ from xiangyue.i18n import Msg, register
 register({
     "E-OUTPUT-NEEDED": Msg(
         zh="{fmt} 格式需要用 --output 指定输出文件", en="the {fmt} format needs --output FILE",
-        hint_zh="例如 --output 红黑榜.{fmt}", hint_en="e.g. --output boards.{fmt}"),
+        hint_zh="例如 --output 报表.{fmt}", hint_en="e.g. --output report.{fmt}"),
     "E-OUTPUT-WRITE": Msg(
         zh="无法写入文件 {path}：{reason}", en="cannot write file {path}: {reason}",
         hint_zh="检查文件夹是否存在、文件是否被其他程序（如 Excel）打开",

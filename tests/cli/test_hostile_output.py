@@ -37,6 +37,8 @@ def village(tmp_path: Path) -> dict[str, Path]:
     yaml_village = VILLAGE.replace("\\", "\\\\").replace('"', '\\"') \
         .replace("\x1b", "\\e").replace("\x07", "\\a")
     text = text.replace("village: 金钩村", f'village: "{yaml_village}"', 1)
+    # a rule whose name is a formula, markup and an escape sequence
+    text = text.replace("    name: 志愿服务\n", '    name: "=HYPERLINK(1)<i>志愿</i>\\e[2J"\n', 1)
     rules = tmp_path / "work" / "hostile.yaml"
     rules.parent.mkdir()
     rules.write_text(text, encoding="utf-8")
@@ -59,7 +61,11 @@ def village(tmp_path: Path) -> dict[str, Path]:
     for what, path in (("households", households), ("records", records)):
         r = run(what, "import", str(path), "-r", str(rules), "--db", str(db))
         assert r.exit_code == 0, r.output
-    return {"rules": rules, "db": db, "work": rules.parent, "tmp": tmp_path}
+    cases = tmp_path / "work" / "cases.csv"
+    cases.write_text("事项编号,清单事项,标题,金额,步骤,日期,到会人数,应到人数,赞成人数\n"
+                     "=C1,村级重大事项决策,\"=HYPERLINK(\"\"x\"\")<b>标题</b>\",120000,提议,"
+                     "2024-01-05,,,\n", encoding="utf-8")
+    return {"rules": rules, "db": db, "work": rules.parent, "tmp": tmp_path, "cases": cases}
 
 
 def run(*args: str):
@@ -120,6 +126,30 @@ def test_every_format_keeps_hostile_text_dead(village):
         assert r.exit_code in (0, 1), r.output
         assert_csv_safe(r.output)
         assert "'=HYPERLINK(" in r.output or cmd == "stars" or cmd == "board"
+    # the compliance report, the passbook, the rules notice, stars and select notices
+    cases = str(village["cases"])
+    r = run("check", rules, "--cases", cases, "--as-of", "2024-06-30", "--format", "csv")
+    assert r.exit_code in (0, 1), r.output
+    assert_csv_safe(r.output)
+    for fmt in ("table", "html"):
+        r = run("check", rules, "--cases", cases, "--as-of", "2024-06-30", "--format", fmt)
+        assert_no_raw_control(r.output)
+        if fmt == "html":
+            assert_html_safe(r.output)
+    for args in (["passbook", rules, "H08", *common, "--format", "html"],
+                 ["passbook", rules, "--all", *common, "--format", "html"],
+                 ["passbook", rules, "H08", *common],
+                 ["rules-notice", rules, "--format", "html"],
+                 ["stars", rules, *common, "--format", "html"]):
+        r = run(*args)
+        assert r.exit_code == 0, (args, r.output)
+        assert_html_safe(r.output)
+        assert "<i>志愿</i>" not in r.output
+    for args in (["passbook", rules, "--all", *common], ["rules-notice", rules], ["stars", rules, *common]):
+        out = work / "x.pdf"
+        r = run(*args, "--format", "pdf", "--output", str(out))
+        assert r.exit_code == 0, (args, r.output)
+        assert out.read_bytes()[:5] == b"%PDF-"
     # XLSX and HTML files
     out = work / "b.xlsx"
     assert run("board", rules, *common, "--format", "xlsx", "--output", str(out)).exit_code == 0
