@@ -11,7 +11,10 @@ from xiangyue.report.jsonout import dumps
 from .options import format_option, handles_user_errors, lang_option, resolve_lang
 
 HELP = """新建一个村的工作文件夹：可修改的规则文件（按金钩村示例或县里的模板）、示例数据、导入模板和使用说明。
-新规则文件一定能通过 xiangyue validate 和 xiangyue test。
+
+规则文件按金钩村示例改好村名；用 --template 时，是一个继承县模板副本的短文件。示例数据/ 是金钩村的
+样例数据，导入模板/ 是按规则文件的列生成的空表，使用说明.md 是每月的操作步骤。新规则文件在 init
+结束前已经通过校验和算例核对；已有的文件不会被覆盖。
 
 Make a working folder for a village: a rule file to edit (the reference village's rules
 renamed for the village, or with --template a short file extending a copy of the county's

@@ -30,6 +30,9 @@ from .options import (
 PASSBOOK_HELP = """积分存折：一户在某期的每条积分记录（日期、事项、应得和实得分、原因）、基础分、积分超市的兑换
 和作废，以及余额；--all 打印全村每户一页。余额与 xiangyue balance 一致。
 
+按村数据库计算这一期并存入台账，所以 JSON 里的 records 就是台账中的各条记录，redemptions 是
+这一期存档的兑换记录；每行后面是滚动余额，最后是截至 --date（默认今天）的余额。
+
 A household's points passbook for a period: every ledger entry (date, item, points raw and
 awarded, the reason in plain words), base points, redemptions and voids in the points
 supermarket, with a running balance; then the balance as of --date (default today), the same
@@ -85,6 +88,9 @@ def passbook_cmd(args: tuple[str, ...], ruleset_opt: str | None, period: str, al
 
 
 RULES_HELP = """积分细则公示表：由规则文件生成（类别、事项、分值、上限、一票否决），村民会议通过后张贴。
+
+按类别列出每一项的分值、用文字写明的上限（每月最多得 10 分、每年只计一次）和一票否决，以及
+类别上限和通过的会议。
 
 The rule file as the public 积分细则 table for the village's board: by category, every item with
 its points, its limits in words (每月最多得 10 分, 每年只计一次) and its veto, the category limits,

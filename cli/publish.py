@@ -32,6 +32,15 @@ from .options import (
 
 HELP = """公示红黑榜：把某期的红榜、黑榜和网格排名存档（版本化），并生成可打印的 A4 公示和乡镇报表。
 
+从村数据库计算这一期，把榜单（连同每户总分、规则文件的 sha256、台账的哈希）存为第 1 版，并在
+--output-dir 里写出 A4 公示（网页；加 --format pdf 另出一页 A4 的 PDF）和乡镇报表（Excel：红榜、
+黑榜、网格排名、明细）。公示上的日期用 --date 指定（默认今天）；公示期、落款单位、地点和电话在
+规则文件的 notice: 一节。榜单没有变化时再次公示不写任何内容并说明；有变化（更正）时发布第 2 版，
+旧版留档。--list 列出各期各版，--show 期间 显示某一版（加 --output-dir 重新写出公示）。
+
+文件先写到临时文件名再改名，不会留下半截文件；如果上次公示在存档后、文件写完前被中断，下一次
+publish（或 --show）会补写缺少的文件并说明。
+
 Publish a period's boards: evaluate the period from the village database, store the boards
 (with every household's total, the rule file's sha256 and the run's ledger hash) as version 1
 of the period, and write the printable A4 notice (HTML, Chinese, with signature lines) and the

@@ -201,6 +201,15 @@ def test_a_publish_killed_after_its_commit_is_finished_by_the_next_publish(db, t
     assert publish(str(JINGOU), "2024-Q1", db_path=db).completed == []
 
 
+def test_a_temporary_file_left_by_a_killed_write_is_cleared(db, tmp_path, monkeypatch):
+    out = tmp_path / "公示"
+    out.mkdir()
+    stale = out / ".金钩村-2024-Q1-红黑榜-v1.html.abc123.tmp"
+    stale.write_text("<html>半截", encoding="utf-8")
+    r = publish(str(JINGOU), "2024-Q1", db_path=db, output_dir=out)
+    assert sorted(p.name for p in out.iterdir()) == [Path(f).name for f in sorted(r.files)]
+
+
 def test_publish_show_finishes_and_says_so(db, tmp_path, monkeypatch):
     out = tmp_path / "公示"
     monkeypatch.setattr(publish_mod, "write_notice_files",

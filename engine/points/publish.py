@@ -350,6 +350,8 @@ def write_notice_files(pub: Publication, output_dir: str | os.PathLike[str], *,
         out.mkdir(parents=True, exist_ok=True)
         for fmt in formats:
             path = path_inside(out, f"{base}.{fmt}")
+            for stale in out.glob(f".{path.name[:40]}.*.tmp"):  # left by a run killed mid-write
+                stale.unlink(missing_ok=True)
             if fmt == "html":
                 data: str | bytes = render_notice(pub.boards, lang=lang, date=pub.date,
                                                   version=pub.version, notice=pub.notice)
