@@ -210,7 +210,7 @@ def pick(help_text: str | None, lang: str, *, option: bool = False) -> str | Non
         if lang != "en" and not cjk and has_zh:
             continue
         if cjk:  # a line break inside Chinese text is no space
-            p = re.sub(r"(?<=[^\x00-\x7f])\n(?=\S)|(?<=\S)\n(?=[^\x00-\x7f])", "", p)
+            p = re.sub(r"(?<=[^\x00-\x7f])\n(?=[^\x00-\x7f])", "", p)
         out.append(p)
     return "\n\n".join(out)
 
