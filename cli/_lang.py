@@ -117,6 +117,14 @@ CLICK_ZH = {
 }
 
 
+_MSGID_OF = {**{zh: en for en, zh in CLICK_ZH.items()}, **{en: en for en in CLICK_ZH}}
+
+
+def current() -> str:
+    """The language chosen for this run (``--lang`` anywhere, else the locale)."""
+    return _LANG[0]
+
+
 def translate(message: str) -> str:
     if _LANG[0] == "en":
         return message
@@ -231,11 +239,17 @@ def use(root: click.Command, lang: str) -> None:
         cmd.help = pick(both, lang)
         cmd.epilog = pick(epilog, lang)
         cmd.short_help = pick(short, lang, option=True) if short else _short(cmd.help, lang)
+        if getattr(cmd, "_help_option", None) is not None:
+            cmd._help_option = None  # click caches --help with its text in one language
         for param in cmd.params:
             if isinstance(param, click.Option):
                 if not hasattr(param, "_help_both"):
                     param._help_both = param.help  # type: ignore[attr-defined]
-                param.help = pick(param._help_both, lang, option=True)  # type: ignore[attr-defined]
+                both = param._help_both  # type: ignore[attr-defined]
+                if both in _MSGID_OF:  # a text of click's own (--version): its msgid
+                    param.help = translate(_MSGID_OF[both])
+                else:
+                    param.help = pick(both, lang, option=True)
 
 
 def _short(help_text: str | None, lang: str) -> str | None:

@@ -55,6 +55,9 @@ class _Group(click.Group):
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.version_option(__version__, prog_name="xiangyue")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default=None, expose_value=False,
+              help="Language of the help and messages (default: the locale, else Chinese). "
+              "帮助和提示的语言。")
 def main() -> None:
     pass
 

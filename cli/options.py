@@ -10,7 +10,6 @@ from typing import Any, Callable
 import click
 
 from xiangyue.errors import XiangyueError, format_diagnostic
-from xiangyue.i18n import default_lang
 
 #: The one table from an error's kind to the exit code (see xiangyue.errors.XiangyueError).
 EXIT_CODES = {"errors": 1, "refused": 1, "unusable": 2}
@@ -61,7 +60,11 @@ def format_option(*choices: str, default: str | None = None) -> Callable:
 
 
 def resolve_lang(lang: str | None) -> str:
-    return lang or default_lang()
+    """The command's --lang, else the language chosen for the run (``xiangyue --lang en ...``
+    or the locale)."""
+    from ._lang import current
+
+    return lang or current()
 
 
 def print_json(obj: Any) -> None:
