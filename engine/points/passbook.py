@@ -85,7 +85,9 @@ class Passbook:
                 "closing": self.closing, "vetoed": self.vetoed,
                 "lines": [ln.to_json() for ln in self.lines],
                 "records": self.ledger, "redemptions": self.redemptions,
-                "balance": self.balance.to_json()}
+                # what `xiangyue balance HOUSEHOLD --date D` says: available, and its parts
+                "balance": self.balance.available, "as_of": self.balance.as_of.isoformat(),
+                "balance_detail": self.balance.to_json()}
 
 
 def _reason_text(entry, lang: str) -> str:

@@ -56,7 +56,11 @@ def test_passbook_json_is_the_ledger_and_the_redemptions(db):
     # the balance is the balance command's
     bal = loads(run("balance", "JG001", "--date", "2024-06-30", "--format", "json", "--db",
                     db).stdout)["balances"][0]
-    assert book["balance"] == bal
+    assert book["balance_detail"] == bal and book["balance"] == bal["available"]
+    plain = loads(run("balance", "JG001", "--format", "json", "--db", db).stdout)["balances"][0]
+    today = loads(run("passbook", "JG001", "--period", "2024-Q1", "--format", "json", "--db",
+                      db).stdout)
+    assert today["balance"] == plain["available"]  # both as of today by default
 
 
 def test_passbook_running_balance_and_reasons(db):
