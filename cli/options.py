@@ -44,7 +44,8 @@ def period_option(required: bool = True) -> Callable:
     return click.option(
         "--period",
         required=required,
-        help="Period: 2024-03 (month), 2024-Q1 (quarter) or 2024 (year). 期间。",
+        help="Period: 2024-03 (month), 2024-Q1 (quarter) or 2024 (year). "
+        "期间：2024-03、2024-Q1、2024，也可写 2024年3月、2024年第一季度、2024年度。",
     )
 
 

@@ -96,11 +96,29 @@ class Period:
         return self.key
 
 
+_ZH_MONTH = re.compile(r"^(\d{4})\s*年\s*(\d{1,2})\s*月(?:份)?$")
+_ZH_QUARTER = re.compile(r"^(\d{4})\s*年\s*第?\s*([1-4一二三四])\s*季度?$")
+_ZH_YEAR = re.compile(r"^(\d{4})\s*年度?$")
+
+
+def _from_words(t: str) -> str:
+    """The period words :func:`period_words` prints (2024年第一季度, 2024年3月, 2024年度) as
+    the canonical key, so a period can be typed the way the notice writes it."""
+    if m := _ZH_QUARTER.match(t):
+        q = m[2] if m[2].isdigit() else str(_CN_DIGITS.index(m[2]))
+        return f"{m[1]}-Q{q}"
+    if m := _ZH_MONTH.match(t):
+        return f"{m[1]}-{m[2]}"
+    if m := _ZH_YEAR.match(t):
+        return m[1]
+    return t
+
+
 def parse_period(text: str) -> Period:
     """Parse a month (``2024-03``, ``2024-3``, ``2024年3月``), a quarter (``2024-Q1``,
     ``2024Q1``, ``2024年第一季度``, ``2024年一季度``, ``2024年Q1``) or a year (``2024``,
     ``2024年``); full-width digits allowed. Raise :class:`InputError` otherwise."""
-    t = normalize_text(text or "")
+    t = _from_words(normalize_text(text or ""))  # also 2024年度, 2024年第1季度
     if m := _MONTH.match(t):
         year, month = int(m[1]), int(m[2])
         if 1 <= month <= 12:

@@ -162,3 +162,10 @@ def test_a_board_with_ties_still_fits_one_page():
     data = boards_of(rs, rows)
     pdf = notice_pdf(data, date=dt.date(2024, 4, 3))
     assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 1
+
+
+def test_periods_can_be_typed_as_the_notice_writes_them():
+    for key in ("2024-01", "2024-12", "2024-Q1", "2024-Q4", "2024"):
+        assert parse_period(period_words(key)).key == key
+    assert parse_period("2024年第1季度").key == "2024-Q1"
+    assert parse_period("2024年03月").key == "2024-03"
