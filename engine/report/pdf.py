@@ -238,7 +238,8 @@ def notice_pdf(data: Mapping[str, Any], *, lang: str = "zh", date: dt.date | Non
         pdf.set_text_color(255, 255, 255)
         pdf.set_font("cjk", size=size + 2)
         pdf.set_xy(x, top)
-        pdf.cell(col, (size + 2) * PT * 1.7, "  ".join(_t(key, lang)), align="C", fill=True,
+        title = _t(key, lang) if lang == "en" else "  ".join(_t(key, lang))  # 红  榜
+        pdf.cell(col, (size + 2) * PT * 1.7, title, align="C", fill=True,
                  new_x="LEFT", new_y="NEXT")
         pdf.ln(1)
         head = [_t("rank", lang), _t("household", lang), _t("head", lang), _t("grid", lang),
