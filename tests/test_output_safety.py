@@ -222,3 +222,13 @@ def test_publish_show_finishes_and_says_so(db, tmp_path, monkeypatch):
     assert r.exit_code == 0, r.output
     assert "公示文件未写完，现已补写" in r.output
     assert len(list(out.iterdir())) == 2
+
+
+def test_json_on_the_terminal_stays_valid_json():
+    import io
+    import json
+
+    buf = io.StringIO()
+    VisibleStream(buf).write(json.dumps({"head": "a\x85b\u202ec\x1b"}, ensure_ascii=False))
+    assert json.loads(buf.getvalue()) == {"head": "a\x85b\u202ec\x1b"}
+    assert "\u202e" not in buf.getvalue() and "\x85" not in buf.getvalue()

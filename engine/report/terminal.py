@@ -40,7 +40,8 @@ def visible(text: str, keep: str = "\n\t") -> str:
         ch = m.group()
         if ch in keep:
             return ch
-        return f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}"
+        # \u form above ASCII: inside a JSON string it is still a valid escape
+        return f"\\x{ord(ch):02x}" if ord(ch) < 0x80 else f"\\u{ord(ch):04x}"
 
     return _CONTROL.sub(show, text) if isinstance(text, str) else text
 
