@@ -283,6 +283,8 @@ def period_words(key: str, lang: str = "zh") -> str:
         if lang == "en":
             return dt.date(int(m[1]), int(m[2]), 1).strftime("%B %Y")
         return f"{m[1]}年{int(m[2])}月"
+    if m := re.fullmatch(r"(\d{4})-H([12])", key):
+        return f"H{m[2]} {m[1]}" if lang == "en" else f"{m[1]}年{'上下'[int(m[2]) - 1]}半年"
     if re.fullmatch(r"\d{4}", key):
         return key if lang == "en" else f"{key}年度"
     return key

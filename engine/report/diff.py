@@ -129,7 +129,9 @@ def _board_lines(impact: Impact, lang: str) -> list[str]:
 
 
 def _impact_text(impact: Impact, lang: str) -> list[str]:
-    out = [_t(f"对实际记录的影响（{impact.period.key}，同一批记录按新旧两版计算）",
+    from xiangyue.periods import period_words
+
+    out = [_t(f"对实际记录的影响（{period_words(impact.period.key)}，同一批记录按新旧两版计算）",
               f"Impact on the records ({impact.period.key}, the same records under both versions)", lang)]
     rows = _impact_rows(impact, lang, only_changed=False)
     out.append(align(rows, right={2, 3, 4}))
@@ -161,7 +163,10 @@ def render_markdown(diff: Diff, impact: Impact | None = None, lang: str = "zh") 
             out.append(f"- {c.message(lang)}")
         out.append("")
     if impact is not None:
-        out.append(_t(f"## 影响（{impact.period.key}）", f"## Impact ({impact.period.key})", lang))
+        from xiangyue.periods import period_words
+
+        out.append(_t(f"## 影响（{period_words(impact.period.key)}）", f"## Impact ({impact.period.key})",
+                      lang))
         out.append("")
         out.append(_summary_line(impact, lang))
         out.append("")

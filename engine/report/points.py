@@ -100,7 +100,11 @@ def render_table(ev: Evaluation, lang: str = "zh") -> str:
         title = f"{rs.village} {rs.name} (version {rs.version}), period {ev.period.key}, " \
                 f"{ev.record_count} records"
     else:
-        title = f"{rs.village} {rs.name}（{rs.version} 版） {ev.period.key}，共 {ev.record_count} 条记录"
+        from xiangyue.periods import period_words
+        from xiangyue.report.notice import ruleset_line
+
+        title = (f"{rs.village} {ruleset_line({'name': rs.name, 'version': rs.version}, lang)} "
+                 f"{period_words(ev.period.key)}，共 {ev.record_count} 条记录")
     out = [title, "", align(rows, right)]
     out.extend(_issue_lines(ev, lang))
     return "\n".join(out) + "\n"
