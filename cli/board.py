@@ -26,7 +26,13 @@ _SOURCES = """Records come from the village database (--db), or straight from a 
 --records (and the register from --households; without a register the households in the
 records are ranked)."""
 
+_SOURCES_ZH = """记录取自村数据库（--db），或直接读积分记录文件（--records，户籍名册用 --households；没有名册时按记录里出现的农户排名）。"""
+
 BOARD_HELP = f"""红黑榜：某一期间的红榜、黑榜（一票否决户标注）和网格排名。
+
+红榜按本期积分从高到低，黑榜列出本期积分为负的农户（从低到高）和当年被一票否决的农户；网格排名按网格内全部农户的户均积分。名次并列时按竞争排名（1、2、2、4），最后一名并列的全部列出；榜单名额见规则文件的 boards:。--format html 生成的是预览页（标有“预览·未公示”），正式公示请用 xiangyue publish。
+
+{_SOURCES_ZH}
 
 The red board (highest positive totals), the black board (negative totals, lowest first, and
 every household vetoed this year, marked 一票否决) and the grid ranking (average over every
@@ -80,6 +86,10 @@ def board(ruleset: str | None, ruleset_opt: str | None, db_path: str, records_pa
 
 
 STARS_HELP = f"""星级评定：按本期积分给每户评定星级（规则文件 stars: 中的门槛）。
+
+每户得到本期总分达到的最高星级；本期被一票否决的农户不评星。--format html 或 pdf 生成可张贴的星级评定公示。
+
+{_SOURCES_ZH}
 
 Star ratings: each household gets the highest star level whose minimum its total for the period
 reaches (`stars: [{{stars: 1, min: 20, name: 一星文明户}}, ...]` in the rule file). A household
