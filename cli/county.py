@@ -162,7 +162,7 @@ Exit codes / 退出码:
               help="The county policy (default: the manifest's). 县级审查要点文件。")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Output format. 输出格式。")
-@click.option("--scheduler", default=None, metavar="tcp://HOST:PORT", help="Run on this Dask scheduler.")
+@click.option("--scheduler", default=None, metavar="tcp://HOST:PORT", help="Run on this Dask scheduler. 在这个 Dask 调度器上运行。")
 @click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True,
               help="0: here; N: a local Dask cluster of N workers. 工作进程数。")
 @lang_option

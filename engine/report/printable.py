@@ -160,29 +160,35 @@ def passbook_table(pb, lang: str = "zh") -> str:
 
 # --- 积分细则 public table ------------------------------------------------------------------------
 
-_PER = {"month": ("月", "month"), "quarter": ("季度", "quarter"), "year": ("年", "year")}
-
-
 def _per(kind: str, lang: str) -> str:
-    zh, en = _PER.get(kind, (kind, kind))
-    return en if lang == "en" else zh
+    from xiangyue.rules.model import PERIOD_WORDS_ZH
+
+    if lang == "en":
+        return "in all" if kind == "ever" else kind
+    return PERIOD_WORDS_ZH.get(kind, kind)
+
+
+def _each(kind: str, lang: str) -> str:
+    """每月 / 累计 (per month / in all)."""
+    if lang == "en":
+        return "in all" if kind == "ever" else f"per {kind}"
+    return "累计" if kind == "ever" else f"每{_per(kind, lang)}"
 
 
 def limit_words(rule, lang: str = "zh") -> list[str]:
-    """A rule's limits as the notice says them: 每月最多得 10 分, 每年只计一次, ..."""
+    """A rule's limits as the notice says them: 每月最多得 10 分, 每天限 1 次, 每年只计一次, ..."""
     out = []
-    if rule.cap is not None:
-        out.append(_t(f"每{_per(rule.cap.per, lang)}最多得 {_n(rule.cap.max)} 分",
-                      f"at most {_n(rule.cap.max)} per {_per(rule.cap.per, lang)}", lang))
-    if rule.deduction_cap is not None:
-        d = rule.deduction_cap
-        out.append(_t(f"每{_per(d.per, lang)}最多扣 {_n(d.max)} 分",
-                      f"at most {_n(d.max)} taken per {_per(d.per, lang)}", lang))
+    for lim in rule.limit:
+        text = lim.describe(lang)
+        out.append(text.replace("最多 ", "最多得 ") if lang != "en" else text)
+    for lim in rule.deduction_limit:
+        text = lim.describe(lang)
+        out.append(text.replace("最多 ", "最多扣 ") if lang != "en" else f"{text} taken")
     if rule.once:
-        out.append(_t(f"每{_per(rule.once, lang)}只计一次", f"once per {_per(rule.once, lang)}", lang))
+        out.append(_t(f"{_each(rule.once, lang)}只计一次", f"once {_each(rule.once, lang)}", lang))
     if rule.highest_only:
-        out.append(_t(f"每{_per(rule.highest_only, lang)}只计最高一次",
-                      f"only the highest per {_per(rule.highest_only, lang)}", lang))
+        out.append(_t(f"{_each(rule.highest_only, lang)}只计最高一次",
+                      f"only the highest {_each(rule.highest_only, lang)}", lang))
     return out
 
 
@@ -191,9 +197,9 @@ def _points_words(rule, lang: str) -> str:
 
     if rule.escalation is not None:
         steps = [_n(x) for x in rule.escalation.steps]
-        per = _per(rule.escalation.per, lang) if getattr(rule.escalation, "per", None) else ""
-        return _t(f"每{per}第1次起依次 " + "、".join(steps) + " 分",
-                  f"per {per}, in turn: " + ", ".join(steps), lang)
+        each = _each(rule.escalation.per, lang)
+        return _t(f"{each}第1次起依次 " + "、".join(steps) + " 分",
+                  f"{each}, in turn: " + ", ".join(steps), lang)
     if rule.points_expr is None:
         return ""
     text = to_source(rule.points_expr)
@@ -215,17 +221,15 @@ def rules_document(ruleset, lang: str = "zh") -> Document:
         cat = ruleset.category(cat_id)
         heading = (cat.name or cat.id) if cat else str(cat_id or _t("其他", "other", lang))
         lines = []
-        if cat is not None and cat.cap is not None:
-            lines.append(_t(f"本类每{_per(cat.cap.per, lang)}最多得 {_n(cat.cap.max)} 分",
-                            f"category: at most {_n(cat.cap.max)} per {_per(cat.cap.per, lang)}",
-                            lang))
-        if cat is not None and cat.deduction_cap is not None:
-            d = cat.deduction_cap
-            lines.append(_t(f"本类每{_per(d.per, lang)}最多扣 {_n(d.max)} 分",
-                            f"category: at most {_n(d.max)} taken per {_per(d.per, lang)}", lang))
+        for lim in cat.limit if cat is not None else ():
+            lines.append(_t("本类" + lim.describe(lang).replace("最多 ", "最多得 "),
+                            "category: " + lim.describe(lang), lang))
+        for lim in cat.deduction_limit if cat is not None else ():
+            lines.append(_t("本类" + lim.describe(lang).replace("最多 ", "最多扣 "),
+                            "category: " + lim.describe(lang) + " taken", lang))
         rows = [[i, r.name + (f"（{r.description}）" if r.description else ""),
                  _points_words(r, lang), "；".join(limit_words(r, lang)) or "—",
-                 _t(f"一票否决（当{_per(r.veto, lang)}）", f"veto ({_per(r.veto, lang)})", lang)
+                 _t(f"一票否决（当{_per(r.veto, lang)}）", f"veto ({_each(r.veto, lang)})", lang)
                  if r.veto else ""]
                 for i, r in enumerate(rules, start=1)]
         sections.append(Section(heading=heading, lines=lines, header=[
