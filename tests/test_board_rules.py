@@ -120,6 +120,18 @@ def test_progress_board_with_a_household_missing_from_the_previous_period(tmp_pa
     assert "进步榜" in table and "黑榜" not in table
     html = render_notice(data)
     assert "<h2>进步榜</h2>" in html and "<h2>黑榜</h2>" not in html and "<th>增加</th>" in html
+    import shutil
+    import subprocess
+
+    from xiangyue.report.pdf import notice_pdf
+
+    pdf = notice_pdf(data)  # the PDF notice prints the boards the file defines too
+    if shutil.which("pdftotext"):
+        out = tmp_path / "n.pdf"
+        out.write_bytes(pdf)
+        words = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True,
+                               check=True).stdout
+        assert "进 步 榜" in words and "增加" in words and "黑 榜" not in words
     from io import BytesIO
 
     from openpyxl import load_workbook

@@ -287,7 +287,8 @@ def render_notice(data: Mapping[str, Any], *, lang: str = "zh", date: dt.date | 
         no_grid=no_grid,
         rules_text=_esc(_t("rules", lang, red=sizes.get("red", 5), black=sizes.get("black") or "—",
                            days=settings.get("objection_days", 7))
-                        + (_t("progress_rule", lang, previous=data.get("previous_period") or "")
+                        + (_t("progress_rule", lang,
+                              previous=period_title(str(data.get("previous_period") or ""), lang))
                            if "progress" in data else "")),
         contact=_esc(contact_line),
         footnote=_esc(settings.get("footnote") or ""),

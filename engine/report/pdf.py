@@ -192,15 +192,22 @@ def notice_pdf(data: Mapping[str, Any], *, lang: str = "zh", date: dt.date | Non
     large as the boards allow (a village of ~60 households gets 14pt tables), smaller for long
     boards, so the sheet is filled and still one page."""
     from xiangyue.periods import date_words
-    from xiangyue.report.notice import _t, amount_text, notice_settings, period_title, ruleset_line
+    from xiangyue.report.notice import (
+        _t,
+        notice_settings,
+        period_title,
+        ruleset_line,
+        shown_boards,
+    )
 
     settings = notice_settings(notice)
     rs = data.get("ruleset") or {}
     village = data.get("village") or ""
     period = period_title(str(data.get("period")), lang)
-    red, black = list(data.get("red") or []), list(data.get("black") or [])
     grids = list(data.get("grids") or [])
-    rows = max(len(red), len(black), 1)
+    shown = shown_boards(data)
+    rows = max([len(data.get(k) or []) for k in shown[:2]] + [1])
+    rows += sum(len(data.get(k) or []) + 2 for k in shown[2:])  # a board below the first two
     # the largest type (14pt down to 7pt) at which boards and chart fit the space left on A4
     room = A4_H - 2 * MARGIN - 118  # header, headings, rules text, signatures and seals
     size = 11.5
@@ -227,38 +234,17 @@ def notice_pdf(data: Mapping[str, Any], *, lang: str = "zh", date: dt.date | Non
     pdf.line(MARGIN, y + 1, A4_W - MARGIN, y + 1)
     pdf.set_draw_color(0, 0, 0)
     pdf.set_y(y + 4)
-    # red and black boards side by side
+    # the boards the rule file defines: the first two side by side, a third (进步榜) below
     gap = 6.0
-    col = (doc.width - gap) / 2
-    top = pdf.get_y()
-    bottoms = []
-    for i, (key, entries, fill) in enumerate((("red", red, (192, 0, 0)), ("black", black, (34, 34, 34)))):
-        x = MARGIN + i * (col + gap)
-        pdf.set_fill_color(*fill)
-        pdf.set_text_color(255, 255, 255)
-        pdf.set_font("cjk", size=size + 2)
-        pdf.set_xy(x, top)
-        title = _t(key, lang) if lang == "en" else "  ".join(_t(key, lang))  # 红  榜
-        pdf.cell(col, (size + 2) * PT * 1.7, title, align="C", fill=True,
-                 new_x="LEFT", new_y="NEXT")
-        pdf.ln(1)
-        head = [_t("rank", lang), _t("household", lang), _t("head", lang), _t("grid", lang),
-                _t("total", lang)]
-        body = [[e.get("rank") if e.get("rank") is not None else "—", e.get("household"),
-                 e.get("head"), e.get("grid"), amount_text(e.get("total"))] for e in entries]
-        widths = [10, 16, 18, 20, 16]
-        colours: list[tuple[int, int, int] | None] = [RED] * len(body) if key == "red" else []
-        if key == "black":
-            head.append(_t("remark", lang))
-            for row, e in zip(body, entries):
-                row.append(_t("veto", lang) if e.get("vetoed") else "")
-            colours = [RED if e.get("vetoed") else None for e in entries]
-            widths = [11, 15, 15, 17, 12, 18]
-        doc.table(head, body, widths=widths, size=size, right={4}, x=x, width=col,
-                  empty=_t("none_black" if key == "black" else "none_red", lang),
-                  row_colours=colours)
-        bottoms.append(pdf.get_y())
-    pdf.set_y(max(bottoms) + 2)
+    bottoms: list[float] = []
+    for row_keys in (shown[:2], shown[2:]):
+        if not row_keys:
+            continue
+        top = max(bottoms) + 3 if bottoms else pdf.get_y()
+        col = (doc.width - gap * (len(row_keys) - 1)) / len(row_keys)
+        for i, key in enumerate(row_keys):
+            bottoms.append(_board(doc, data, key, MARGIN + i * (col + gap), top, col, size, lang))
+    pdf.set_y((max(bottoms) if bottoms else pdf.get_y()) + 2)
     doc.heading(_t("grids", lang), size=min(size + 1, 13))
     footer_h = 62.0
     # the chart's rows take the room the boards leave, up to 10 mm each
@@ -274,8 +260,11 @@ def notice_pdf(data: Mapping[str, Any], *, lang: str = "zh", date: dt.date | Non
     pdf.set_draw_color(0, 0, 0)
     pdf.ln(1)
     sizes = data.get("sizes") or {}
-    doc.para(_t("rules", lang, red=sizes.get("red", 5), black=sizes.get("black", 5),
-                days=settings["objection_days"]), 8.5)
+    doc.para(_t("rules", lang, red=sizes.get("red", 5), black=sizes.get("black") or "—",
+                days=settings["objection_days"])
+             + (_t("progress_rule", lang,
+                              previous=period_title(str(data.get("previous_period") or ""), lang))
+                if "progress" in data else ""), 8.5)
     contact = [_t("place", lang, place=settings["place"]) if settings.get("place") else "",
                _t("phone", lang, phone=settings["phone"]) if settings.get("phone") else ""]
     doc.para("　".join(c for c in contact if c), 9.5, (17, 17, 17))
@@ -291,6 +280,40 @@ def notice_pdf(data: Mapping[str, Any], *, lang: str = "zh", date: dt.date | Non
     if preview:  # over everything, see-through: nobody posts this by mistake
         _watermark(doc, _t("preview", lang))
     return doc.output()
+
+
+def _board(doc: PdfDoc, data: Mapping[str, Any], key: str, x: float, top: float, col: float,
+           size: float, lang: str) -> float:
+    """One board (title band and table) at ``x``, ``top``, ``col`` wide; returns its bottom."""
+    from xiangyue.report.notice import _t, amount_text
+
+    pdf = doc.pdf
+    entries = list(data.get(key) or [])
+    black = key == "black"
+    pdf.set_fill_color(*((34, 34, 34) if black else (192, 0, 0)))
+    pdf.set_text_color(255, 255, 255)
+    pdf.set_font("cjk", size=size + 2)
+    pdf.set_xy(x, top)
+    title = _t(key, lang) if lang == "en" else "  ".join(_t(key, lang))  # 红  榜
+    pdf.cell(col, (size + 2) * PT * 1.7, title, align="C", fill=True, new_x="LEFT", new_y="NEXT")
+    pdf.ln(1)
+    extra = [k for k in ("earned", "previous", "increase") if any(k in e for e in entries)]
+    head = [_t("rank", lang), _t("household", lang), _t("head", lang), _t("grid", lang),
+            _t("total", lang)] + [_t(k, lang) for k in extra]
+    body = [[e.get("rank") if e.get("rank") is not None else "—", e.get("household"),
+             e.get("head"), e.get("grid"), amount_text(e.get("total"))]
+            + [amount_text(e.get(k)) for k in extra] for e in entries]
+    widths = [11, 17, 19, 22, 16] + [14] * len(extra)
+    colours: list[tuple[int, int, int] | None] = [RED] * len(body) if not black else []
+    if black:
+        head.append(_t("remark", lang))
+        for row, e in zip(body, entries):
+            row.append(_t("veto", lang) if e.get("vetoed") else "")
+        colours = [RED if e.get("vetoed") else None for e in entries]
+        widths = [11, 15, 15, 17, 12] + [12] * len(extra) + [18]
+    doc.table(head, body, widths=widths, size=size, right=set(range(4, 5 + len(extra))), x=x,
+              width=col, empty=_t("none_" + key, lang), row_colours=colours)
+    return pdf.get_y()
 
 
 def _chart(doc: PdfDoc, grids: Sequence[Mapping[str, Any]], size: float, lang: str, *,
