@@ -310,7 +310,7 @@ def _board(doc: PdfDoc, data: Mapping[str, Any], key: str, x: float, top: float,
         for row, e in zip(body, entries):
             row.append(_t("veto", lang) if e.get("vetoed") else "")
         colours = [RED if e.get("vetoed") else None for e in entries]
-        widths = [11, 15, 15, 17, 12] + [12] * len(extra) + [18]
+        widths = [11, 15, 14, 16, 12] + [12] * len(extra) + [20]
     doc.table(head, body, widths=widths, size=size, right=set(range(4, 5 + len(extra))), x=x,
               width=col, empty=_t("none_" + key, lang), row_colours=colours)
     return pdf.get_y()
