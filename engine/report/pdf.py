@@ -140,7 +140,7 @@ class PdfDoc:
         line = size * PT * 1.5
         with pdf.table(width=width, col_widths=widths, align="LEFT", line_height=line,
                        headings_style=FontFace(fill_color=head_fill, color=head_colour),
-                       text_align="CENTER", borders_layout="ALL", padding=(0.6, 1.0)) as t:
+                       text_align="CENTER", borders_layout="ALL", padding=(0.6, 0.5)) as t:
             head = t.row()
             for h in header:
                 head.cell(_text(h))
@@ -310,7 +310,7 @@ def _board(doc: PdfDoc, data: Mapping[str, Any], key: str, x: float, top: float,
         for row, e in zip(body, entries):
             row.append(_t("veto", lang) if e.get("vetoed") else "")
         colours = [RED if e.get("vetoed") else None for e in entries]
-        widths = [11, 15, 14, 16, 12] + [12] * len(extra) + [20]
+        widths = [11, 14, 15, 17, 12] + [12] * len(extra) + [19]
     doc.table(head, body, widths=widths, size=size, right=set(range(4, 5 + len(extra))), x=x,
               width=col, empty=_t("none_" + key, lang), row_colours=colours)
     return pdf.get_y()
