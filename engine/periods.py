@@ -105,7 +105,7 @@ def _from_words(t: str) -> str:
     """The period words :func:`period_words` prints (2024年第一季度, 2024年3月, 2024年度) as
     the canonical key, so a period can be typed the way the notice writes it."""
     if m := _ZH_QUARTER.match(t):
-        q = m[2] if m[2].isdigit() else str(_CN_DIGITS.index(m[2]))
+        q = m[2] if m[2].isdigit() else str(_CN_DIGITS[m[2]])
         return f"{m[1]}-Q{q}"
     if m := _ZH_MONTH.match(t):
         return f"{m[1]}-{m[2]}"
@@ -270,7 +270,7 @@ def period_starts(period: Period, kind: str) -> list[tuple[dt.date, str]]:
     return out
 
 
-_CN_DIGITS = "〇一二三四"
+_CN_NUMERALS = "〇一二三四"
 
 
 def period_words(key: str, lang: str = "zh") -> str:
@@ -278,7 +278,7 @@ def period_words(key: str, lang: str = "zh") -> str:
     ``2024`` → 2024年度 (English: Q1 2024, March 2024, 2024). The one place period words are
     made, so every notice, table and explanation says the same."""
     if m := re.fullmatch(r"(\d{4})-Q([1-4])", key):
-        return f"Q{m[2]} {m[1]}" if lang == "en" else f"{m[1]}年第{_CN_DIGITS[int(m[2])]}季度"
+        return f"Q{m[2]} {m[1]}" if lang == "en" else f"{m[1]}年第{_CN_NUMERALS[int(m[2])]}季度"
     if m := re.fullmatch(r"(\d{4})-(\d{2})", key):
         if lang == "en":
             return dt.date(int(m[1]), int(m[2]), 1).strftime("%B %Y")
