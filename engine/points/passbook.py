@@ -22,7 +22,13 @@ from typing import Any
 from xiangyue.data.store import Store
 from xiangyue.errors import Diagnostic, InputError
 from xiangyue.periods import Period, parse_period
-from xiangyue.points.market import Balance, balance_of, list_redemptions, window_start
+from xiangyue.points.market import (
+    Balance,
+    balance_of,
+    list_redemptions,
+    voided_redemptions,
+    window_start,
+)
 from xiangyue.points.results import Evaluation
 
 __all__ = ["PassbookLine", "Passbook", "passbook", "passbooks"]
@@ -96,12 +102,6 @@ def _reason_text(entry, lang: str) -> str:
     return rule_clause(entry, lang)
 
 
-def _is_void(row: dict[str, Any]) -> bool:
-    """A stored redemption that undoes another (intake's ``redeem --void``) has a negative cost
-    or names the redemption it voids."""
-    return bool(row.get("void_of") or row.get("voids")) or Decimal(str(row.get("cost") or 0)) < 0
-
-
 def passbooks(store: Store, ruleset, ev: Evaluation, households: list[str], *,
               day: dt.date, lang: str = "zh") -> list[Passbook]:
     """The passbooks of ``households`` for the evaluated period ``ev`` (with its ledger)."""
@@ -125,25 +125,31 @@ def passbooks(store: Store, ruleset, ev: Evaluation, households: list[str], *,
             kind = "base" if e.record_id is None else "record"
             lines.append((e.date, 0, PassbookLine(e.date, kind, e.record_id, e.rule_name, e.raw,
                                                   e.awarded, _reason_text(e, lang))))
-        stored = [r for r in list_redemptions(store, hh)]
+        voids = {v["redemption_id"]: v for v in voided_redemptions(store, hh)}
+        stored = [dict(r, voided=r["redemption_id"] in voids,
+                       voided_at=(voids.get(r["redemption_id"]) or {}).get("voided_at"))
+                  for r in list_redemptions(store, hh)]
         in_period = [r for r in stored if period.start.isoformat() <= str(r["date"])
                      <= period.end.isoformat()]
         for r in in_period:
             cost = Decimal(str(r["cost"]))
-            void = _is_void(r)
+            day_ = dt.date.fromisoformat(str(r["date"]))
             what = f"{r.get('item_name') or r.get('item')} × {r.get('qty')}"
-            reason = (("作废兑换 " if lang != "en" else "void of ") + str(r.get("void_of") or "")
-                      ).strip() if void else (r.get("note") or "")
-            lines.append((dt.date.fromisoformat(str(r["date"])), 1, PassbookLine(
-                dt.date.fromisoformat(str(r["date"])), "void" if void else "redemption",
-                r.get("redemption_id"), what, None, cost if void and cost > 0 else -cost,
-                str(reason))))
+            lines.append((day_, 1, PassbookLine(day_, "redemption", r.get("redemption_id"), what,
+                                                None, -cost, str(r.get("note") or ""))))
+            if r["voided"]:  # a voided redemption spends nothing: its points come straight back
+                v = voids[r["redemption_id"]]
+                when = str(v.get("voided_at") or "")[:10]
+                note = v.get("note") or ""
+                lines.append((day_, 2, PassbookLine(
+                    day_, "void", r.get("redemption_id"), what, None, cost,
+                    (f"{when} 作废 {note}" if lang != "en" else f"voided {when} {note}").strip())))
         lines.sort(key=lambda t: (t[0], t[1]))
         opening = ZERO
         if same_window:
             start = window_start(policy, before)
             spent_before = sum((Decimal(str(r["cost"])) for r in stored
-                                if str(r["date"]) < period.start.isoformat()
+                                if not r["voided"] and str(r["date"]) < period.start.isoformat()
                                 and (start is None or str(r["date"]) >= start.isoformat())), ZERO)
             opening = earned_before.get(hh, ZERO) - spent_before
         running = opening

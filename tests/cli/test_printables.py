@@ -131,3 +131,19 @@ def test_compliance_report_as_pdf(db, tmp_path):
     assert r.exit_code == 1, r.output  # the demo has violations
     pdf = out.read_bytes()
     assert pdf[:5] == b"%PDF-" and pages(pdf) >= 1 and b"FontFile" in pdf
+
+
+def test_a_voided_redemption_shows_and_gives_its_points_back(tmp_path):
+    db = str(tmp_path / "v.db")
+    assert run("demo", "--db", db).exit_code == 0
+    run("redeem", JINGOU, "JG003", "肥皂", "--date", "2024-03-20", "--db", db, "--id", "V1")
+    r = run("redeem", "--void", "V1", "--note", "录错了", "--db", db)
+    assert r.exit_code == 0, r.output
+    book = loads(run("passbook", "JG003", "--period", "2024-Q1", "--format", "json", "--db",
+                     db, "--date", "2024-06-30").stdout)
+    kinds = [(ln["kind"], ln["points"]) for ln in book["lines"] if ln["ref"] == "V1"]
+    assert kinds == [("redemption", -5), ("void", 5)]
+    assert book["spent"] == 0 and book["redemptions"][0]["voided"] is True
+    bal = loads(run("balance", "JG003", "--date", "2024-06-30", "--format", "json", "--db",
+                    db).stdout)["balances"][0]
+    assert book["balance"] == bal["available"] and bal["spent"] == 0
