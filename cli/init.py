@@ -13,13 +13,13 @@ from .options import format_option, handles_user_errors, lang_option, resolve_la
 HELP = """新建一个村的工作文件夹：可修改的规则文件（按金钩村示例或县里的模板）、示例数据、导入模板和使用说明。
 
 规则文件按金钩村示例改好村名；用 --template 时，是一个继承县模板副本的短文件。示例数据/ 是金钩村的
-样例数据，导入模板/ 是按规则文件的列生成的空表，使用说明.md 是每月的操作步骤。新规则文件在 init
+样例数据，导入模板/ 是按规则文件生成的 Excel 导入表（同 xiangyue template），使用说明.md 是每月的操作步骤。新规则文件在 init
 结束前已经通过校验和算例核对；已有的文件不会被覆盖。
 
 Make a working folder for a village: a rule file to edit (the reference village's rules
 renamed for the village, or with --template a short file extending a copy of the county's
 template), the example data (示例数据/), empty import tables with the headers the rule file
-expects (导入模板/) and a short guide (使用说明.md). The new rule file is validated and its
+expects (导入模板/, the workbooks of `xiangyue template`) and a short guide (使用说明.md). The new rule file is validated and its
 examples run before init finishes. Existing files are never overwritten.
 
 \b

@@ -7,8 +7,8 @@ The folder gets:
   template (kept beside it, so the folder is complete on its own);
 * ``示例数据/``: the reference village's example register, records and cases, to try the
   commands on before the village's own data exist;
-* ``导入模板/``: empty tables with the headers the rule file expects (户籍名册, 积分记录,
-  清单事项), to fill in Excel;
+* ``导入模板/``: the import workbooks of ``xiangyue template`` (户籍名册, 积分记录,
+  清单事项, 兑换登记), to fill in Excel;
 * ``使用说明.md``: the monthly routine in ten lines.
 
 The new rule file is loaded and its examples run before :func:`init_folder` returns, so a
@@ -60,8 +60,8 @@ _GUIDE = """# {village} 使用说明
 
 1. **改规则**：用记事本或 VS Code 打开 `{rules}`，按村民会议通过的积分细则修改。
    每改一处，运行 `xiangyue validate {rules}` 检查；运行 `xiangyue test {rules}` 核对算例。
-2. **导入户籍名册**：在 Excel 里填好 `导入模板/户籍名册.csv`（或另存为 .xlsx），然后
-   `xiangyue households import 导入模板/户籍名册.csv -r {rules}`。
+2. **导入户籍名册**：在 Excel 里填好 `导入模板/户籍名册.xlsx`（第 2 行是示例，填写时覆盖），然后
+   `xiangyue households import 导入模板/户籍名册.xlsx -r {rules}`。
 3. **每月导入积分记录**：`xiangyue records import 积分记录.xlsx -r {rules}`。
 4. **计分**：`xiangyue evaluate --period 2024-Q1`；某户的每一分：`xiangyue explain 户号 --period 2024-Q1`。
 5. **红黑榜预览**：`xiangyue board --period 2024-Q1`（`--format html` 生成的预览页标有“预览·未公示”）。
@@ -120,12 +120,6 @@ def _extending_rules(village: str, template: str, town: str | None, county: str 
     return "\n".join(lines)
 
 
-def _headers(fields) -> str:
-    from xiangyue.report.cells import csv_text
-
-    return csv_text([f.label or f.id for f in fields], [])
-
-
 def init_folder(folder: str | os.PathLike[str], village: str, *, template: str | None = None,
                 town: str | None = None, county: str | None = None) -> InitResult:
     """Make the working folder (see the module docstring); raise :class:`InputError` when a
@@ -175,10 +169,12 @@ def init_folder(folder: str | os.PathLike[str], village: str, *, template: str |
         written.append(str(target))
     forms = out / "导入模板"
     forms.mkdir()
-    # headers the rule file expects; the intake's `xiangyue template` can replace these
-    for name, fields in (("户籍名册.csv", rs.household_fields), ("积分记录.csv", rs.fields),
-                         ("清单事项.csv", rs.case_fields)):
-        atomic_write(forms / name, _headers(fields), encoding="utf-8-sig")
+    # the import workbooks of `xiangyue template`: headers, drop-downs, an example row, 说明
+    from xiangyue.report.import_templates import import_template
+
+    for name, kind in (("户籍名册.xlsx", "households"), ("积分记录.xlsx", "records"),
+                       ("清单事项.xlsx", "cases"), ("兑换登记.xlsx", "redemptions")):
+        atomic_write(forms / name, import_template(rs, kind))
         written.append(str(forms / name))
     atomic_write(out / "使用说明.md", _GUIDE.format(village=village, rules=rules_name))
     written.append(str(out / "使用说明.md"))

@@ -21,7 +21,7 @@ from typing import Any, Iterable, Sequence
 
 from xiangyue.report.terminal import visible
 
-__all__ = ["csv_text", "csv_cell", "append_row", "text_cell"]
+__all__ = ["csv_text", "csv_cell", "append_row", "text_cell", "text_cells"]
 
 _DANGEROUS_START = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
@@ -61,6 +61,16 @@ def text_cell(cell: Any) -> Any:
         cell.value = visible(cell.value)
         cell.data_type = "s"
     return cell
+
+
+def text_cells(wb: Any) -> Any:
+    """Every string cell of a workbook a text cell: the last pass before a workbook whose
+    cells were set one by one is saved."""
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                text_cell(cell)
+    return wb
 
 
 def append_row(ws: Any, values: Sequence[Any]) -> None:

@@ -166,11 +166,11 @@ def import_template(ruleset: Ruleset, kind: str) -> bytes:
     for j, col in enumerate(cols, 1):
         spec = col.spec
         letter = get_column_letter(j)
-        cell = ws.cell(1, j, spec.label or spec.id)
+        cell = ws.cell(1, j, _safe(spec.label or spec.id))
         cell.font = Font(bold=spec.required)
         cell.fill = head_fill
         cell.alignment = Alignment(horizontal="center")
-        example = ws.cell(2, j, col.example)
+        example = ws.cell(2, j, _safe(col.example))
         example.font = grey
         fmt = {"date": "yyyy-mm-dd", "text": "@", "integer": "0"}.get(spec.type)
         if fmt:
@@ -180,9 +180,9 @@ def import_template(ruleset: Ruleset, kind: str) -> bytes:
         if col.choices:
             list_col += 1
             lcol = get_column_letter(list_col)
-            lists.cell(1, list_col, spec.label or spec.id)
+            lists.cell(1, list_col, _safe(spec.label or spec.id))
             for i, value in enumerate(col.choices, 2):
-                lists.cell(i, list_col, value).number_format = "@"
+                lists.cell(i, list_col, _safe(value)).number_format = "@"
             ref = f"{quote_sheetname(_LISTS)}!${lcol}$2:${lcol}${len(col.choices) + 1}"
             # a field's own values, items, steps and goods are all there is: stop anything
             # else; an activity outside the rules' names is only warned about (it is kept and
@@ -208,9 +208,19 @@ def import_template(ruleset: Ruleset, kind: str) -> bytes:
         ws.column_dimensions[letter].width = min(40, max(10, max(map(text_width, shown)) + 4))
     ws.freeze_panes = "A2"
     _explain_sheet(wb, ruleset, kind, cols)
+    from xiangyue.report.cells import text_cells
+
+    text_cells(wb)  # a label or allowed value from the rule file is text, never a formula
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def _safe(v: Any) -> Any:
+    """A value from the rule file as a cell can hold it (control characters shown)."""
+    from xiangyue.report.terminal import visible
+
+    return visible(v, keep="\n") if isinstance(v, str) else v
 
 
 def _shown(v: Any) -> str:
@@ -224,7 +234,7 @@ def _explain_sheet(wb: Any, ruleset: Ruleset, kind: str, cols: Sequence[_Column]
 
     ws = wb.create_sheet("说明")
     title = f"{ruleset.village or ''}{_SHEET[kind]}导入模板（{ruleset.name or ''} {ruleset.version or ''}）"
-    ws.append([title.strip()])
+    ws.append([_safe(title.strip())])
     ws["A1"].font = Font(bold=True, size=14)
     ws.append(["第 1 行是表头，请勿修改；第 2 行是示例（灰色），填写时请覆盖或删除。加粗的列必须填写。"
                "其他列（如 序号、联系电话）可以加在后面，导入时随记录保存。"])
@@ -234,8 +244,8 @@ def _explain_sheet(wb: Any, ruleset: Ruleset, kind: str, cols: Sequence[_Column]
         c.font = Font(bold=True)
     for col in cols:
         spec = col.spec
-        ws.append([spec.label or spec.id, spec.id, _TYPE_WORDS[spec.type][0],
-                   "是" if spec.required else "", col.note])
+        ws.append([_safe(spec.label or spec.id), spec.id, _TYPE_WORDS[spec.type][0],
+                   "是" if spec.required else "", _safe(col.note)])
     for letter, width in zip("ABCDE", (14, 16, 8, 6, 80)):
         ws.column_dimensions[letter].width = width
     for row in ws.iter_rows(min_row=5):

@@ -39,6 +39,7 @@ def village(tmp_path: Path) -> dict[str, Path]:
     text = text.replace("village: 金钩村", f'village: "{yaml_village}"', 1)
     # a rule whose name is a formula, markup and an escape sequence
     text = text.replace("    name: 志愿服务\n", '    name: "=HYPERLINK(1)<i>志愿</i>\\e[2J"\n', 1)
+    text = text.replace('when: 事项 == "志愿服务"', 'when: 事项 == "=1+2"', 1)
     rules = tmp_path / "work" / "hostile.yaml"
     rules.parent.mkdir()
     rules.write_text(text, encoding="utf-8")
@@ -150,6 +151,12 @@ def test_every_format_keeps_hostile_text_dead(village):
         r = run(*args, "--format", "pdf", "--output", str(out))
         assert r.exit_code == 0, (args, r.output)
         assert out.read_bytes()[:5] == b"%PDF-"
+    # the import workbook the rule file makes (its activity names are data too)
+    for kind in ("records", "households"):
+        out = work / f"{kind}.xlsx"
+        r = run("template", kind, rules, "--output", str(out))
+        assert r.exit_code == 0, r.output
+        assert_xlsx_safe(out.read_bytes())
     # XLSX and HTML files
     out = work / "b.xlsx"
     assert run("board", rules, *common, "--format", "xlsx", "--output", str(out)).exit_code == 0

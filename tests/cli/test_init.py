@@ -32,8 +32,13 @@ def test_init_makes_a_folder_that_validates_and_tests(tmp_path):
     assert re.search(r"共 (\d+) 个算例：\1 个通过，0 个未通过", tested.output)
     assert sorted(p.name for p in (folder / "示例数据").iterdir()) == [
         "cases.csv", "households.csv", "records.csv"]
-    header = (folder / "导入模板" / "积分记录.csv").read_text(encoding="utf-8-sig").splitlines()[0]
-    assert header.startswith("记录编号,户号,日期,事项")
+    from openpyxl import load_workbook
+
+    wb = load_workbook(folder / "导入模板" / "积分记录.xlsx")
+    header = [c.value for c in next(wb.worksheets[0].iter_rows(max_row=1))]
+    assert header[:4] == ["记录编号", "户号", "日期", "事项"]
+    assert sorted(p.name for p in (folder / "导入模板").iterdir()) == [
+        "兑换登记.xlsx", "户籍名册.xlsx", "清单事项.xlsx", "积分记录.xlsx"]
     guide = (folder / "使用说明.md").read_text(encoding="utf-8")
     assert "xiangyue validate 丰隆村.yaml" in guide
     # the example data import under the new rule file
