@@ -7,12 +7,12 @@ import click
 
 from xiangyue.points.boards import board_for_period
 from xiangyue.errors import Diagnostic, InputError
-from xiangyue.report.boards import BINARY_FORMATS, FORMATS, emit, render
+from xiangyue.report.boards import BINARY_FORMATS, FORMATS, render
 from xiangyue.report.terminal import color_enabled
 from xiangyue.points.selections import render_stars, stars_for_period
 from xiangyue.data.workspace import resolve_ruleset_path
 
-from .options import (
+from .options import (emit,
     db_option,
     format_option,
     handles_user_errors,

@@ -10,10 +10,9 @@ from xiangyue.checklists.check import check_case_file, check_store, parse_as_of
 from xiangyue.checklists.duties import parse_from
 from xiangyue.errors import RulesetError, format_diagnostic
 from xiangyue.report.compliance import FORMATS, render, write_report
-from xiangyue.report.output import emit
 from xiangyue.rules.pipeline import load_ruleset
 
-from .options import (
+from .options import (emit,
     db_option,
     format_option,
     handles_user_errors,

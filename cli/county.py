@@ -12,10 +12,9 @@ from xiangyue.county.scaffold import init_county
 from xiangyue.i18n import text
 from xiangyue.report import county as render
 from xiangyue.report.jsonout import dumps
-from xiangyue.report.output import emit
 from xiangyue.report.terminal import Progress
 
-from .options import handles_user_errors, lang_option, period_option, resolve_lang
+from .options import emit, handles_user_errors, lang_option, period_option, resolve_lang
 
 CLUSTER_HELP = """\b
 Each village is one task on Dask (pip install 'xiangyue[county]'): by default a local cluster

@@ -11,11 +11,10 @@ from xiangyue.i18n import text
 from xiangyue.report.boards import render_table as render_boards
 from xiangyue.report.compliance import render as render_compliance
 from xiangyue.report.jsonout import dumps
-from xiangyue.report.output import emit
 from xiangyue.data.workspace import resolve_ruleset_path
 from xiangyue.report.points import render_csv, render_json, render_table
 
-from .options import (
+from .options import (emit,
     EXIT_CODES_HELP,
     db_option,
     format_option,

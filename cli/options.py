@@ -124,3 +124,14 @@ def split_ruleset(args: tuple[str, ...], max_rest: int, ruleset_opt: str | None,
             raise click.UsageError(f"too many arguments: {' '.join(args)} / 参数太多")
         return args[0], list(args[1:])
     return resolve_ruleset_path(ruleset_opt, db_path), list(args)
+
+
+def emit(data: str | bytes, fmt: str, output: str | None) -> None:
+    """Write a rendered report to ``output``, or print it (a binary format needs ``output``)."""
+    from xiangyue.report.output import check_printable, write_output
+
+    if output:
+        write_output(data, output, fmt)
+        return
+    check_printable(data, fmt)
+    click.echo(data, nl=False)

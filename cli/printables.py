@@ -8,7 +8,6 @@ import click
 
 from xiangyue.points.passbook import passbook
 from xiangyue.report.jsonout import dumps
-from xiangyue.report.output import emit
 from xiangyue.report.printable import (
     passbook_document,
     passbook_table,
@@ -16,7 +15,7 @@ from xiangyue.report.printable import (
     rules_document,
 )
 
-from .options import (
+from .options import (emit,
     db_option,
     format_option,
     handles_user_errors,

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import click
 
-from xiangyue.report.boards import emit
 from xiangyue.report.terminal import color_enabled
 from xiangyue.points.selections import render_selection, select_for_period
 
 from .board import _sources
-from .options import (
+from .options import (emit,
     format_option,
     handles_user_errors,
     lang_option,

@@ -26,13 +26,13 @@ import io
 from decimal import Decimal
 from typing import Any, Mapping
 
-from xiangyue.report.output import BINARY_FORMATS, emit, write_output  # noqa: F401  (re-exported)
+from xiangyue.report.output import BINARY_FORMATS, write_output  # noqa: F401  (re-exported)
 from xiangyue.report.cells import append_row, csv_text
 from xiangyue.report.jsonout import decimal_text, dumps
 from xiangyue.report.notice import period_title, render_notice, shown_boards
 from xiangyue.report.terminal import table
 
-__all__ = ["FORMATS", "render", "emit", "write_output", "render_table", "render_json", "render_csv", "render_xlsx",
+__all__ = ["FORMATS", "render", "write_output", "render_table", "render_json", "render_csv", "render_xlsx",
            "BINARY_FORMATS"]
 
 FORMATS = ("table", "json", "csv", "xlsx", "html")

@@ -17,7 +17,6 @@ import tempfile
 import unicodedata
 from pathlib import Path
 
-import click
 
 from xiangyue.errors import Diagnostic, InputError
 from xiangyue.i18n import Msg, register
@@ -98,11 +97,7 @@ def write_output(data: str | bytes, path: str, fmt: str | None = None) -> None:
             "path": str(path), "reason": err.strerror or str(err)})) from None
 
 
-def emit(data: str | bytes, fmt: str, output: str | None) -> None:
-    """Write to ``output``, or print (a binary format needs ``output``)."""
-    if output:
-        write_output(data, output, fmt)
-    elif fmt in BINARY_FORMATS or isinstance(data, bytes):
+def check_printable(data: str | bytes, fmt: str) -> None:
+    """A binary format (XLSX, PDF) cannot go to the screen: it needs ``--output``."""
+    if fmt in BINARY_FORMATS or isinstance(data, bytes):
         raise InputError(Diagnostic("E-OUTPUT-NEEDED", file="--format", args={"fmt": fmt}))
-    else:
-        click.echo(data, nl=False)
