@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import click
 
-from xiangyue.points.boards import board_for_period
 from xiangyue.errors import Diagnostic, InputError
 from xiangyue.report.boards import BINARY_FORMATS, FORMATS, render
 from xiangyue.report.terminal import color_enabled
-from xiangyue.points.selections import render_stars, stars_for_period
+from xiangyue.points.selections import render_stars
 from xiangyue.data.workspace import resolve_ruleset_path
 
 from .options import (emit,
@@ -17,7 +16,9 @@ from .options import (emit,
     format_option,
     handles_user_errors,
     lang_option,
+    open_village,
     period_option,
+    progress_bar,
     resolve_lang,
     ruleset_option,
 )
@@ -79,8 +80,8 @@ def board(ruleset: str | None, ruleset_opt: str | None, db_path: str, records_pa
     ruleset = ruleset or resolve_ruleset_path(ruleset_opt, db_path)
     if fmt in BINARY_FORMATS and not output:
         raise InputError(Diagnostic("E-OUTPUT-NEEDED", file="--format", args={"fmt": fmt}))
-    boards, _ = board_for_period(ruleset, period, db_path=db_path, records_path=records_path,
-                                 households_path=households_path, show_progress=True)
+    boards = open_village(ruleset, db_path, lang, records_path=records_path,
+                          households_path=households_path).boards(period, progress=progress_bar)
     data = boards.to_json(details=fmt in ("json", "xlsx"))
     emit(render(data, fmt, lang, color=not output and color_enabled()), fmt, output)
 
@@ -122,8 +123,8 @@ def stars(ruleset: str | None, ruleset_opt: str | None, db_path: str, records_pa
           period: str, fmt: str, output: str | None, lang: str | None) -> None:
     lang = resolve_lang(lang)
     ruleset = ruleset or resolve_ruleset_path(ruleset_opt, db_path)
-    result = stars_for_period(ruleset, period, db_path=db_path, records_path=records_path,
-                              households_path=households_path, show_progress=True)
+    result = open_village(ruleset, db_path, lang, records_path=records_path,
+                          households_path=households_path).stars(period, progress=progress_bar)
     if fmt in ("html", "pdf"):  # the star-rating notice to post
         from xiangyue.report.printable import render_document, stars_document
 

@@ -121,7 +121,7 @@ Examples / 示例:
               help="Write each village's full evaluation JSON here. 各村完整结果的输出文件夹。")
 @click.option("--save/--no-save", default=True, show_default=True,
               help="Store each village's run in its database. 把结果写入各村台账。")
-@click.option("--engine", type=click.Choice(["reference", "auto", "fast"]), default="reference",
+@click.option("--engine", type=click.Choice(["auto", "fast", "reference"]), default="auto",
               show_default=True, help="Evaluator, as for xiangyue evaluate. 计算引擎。")
 @_cluster_options
 @lang_option

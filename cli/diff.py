@@ -11,11 +11,10 @@ import click
 
 from xiangyue.review.diff import canonical_text, diff_rulesets, load_one, load_pair
 from xiangyue.errors import XiangyueError, format_diagnostic
-from xiangyue.review.replay import replay
 from xiangyue.report.diff import FORMATS, render
 from xiangyue.rules.pipeline import load_ruleset
 
-from .options import handles_user_errors, lang_option, period_option, resolve_lang
+from .options import handles_user_errors, lang_option, open_village, period_option, resolve_lang
 
 _HEX = re.compile(r"(?:[0-9a-f]{7,64}|\.)")
 _MODE = re.compile(r"(?:[0-7]{6}|\.)")
@@ -119,8 +118,8 @@ def diff(files: tuple[str, ...], fmt: str, do_replay: bool, records_path: str | 
     d = diff_rulesets(old, new)
     impact = None
     if do_replay:
-        impact = replay(old, new, period, records_path=records_path,  # type: ignore[arg-type]
-                        households_path=households_path, db_path=db_path)
+        impact = open_village(new, db_path, lang, records_path=records_path,
+                              households_path=households_path).replay(old, new, period)
     click.echo(render(d, fmt, impact, lang), nl=False)
     sys.exit(0 if d.equivalent else 1)
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import click
 
 from xiangyue.demo import DEFAULT_DEMO_DB, run_demo
-from xiangyue.points.evaluate import evaluate_period
-from xiangyue.points.explain import explain_period, story_text
+from xiangyue.points.explain import story_text
 from xiangyue.i18n import text
 from xiangyue.report.boards import render_table as render_boards
 from xiangyue.report.compliance import render as render_compliance
@@ -20,16 +19,11 @@ from .options import (emit,
     format_option,
     handles_user_errors,
     lang_option,
+    open_village,
     period_option,
     resolve_lang,
     ruleset_option,
 )
-
-
-def _remembered(ruleset_opt: str | None, db_path: str) -> str:
-    from xiangyue.data.workspace import resolve_ruleset_path
-
-    return resolve_ruleset_path(ruleset_opt, db_path)
 
 
 def _source_options(f):
@@ -61,10 +55,11 @@ def _source_options(f):
 @lang_option
 @click.option("--save/--no-save", default=True, show_default=True,
               help="Store the run in the database's ledger (database mode). 把结果写入台账。")
-@click.option("--engine", type=click.Choice(["reference", "auto", "fast"]), default="reference",
+@click.option("--engine", type=click.Choice(["auto", "fast", "reference"]), default="auto",
               show_default=True,
-              help="Evaluator: reference (record by record), fast (columnar, pip install "
-              "'xiangyue[fast]'), auto (fast when the rule file allows). 计算引擎。")
+              help="Evaluator: auto (the columnar one when it can compute the rule file exactly, "
+              "else the reference one, and says so), fast (columnar only), reference (record by "
+              "record, for cross-checks). 计算引擎。")
 @click.option("--output", "output", type=click.Path(dir_okay=False), default=None,
               help="Write to this file instead of the screen (CSV with a BOM for Excel). 输出到文件。")
 @handles_user_errors
@@ -72,10 +67,9 @@ def evaluate(ruleset: str | None, ruleset_opt: str | None, db_path: str,
              records_path: str | None, households_path: str | None, period: str, fmt: str,
              lang: str | None, save: bool, engine: str, output: str | None) -> None:
     lang = resolve_lang(lang)
-    ruleset = ruleset or _remembered(ruleset_opt, db_path)
-    ev, _ = evaluate_period(ruleset, period, db_path=db_path, records_path=records_path,
-                            households_path=households_path, save=save, with_ledger=False,
-                            engine=engine)
+    village = open_village(ruleset or ruleset_opt, db_path, lang, records_path=records_path,
+                           households_path=households_path, engine=engine)
+    ev = village.evaluate(period, save=save, with_ledger=False)
     if ev.engine is not None and ev.engine.reason:  # auto fell back: say so, on stderr
         click.echo(text(f"说明：快速引擎不能精确计算这份规则文件（{ev.engine.reason}），已改用参考引擎。",
                         f"note: the fast engine cannot compute this rule file exactly "
@@ -111,8 +105,8 @@ def explain(args: tuple[str, ...], ruleset_opt: str | None, db_path: str, record
         raise click.UsageError("give at most a rule file and a household / 最多给出规则文件和户号")
     household = args[-1]
     ruleset = args[0] if len(args) == 2 else resolve_ruleset_path(ruleset_opt, db_path)
-    story = explain_period(ruleset, household, period, db_path=db_path,
-                           records_path=records_path, households_path=households_path)
+    story = open_village(ruleset, db_path, lang, records_path=records_path,
+                         households_path=households_path).explain(household, period).story
     if fmt == "json":
         click.echo(dumps(story.to_json(lang)))
     else:

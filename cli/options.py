@@ -135,3 +135,35 @@ def emit(data: str | bytes, fmt: str, output: str | None) -> None:
         return
     check_printable(data, fmt)
     click.echo(data, nl=False)
+
+
+def waiting_note(lang: str | None) -> Callable[[], None]:
+    """What a command says (stderr) when storing its result waits for another program
+    writing to the database (an import): it waits, it does not fail."""
+
+    def note() -> None:
+        from xiangyue.i18n import text
+
+        click.echo(text("数据库正被另一个程序写入（例如导入），等它完成后保存本次结果……",
+                        "the database is being written by another program (an import?); "
+                        "waiting for it to finish to store this result ...",
+                        resolve_lang(lang)), err=True)
+
+    return note
+
+
+def open_village(ruleset: str | None, db_path: str | None, lang: str | None, *,
+                 records_path: str | None = None, households_path: str | None = None,
+                 engine: str = "auto") -> Any:
+    """The :class:`xiangyue.Village` a command works on (the one door of every job)."""
+    from xiangyue.village import Village
+
+    return Village(db_path, ruleset, records=records_path, households=households_path,
+                   engine=engine, on_wait=waiting_note(lang))
+
+
+def progress_bar(records: Any) -> Any:
+    """A bar on a terminal (stderr) while records are read one by one, if that takes long."""
+    from xiangyue.report.terminal import progress
+
+    return progress(records, label="读取记录 records")

@@ -6,7 +6,6 @@ import datetime as dt
 
 import click
 
-from xiangyue.points.passbook import passbook
 from xiangyue.report.jsonout import dumps
 from xiangyue.report.printable import (
     passbook_document,
@@ -20,7 +19,9 @@ from .options import (emit,
     format_option,
     handles_user_errors,
     lang_option,
+    open_village,
     period_option,
+    progress_bar,
     resolve_lang,
     ruleset_option,
     split_ruleset,
@@ -29,8 +30,8 @@ from .options import (emit,
 PASSBOOK_HELP = """积分存折：一户在某期的每条积分记录（日期、事项、应得和实得分、原因）、基础分、积分超市的兑换
 和作废，以及余额；--all 打印全村每户一页。余额与 xiangyue balance 一致。
 
-按村数据库计算这一期并存入台账，所以 JSON 里的 records 就是台账中的各条记录，redemptions 是
-这一期存档的兑换记录；每行后面是滚动余额，最后是截至 --date（默认今天）的余额。
+按村数据库计算这一期并存入台账（台账里已有按当前数据算出的结果时直接使用），所以 JSON 里的
+records 就是台账中的各条记录，redemptions 是这一期存档的兑换记录；每行后面是滚动余额，最后是截至 --date（默认今天）的余额。
 
 A household's points passbook for a period: every ledger entry (date, item, points raw and
 awarded, the reason in plain words), base points, redemptions and voids in the points
@@ -38,9 +39,9 @@ supermarket, with a running balance; then the balance as of --date (default toda
 figure `xiangyue balance HOUSEHOLD --date D` shows. --all: every household of the register,
 one page each (html, pdf).
 
-The period is evaluated from the village database and its run saved in the ledger, so the
-JSON "records" are exactly the ledger's entries and "redemptions" the stored redemptions of
-the period.
+The period is evaluated from the village database and its run saved in the ledger (or the
+stored run reused when it is current), so the JSON "records" are exactly the ledger's entries
+and "redemptions" the stored redemptions of the period.
 
 \b
 Examples / 示例:
@@ -75,8 +76,9 @@ def passbook_cmd(args: tuple[str, ...], ruleset_opt: str | None, period: str, al
     ruleset, rest = split_ruleset(args, 0 if all_ else 1, ruleset_opt, db_path)
     if not all_ and not rest:
         raise click.UsageError("name the household, or use --all / 请给出户号，或用 --all")
-    books = passbook(ruleset, None if all_ else rest[0], period, db_path=db_path,
-                     day=as_of.date() if as_of else None, lang=lang, show_progress=True)
+    books = open_village(ruleset, db_path, lang).passbook(
+        None if all_ else rest[0], period, day=as_of.date() if as_of else None, lang=lang,
+        progress=progress_bar)
     if fmt == "json":
         data = [b.to_json() for b in books]
         emit(dumps(data if all_ else data[0]) + "\n", fmt, output)

@@ -13,7 +13,6 @@ from xiangyue.points.publish import (
     complete_pending,
     get_publication,
     list_publications,
-    publish,
     write_notice_files,
 )
 from xiangyue.report.boards import render_table
@@ -26,6 +25,8 @@ from .options import (
     format_option,
     handles_user_errors,
     lang_option,
+    open_village,
+    progress_bar,
     resolve_lang,
     ruleset_option,
 )
@@ -131,9 +132,10 @@ def publish_cmd(ruleset: str | None, ruleset_opt: str | None, period: str | None
         raise InputError(Diagnostic("E-PUBLISH-ARGS", file="publish"))
     if ruleset is None:
         ruleset = resolve_ruleset_path(ruleset_opt, db_path)
-    result = publish(ruleset, period, db_path=db_path, by=by, output_dir=output_dir, lang=lang,
-                     notice_date=notice_date.date() if notice_date else None, formats=formats,
-                     show_progress=True)
+    result = open_village(ruleset, db_path, lang).publish(
+        period, by=by, output_dir=output_dir, lang=lang,
+        notice_date=notice_date.date() if notice_date else None, formats=formats,
+        progress=progress_bar)
     pub = result.publication
     if fmt == "json":
         click.echo(dumps(result.to_json()))

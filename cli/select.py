@@ -6,14 +6,16 @@ from __future__ import annotations
 import click
 
 from xiangyue.report.terminal import color_enabled
-from xiangyue.points.selections import render_selection, select_for_period
+from xiangyue.points.selections import render_selection
 
 from .board import _sources
 from .options import (emit,
     format_option,
     handles_user_errors,
     lang_option,
+    open_village,
     period_option,
+    progress_bar,
     resolve_lang,
     ruleset_option,
     split_ruleset,
@@ -61,8 +63,9 @@ def select(args: tuple[str, ...], ruleset_opt: str | None, db_path: str, records
     if not rest:
         raise click.UsageError("name the selection, e.g. 美丽庭院 / 请给出评选名称")
     name = rest[0]
-    result = select_for_period(ruleset, name, period, db_path=db_path, records_path=records_path,
-                               households_path=households_path, show_progress=True)
+    result = open_village(ruleset, db_path, lang, records_path=records_path,
+                          households_path=households_path).select(name, period,
+                                                                  progress=progress_bar)
     if fmt in ("html", "pdf"):  # the selection notice to post: who qualified
         from xiangyue.report.printable import render_document, selection_document
 

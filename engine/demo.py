@@ -17,12 +17,9 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from xiangyue.errors import Diagnostic, InputError
-from xiangyue.points.evaluate import evaluate
 from xiangyue.points.results import Evaluation
-from xiangyue.points.inputs import Inputs, stored_records
 from xiangyue.i18n import Msg, register
-from xiangyue.data.ingest import ImportResult, import_cases, import_households, import_records
-from xiangyue.points.ledger import save_run
+from xiangyue.data.ingest import ImportResult
 from xiangyue.rules.model import Ruleset
 from xiangyue.periods import parse_period
 from xiangyue.rules.pipeline import load_ruleset
@@ -96,22 +93,20 @@ def run_demo(db_path: str = DEFAULT_DEMO_DB, period: str = "2024-Q1", as_of: str
     """Import the demo village into a fresh database, evaluate ``period`` and store the run;
     compute the period's boards and check the demo cases as of ``as_of``."""
     from xiangyue.points.boards import compute_boards
-    from xiangyue.checklists.check import check_store, parse_as_of
     from xiangyue.data.workspace import remember_ruleset
+    from xiangyue.village import Village
 
     p = parse_period(period)
     fresh_db(db_path)
     with demo_paths() as paths:
         ruleset = load_ruleset(paths["ruleset"], display_name="jingou.yaml")
-        with open_store(db_path) as store:
-            imports = [import_households(store, paths["households"], ruleset),
-                       import_records(store, paths["records"], ruleset),
-                       import_cases(store, paths["cases"], ruleset)]
-            records = stored_records(store, ruleset, p)
-            ev = evaluate(ruleset, Inputs(records, store.households(ruleset.household_fields),
-                                          presorted=True), p)
-            run_id = save_run(store, ev)
-        compliance = check_store(ruleset, db_path, parse_as_of(as_of))
+        village = Village(db_path, ruleset)  # the one door, as every command
+        imports = [village.import_households(paths["households"]),
+                   village.import_records(paths["records"]),
+                   village.import_cases(paths["cases"])]
+        ev = village.evaluate(p)
+        run_id = ev.run_id
+        compliance = village.check(as_of)
     # later commands on the demo database (explain, board, redeem…) find the rule file by
     # itself; the bundled file is remembered only when it is a real file (not from a zip)
     if Path(paths["ruleset"]).is_file() and resources.files("xiangyue.rulesets").joinpath(

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from xiangyue.points.boards import board_for_period, competition_ranks, compute_boards, round_half_up
+from xiangyue import Village
+from xiangyue.points.boards import competition_ranks, compute_boards, round_half_up
 from xiangyue.points.results import Evaluation, UnitResult
 from xiangyue.rules.model import BoardSpec
 from xiangyue.periods import parse_period
@@ -193,8 +194,7 @@ def test_person_unit_sums_members(jingou):
 # -- the reference rule file over the fixture tables --------------------------------------------
 
 def test_reference_fixture_boards():
-    boards, ev = board_for_period(str(JINGOU), "2024-Q1", records_path=str(RECORDS),
-                                  households_path=str(HOUSEHOLDS))
+    boards = Village(ruleset=JINGOU, records=RECORDS, households=HOUSEHOLDS).boards("2024-Q1")
     # Totals (jingou rules), Q1 only (R027 is in April):
     # A01 市级表彰 15 + 孝老爱亲 5 = 20; A02 县级 10 + 5 = 15; A03 简办 10 + 优 5 = 15;
     # A04 县级 10; A05 劳动 2×3 + 良 2 = 8; A06 志愿 3h×2 + 良 2 = 8; A12 孝老 5 (7th);
@@ -217,8 +217,7 @@ def test_reference_fixture_boards():
 
 
 def test_json_shape_and_exact_numbers():
-    boards, _ = board_for_period(str(JINGOU), "2024-Q1", records_path=str(RECORDS),
-                                 households_path=str(HOUSEHOLDS))
+    boards = Village(ruleset=JINGOU, records=RECORDS, households=HOUSEHOLDS).boards("2024-Q1")
     data = loads(dumps(boards.to_json()))
     assert data["period"] == "2024-Q1"
     assert data["red"][0] == {"rank": 1, "household": "A01", "head": "张一", "grid": "第1网格",
@@ -242,8 +241,7 @@ def test_empty_register_grid_and_no_records(jingou):
 
 @pytest.fixture(scope="module")
 def fixture_json():
-    boards, _ = board_for_period(str(JINGOU), "2024-Q1", records_path=str(RECORDS),
-                                 households_path=str(HOUSEHOLDS))
+    boards = Village(ruleset=JINGOU, records=RECORDS, households=HOUSEHOLDS).boards("2024-Q1")
     return boards.to_json(details=True)
 
 

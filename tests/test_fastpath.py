@@ -412,7 +412,7 @@ def test_lazy_ledger_chunks(monkeypatch):
 def test_evaluate_period_engine_option(tmp_path):
     """`xiangyue evaluate --engine auto|fast` gives what the reference gives."""
     pytest.importorskip("adbc_driver_sqlite")
-    from xiangyue.points.evaluate import evaluate_period
+    from xiangyue import Village
     from xiangyue.data.ingest import import_households, import_records
     from xiangyue.data.store import open_store
 
@@ -422,10 +422,9 @@ def test_evaluate_period_engine_option(tmp_path):
     import_households(store, DATA / "households.csv", rs)
     import_records(store, DATA / "records.csv", rs)
     store.close()
-    want, _ = evaluate_period(str(JINGOU), "2024-Q1", db_path=str(db), save=False)
+    want = Village(db, JINGOU, engine="reference").evaluate("2024-Q1", save=False)
     for engine in ("auto", "fast"):
-        got, _ = evaluate_period(str(JINGOU), "2024-Q1", db_path=str(db), save=False,
-                                 engine=engine)
+        got = Village(db, JINGOU, engine=engine).evaluate("2024-Q1", save=False)
         assert summary(got) == summary(want)
         assert got.ledger == want.ledger
 

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from xiangyue import Village
 from xiangyue.cli.main import main
 from xiangyue.data.ingest import import_households, import_records
 from xiangyue.data.store import open_store
 from xiangyue.errors import Diagnostic, RulesetError, format_diagnostic
 from xiangyue.points import publish as publish_mod
-from xiangyue.points.publish import publish
 from xiangyue.report.output import atomic_write, path_inside, safe_filename
 from xiangyue.report.terminal import VisibleStream, visible
 from xiangyue.rules.pipeline import load_ruleset
@@ -188,17 +188,17 @@ def test_a_publish_killed_after_its_commit_is_finished_by_the_next_publish(db, t
 
     monkeypatch.setattr(publish_mod, "write_notice_files", killed)
     with pytest.raises(KeyboardInterrupt):
-        publish(str(JINGOU), "2024-Q1", db_path=db, output_dir=out)
+        Village(db, JINGOU).publish("2024-Q1", output_dir=out)
     assert not out.exists()
     monkeypatch.setattr(publish_mod, "write_notice_files", real)
-    again = publish(str(JINGOU), "2024-Q1", db_path=db)
+    again = Village(db, JINGOU).publish("2024-Q1")
     assert again.status == "unchanged"
     [done] = again.completed
     assert (done.period, done.version) == ("2024-Q1", 1)
     assert sorted(p.name for p in out.iterdir()) == ["金钩村-2024-Q1-红黑榜-v1.html",
                                                      "金钩村-2024-Q1-红黑榜-v1.xlsx"]
     # and only once
-    assert publish(str(JINGOU), "2024-Q1", db_path=db).completed == []
+    assert Village(db, JINGOU).publish("2024-Q1").completed == []
 
 
 def test_a_temporary_file_left_by_a_killed_write_is_cleared(db, tmp_path, monkeypatch):
@@ -206,7 +206,7 @@ def test_a_temporary_file_left_by_a_killed_write_is_cleared(db, tmp_path, monkey
     out.mkdir()
     stale = out / ".金钩村-2024-Q1-红黑榜-v1.html.abc123.tmp"
     stale.write_text("<html>半截", encoding="utf-8")
-    r = publish(str(JINGOU), "2024-Q1", db_path=db, output_dir=out)
+    r = Village(db, JINGOU).publish("2024-Q1", output_dir=out)
     assert sorted(p.name for p in out.iterdir()) == [Path(f).name for f in sorted(r.files)]
 
 
@@ -215,7 +215,7 @@ def test_publish_show_finishes_and_says_so(db, tmp_path, monkeypatch):
     monkeypatch.setattr(publish_mod, "write_notice_files",
                         lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt))
     with pytest.raises(KeyboardInterrupt):
-        publish(str(JINGOU), "2024-Q1", db_path=db, output_dir=out,
+        Village(db, JINGOU).publish("2024-Q1", output_dir=out,
                 now=dt.datetime(2024, 4, 3, 9, 0, tzinfo=dt.timezone.utc))
     monkeypatch.undo()
     r = CliRunner().invoke(main, ["publish", "--show", "2024-Q1", "--db", db, "--lang", "zh"])

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from xiangyue import Village
 from xiangyue.errors import InputError
 from xiangyue.data.ingest import import_households, import_records
 from xiangyue.points.ledger import get_run
 from xiangyue.points.publish import (
     get_publication,
     list_publications,
-    publish,
     published_ledger,
     write_notice_files,
 )
@@ -40,7 +40,7 @@ def db(tmp_path):
 
 def test_first_publication_is_version_1_with_files(db, tmp_path):
     out = tmp_path / "公示"
-    r = publish(str(JINGOU), "2024-Q1", db_path=db, by="张文书", output_dir=out, now=T1)
+    r = publish(db, by="张文书", output_dir=out, now=T1)
     assert r.status == "published" and r.previous is None
     p = r.publication
     assert (p.period, p.version, p.published_by, p.published_at) == (
@@ -57,8 +57,8 @@ def test_first_publication_is_version_1_with_files(db, tmp_path):
 
 
 def test_republishing_unchanged_boards_writes_nothing(db, tmp_path):
-    publish(str(JINGOU), "2024-Q1", db_path=db, now=T1)
-    again = publish(str(JINGOU), "2024-Q1", db_path=db, output_dir=tmp_path / "o", now=T2)
+    publish(db, now=T1)
+    again = publish(db, output_dir=tmp_path / "o", now=T2)
     assert again.status == "unchanged" and again.publication.version == 1
     assert again.files == [] and not (tmp_path / "o").exists()
     with open_store(db, create=False) as store:
@@ -67,13 +67,13 @@ def test_republishing_unchanged_boards_writes_nothing(db, tmp_path):
 
 
 def test_a_correction_publishes_version_2_and_keeps_version_1(db, tmp_path):
-    first = publish(str(JINGOU), "2024-Q1", db_path=db, by="张文书", now=T1).publication
+    first = publish(db, by="张文书", now=T1).publication
     # a late record: A09 gets 县级表彰 10 in March → red board and 第3网格 change
     late = tmp_path / "late.csv"
     late.write_text("记录编号,户号,日期,事项,级别\nR100,A09,2024-03-30,获得表彰,县级\n", encoding="utf-8")
     with open_store(db, create=False) as store:
         import_records(store, late, load_ruleset(JINGOU))
-    r = publish(str(JINGOU), "2024-Q1", db_path=db, by="李组长", output_dir=tmp_path, now=T2)
+    r = publish(db, by="李组长", output_dir=tmp_path, now=T2)
     assert r.status == "published" and r.previous.version == 1
     v2 = r.publication
     assert v2.version == 2 and v2.content_sha256 != first.content_sha256
@@ -103,9 +103,14 @@ def test_missing_publication_and_version(db):
         with pytest.raises(InputError) as err:
             get_publication(store, "2024-Q2")
         assert err.value.diagnostics[0].code == "E-PUBLISH-NONE"
-    publish(str(JINGOU), "2024-Q1", db_path=db, now=T1)
+    publish(db, now=T1)
     with open_store(db, create=False) as store:
         with pytest.raises(InputError) as err:
             get_publication(store, "2024-Q1", 3)
         d = err.value.diagnostics[0]
         assert d.code == "E-PUBLISH-VERSION" and d.message("zh") == "2024-Q1 没有第 3 版（已有：1）"
+
+
+def publish(db, **kw):
+    """``xiangyue publish jingou.yaml --period 2024-Q1`` through the one door."""
+    return Village(db, JINGOU).publish("2024-Q1", **kw)

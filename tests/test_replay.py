@@ -23,7 +23,8 @@ from decimal import Decimal
 from pathlib import Path
 
 from xiangyue.review.diff import load_pair
-from xiangyue.review.replay import board_changes, replay
+from xiangyue import Village
+from xiangyue.review.replay import board_changes
 
 REVIEW = Path(__file__).parent / "review"
 RECORDS = str(REVIEW / "records.csv")
@@ -32,7 +33,7 @@ HOUSEHOLDS = str(REVIEW / "households.csv")
 
 def run(period: str = "2024-Q2"):
     old, new = load_pair(str(REVIEW / "village-v1.yaml"), str(REVIEW / "village-v2.yaml"))
-    return replay(old, new, period, records_path=RECORDS, households_path=HOUSEHOLDS)
+    return Village(ruleset=old, records=RECORDS, households=HOUSEHOLDS).replay(old, new, period)
 
 
 def test_per_household_old_new_delta():

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from xiangyue import Village
 from xiangyue.errors import InputError, RulesetError
 from xiangyue.points.evaluate import evaluate as _door
 from xiangyue.points.results import Evaluation, UnitResult
@@ -15,7 +16,7 @@ from xiangyue.periods import parse_period
 from xiangyue.rules.pipeline import load_ruleset
 from xiangyue.points.selections import (compile_selection, find_selection, rate_stars, render_selection,
 
-                                 run_selection, select_for_period)
+                                 run_selection)
 
 
 def evaluate(rs, records, households, period, *, with_ledger=True, presorted=False):
@@ -184,12 +185,12 @@ def test_record_field_outside_count_is_an_error(tmp_path):
 
 def test_unknown_selection_and_wrong_period(tmp_path):
     with pytest.raises(InputError) as err:
-        select_for_period(str(JINGOU), "美丽院子", "2024", records_path=str(tmp_path / "x.csv"))
+        Village(ruleset=JINGOU, records=tmp_path / "x.csv").select("美丽院子", "2024")
     assert err.value.diagnostics[0].code == "E-SELECT-UNKNOWN"
     assert "美丽庭院" in err.value.diagnostics[0].hint("zh")
     with pytest.raises(InputError) as err:
-        select_for_period(str(JINGOU), "beautiful_courtyard", "2024-Q2",
-                          records_path=str(tmp_path / "x.csv"))
+        Village(ruleset=JINGOU, records=tmp_path / "x.csv").select("beautiful_courtyard",
+                                                                   "2024-Q2")
     d = err.value.diagnostics[0]
     assert d.code == "E-SELECT-PERIOD" and d.hint("zh") == "期间写成 2024"
 

@@ -103,7 +103,7 @@ EVALUATE_KEYS = ("households", "total", "mean", "median", "vetoed", "unmatched",
 
 
 def evaluate_county(manifest: str | os.PathLike, period: str, *, output_dir: str | None = None,
-                    save: bool = True, engine: str = "reference", scheduler: str | None = None,
+                    save: bool = True, engine: str = "auto", scheduler: str | None = None,
                     workers: int | None = None, lang: str = "zh",
                     on_done: Callable[[Outcome], None] | None = None) -> CountyRun:
     """Evaluate every village for ``period`` (each run stored in the village's database when

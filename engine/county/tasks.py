@@ -78,14 +78,14 @@ def _guarded(task: Callable[..., Outcome]) -> Callable[..., Outcome]:
 # One village's evaluation, and the numbers the county compares
 
 
-def evaluate_one(village: VillageEntry, period: str, *, save: bool = True, engine: str = "reference"):
+def evaluate_one(village: VillageEntry, period: str, *, save: bool = True, engine: str = "auto"):
     """The village's evaluation for ``period`` exactly as ``xiangyue evaluate RULES --db DB``
-    makes it (and, with ``save``, stores it in the village's ledger)."""
-    from xiangyue.points.evaluate import evaluate_period
+    makes it, through the same door (:meth:`xiangyue.Village.evaluate`; with ``save``, stored
+    in the village's ledger)."""
+    from xiangyue.village import Village
 
-    ev, _run_id = evaluate_period(village.rules, period, db_path=village.db, save=save,
-                                  with_ledger=False, engine=engine)
-    return ev
+    return Village(village.db, village.rules, engine=engine).evaluate(period, save=save,
+                                                                     with_ledger=False)
 
 
 def _exact(value: Fraction) -> Decimal:
@@ -134,7 +134,7 @@ def summarize(ev: Any) -> dict[str, Any]:
 
 
 @_guarded
-def evaluate_task(village: VillageEntry, period: str, *, save: bool = True, engine: str = "reference",
+def evaluate_task(village: VillageEntry, period: str, *, save: bool = True, engine: str = "auto",
                   document: bool = False, lang: str = "zh") -> Outcome:
     """``county evaluate``: the village's evaluation, summarized (and its full JSON)."""
     ev = evaluate_one(village, period, save=save, engine=engine)
@@ -209,16 +209,16 @@ def replay_task(village: VillageEntry, period: str, template: str, new_template:
                 top: int = 5) -> Outcome:
     """``county replay``: the village's rule file as it is, and rebuilt on ``new_template``
     in place of ``template``, both evaluated on the village's records
-    (:func:`xiangyue.review.replay.replay`, as ``xiangyue diff OLD NEW --replay`` does)."""
+    (:meth:`xiangyue.Village.replay`, as ``xiangyue diff OLD NEW --replay`` does)."""
     from xiangyue.review.diff import diff_rulesets
-    from xiangyue.review.replay import replay
     from xiangyue.rules.pipeline import load_ruleset
+    from xiangyue.village import Village
 
     old = load_ruleset(village.rules, examples=False)
     real = os.path.realpath(template)
     uses = any(os.path.realpath(e) == real for e in old.extends)
     new = load_ruleset(village.rules, examples=False, substitute={template: new_template})
-    impact = replay(old, new, period, db_path=village.db)
+    impact = Village(village.db, new).replay(old, new, period)
     summary = impact.summary()
     boards = impact.boards or {}
     changed = sorted(impact.changed, key=lambda h: (-abs(h.delta), h.household))

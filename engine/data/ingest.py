@@ -386,6 +386,9 @@ class _Import:
         store, table, conn = self.store, self.kind, self.store.conn
         store.ensure_columns(table, self.fields)
         store.ensure_batches(table)
+        if table == "records":  # databases made before the index (one household's records)
+            conn.execute("CREATE INDEX IF NOT EXISTS records_by_household "
+                         "ON records (household, date)")
         self.start_max = conn.execute(f"SELECT max(rowid) FROM {_q(table)}").fetchone()[0] or 0
         # A first import into an empty table: build the secondary indexes once at the end
         # (a sort) instead of updating them row by row. Part of the transaction.

@@ -41,6 +41,8 @@ DEFAULT_DB = "xiangyue.db"
 SCHEMA_VERSION = 1
 PAGE_SIZE = 32768  # bytes, for new database files
 BUSY_TIMEOUT = 5.0  # seconds a writer waits for another writer before giving up
+#: seconds a patient writer (storing an evaluation's run, after saying so) waits for another
+PATIENT_TIMEOUT = 600.0
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 register(
@@ -173,6 +175,7 @@ CREATE TABLE IF NOT EXISTS records (
     imported_at TEXT
 );
 CREATE INDEX IF NOT EXISTS records_by_date ON records (date, record_id);
+CREATE INDEX IF NOT EXISTS records_by_household ON records (household, date);
 CREATE TABLE IF NOT EXISTS cases (
     case_id TEXT NOT NULL,
     step TEXT NOT NULL,
@@ -275,9 +278,10 @@ class Store:
     """An open village database. Use :func:`open_store` to get one; close it (or use it as a
     context manager) when done."""
 
-    def __init__(self, db: sqlite_utils.Database, path: str):
+    def __init__(self, db: sqlite_utils.Database, path: str, timeout: float = BUSY_TIMEOUT):
         self.db = db
         self.path = path
+        self.timeout = timeout
         self._depth = 0
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -295,11 +299,35 @@ class Store:
         return self.db.conn
 
     # -- transactions ---------------------------------------------------------------------
+    def _begin(self, on_wait: Callable[[], None] | None) -> None:
+        """``BEGIN IMMEDIATE``; with ``on_wait``, when another program holds the write lock,
+        call it once (to say so) and wait up to :data:`PATIENT_TIMEOUT` seconds."""
+        conn = self.conn
+        if on_wait is None:
+            with _mapped(self.path):
+                conn.execute("BEGIN IMMEDIATE")
+            return
+        try:
+            with _mapped(self.path):
+                conn.execute("PRAGMA busy_timeout = 0")
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                    return
+                except sqlite3.OperationalError as err:
+                    if _classify(err) != "E-STORE-BUSY":
+                        raise
+                on_wait()
+                conn.execute(f"PRAGMA busy_timeout = {int(PATIENT_TIMEOUT * 1000)}")
+                conn.execute("BEGIN IMMEDIATE")
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+
     @contextlib.contextmanager
-    def transaction(self) -> Iterator["Store"]:
+    def transaction(self, *, on_wait: Callable[[], None] | None = None) -> Iterator["Store"]:
         """``BEGIN IMMEDIATE`` ... ``COMMIT``; ``ROLLBACK`` on any exception. Nested use
         becomes a savepoint. A database another writer holds longer than the busy timeout
-        gives ``StoreError`` E-STORE-BUSY (nothing written)."""
+        gives ``StoreError`` E-STORE-BUSY (nothing written); with ``on_wait`` the writer is
+        patient instead (see :meth:`_begin`)."""
         conn = self.conn
         if conn.in_transaction:
             name = f"xiangyue_{self._depth}"
@@ -319,8 +347,7 @@ class Store:
             finally:
                 self._depth -= 1
             return
-        with _mapped(self.path):
-            conn.execute("BEGIN IMMEDIATE")
+        self._begin(on_wait)
         try:
             with _mapped(self.path):
                 yield self
@@ -405,19 +432,27 @@ class Store:
                     yield row
 
     def iter_records(self, fields: Sequence[FieldSpec], start: dt.date | None = None,
-                     end: dt.date | None = None) -> Iterator[dict[str, Any]]:
+                     end: dt.date | None = None, *,
+                     household: str | None = None) -> Iterator[dict[str, Any]]:
         """Records (typed dicts of ``fields``) dated ``start``..``end`` (inclusive, either may be
-        None), ordered by date then record_id (text order), streamed from the database."""
+        None), ordered by date then record_id (text order), streamed from the database;
+        only one household's with ``household`` (through the ``records_by_household`` index)."""
         where, params = _date_range(start, end)
+        if household is not None:
+            where = (where + " AND" if where else " WHERE") + " household = ?"
+            params.append(household)
         return self._typed_rows("records", fields, where, params, "date, record_id")
 
-    def households(self, fields: Sequence[FieldSpec] | None = None) -> list[dict[str, Any]]:
-        """The household register, ordered by household id. With ``fields``, typed dicts of
-        those fields; without, every stored column except the import bookkeeping."""
+    def households(self, fields: Sequence[FieldSpec] | None = None, *,
+                   household: str | None = None) -> list[dict[str, Any]]:
+        """The household register, ordered by household id (only ``household``'s row when
+        given). With ``fields``, typed dicts of those fields; without, every stored column
+        except the import bookkeeping."""
         if fields is None:
             cols = [c for c in self.columns("households") if c not in RECORD_META]
             fields = [FieldSpec(c, "text") for c in cols]
-        return list(self._typed_rows("households", fields, "", [], "household"))
+        where, params = (" WHERE household = ?", [household]) if household is not None else ("", [])
+        return list(self._typed_rows("households", fields, where, params, "household"))
 
     def household_ids(self) -> set[str]:
         with _mapped(self.path):
@@ -514,7 +549,7 @@ def open_store(path: str | os.PathLike[str] = DEFAULT_DB, *, create: bool = True
                 conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")  # safe in WAL mode
             conn.execute("PRAGMA cache_size = -65536")  # 64 MiB: index upkeep of big imports
-        store = Store(sqlite_utils.Database(conn, execute_plugins=False), name)
+        store = Store(sqlite_utils.Database(conn, execute_plugins=False), name, timeout)
         if version < SCHEMA_VERSION:
             with store.transaction():
                 again = conn.execute("PRAGMA user_version").fetchone()[0]

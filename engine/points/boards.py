@@ -51,8 +51,7 @@ from xiangyue.points.results import Evaluation
 from xiangyue.rules.model import BoardSpec
 
 __all__ = ["BoardEntry", "GridEntry", "Boards", "HouseholdTotal", "compute_boards",
-           "household_totals", "competition_ranks", "board_for_period", "previous_period",
-           "evaluate_previous"]
+           "household_totals", "competition_ranks", "previous_period"]
 
 ZERO = Decimal(0)
 T = TypeVar("T")
@@ -310,52 +309,3 @@ def _natural(text: str) -> tuple:
     import re
 
     return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", text))
-
-
-def board_for_period(ruleset_path: str, period_text: str, *, db_path: str | None = None,
-                     records_path: str | None = None, households_path: str | None = None,
-                     show_progress: bool = False) -> tuple[Boards, Evaluation]:
-    """The ``xiangyue board`` job: load the rule file, read records (a file, or the database),
-    evaluate the period (totals only) and compute its boards. ``show_progress``: a progress
-    bar on a terminal (stderr) while records are read, if that takes over a second."""
-    from xiangyue.points.evaluate import evaluate
-    from xiangyue.points.inputs import Inputs, load_rules, open_inputs
-    from xiangyue.periods import parse_period
-
-    period = parse_period(period_text)
-    ruleset = load_rules(ruleset_path)
-    inputs = open_inputs(ruleset, period, db_path=db_path, records_path=records_path,
-                         households_path=households_path)
-    try:
-        records = inputs.records
-        if show_progress:
-            from xiangyue.report.terminal import progress
-
-            records = progress(records, label="读取记录 records")
-        ev = evaluate(ruleset, Inputs(records, inputs.households, inputs.presorted), period,
-                      with_ledger=False)
-        close = getattr(records, "close", None)
-        if show_progress and close is not None:
-            close()  # the bar is cleared even when evaluate stops reading early
-    finally:
-        inputs.close()
-    before = None
-    if ruleset.boards.progress is not None:
-        before = evaluate_previous(ruleset, period, db_path=db_path, records_path=records_path,
-                                   households_path=households_path)
-    return compute_boards(ev, previous=before), ev
-
-
-def evaluate_previous(ruleset: Any, period: Any, *, db_path: str | None = None,
-                      records_path: str | None = None,
-                      households_path: str | None = None) -> Evaluation:
-    """The evaluation of the period before ``period`` (for the progress board), from the same
-    records and register."""
-    from xiangyue.points.evaluate import evaluate
-    from xiangyue.points.inputs import open_inputs
-
-    prev = previous_period(period)
-    with open_inputs(ruleset, prev, db_path=db_path, records_path=records_path,
-                     households_path=households_path) as inputs:
-        return evaluate(ruleset, inputs, prev, with_ledger=False)
-

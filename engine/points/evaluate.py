@@ -18,11 +18,11 @@ from xiangyue.errors import Diagnostic, XiangyueError
 from xiangyue.i18n import Msg, register
 from xiangyue.periods import Period
 from xiangyue.points import reference
-from xiangyue.points.inputs import Inputs, load_rules, open_inputs
+from xiangyue.points.inputs import Inputs
 from xiangyue.points.results import EngineChoice, Evaluation
 from xiangyue.rules.model import Ruleset
 
-__all__ = ["ENGINES", "EngineChoice", "evaluate", "evaluate_period"]
+__all__ = ["ENGINES", "EngineChoice", "evaluate"]
 
 ENGINES = ("auto", "fast", "reference")
 
@@ -79,31 +79,3 @@ def evaluate(ruleset: Ruleset, inputs: Inputs, period: Period, *, engine: str = 
     ev = reference.evaluate(ruleset, inputs, period, with_ledger=with_ledger)
     ev.engine = EngineChoice("reference", reason)
     return ev
-
-
-def evaluate_period(ruleset_path: str, period_text: str, *, db_path: str | None = None,
-                    records_path: str | None = None, households_path: str | None = None,
-                    save: bool = True, with_ledger: bool = True,
-                    engine: str = "reference") -> tuple[Evaluation, str | None]:
-    """The ``xiangyue evaluate`` job: load, read, evaluate and (database mode, ``save``) store
-    the run in the ledger. Returns the evaluation and the stored run's id (or None)."""
-    from xiangyue.periods import parse_period
-
-    period = parse_period(period_text)
-    ruleset = load_rules(ruleset_path)
-    with open_inputs(ruleset, period, db_path=db_path, records_path=records_path,
-                     households_path=households_path) as inputs:
-        store = inputs.store
-        ev = evaluate(ruleset, inputs, period, engine=engine,
-                      with_ledger=with_ledger or (save and store is not None))
-        run_id = None
-        if save and store is not None:
-            from xiangyue.points.ledger import save_run
-
-            run_id = save_run(store, ev)
-        if store is not None:
-            from xiangyue.data.workspace import remember_ruleset
-
-            with store.transaction():
-                remember_ruleset(store.conn, ruleset_path)
-        return ev, run_id

@@ -382,32 +382,10 @@ def _period_kind_words(period: Period, lang: str) -> str:
     return words
 
 
-__all__ = ["Story", "explain", "explain_period", "story_of", "story_text", "BASE_RULE"]
+__all__ = ["Story", "explain", "record_extras", "story_of", "story_text", "BASE_RULE"]
 
 
-def explain_period(ruleset_path: str, household: str, period_text: str, *,
-                   db_path: str | None = None, records_path: str | None = None,
-                   households_path: str | None = None) -> Story:
-    """The ``xiangyue explain`` job: a household's story from files or the database."""
-    from xiangyue.points.inputs import load_rules, open_inputs
-    from xiangyue.periods import parse_period
-
-    period = parse_period(period_text)
-    ruleset = load_rules(ruleset_path)
-    inputs = open_inputs(ruleset, period, db_path=db_path, records_path=records_path,
-                         households_path=households_path)
-    try:
-        story = explain(ruleset, inputs.records, inputs.households, period, household,
-                        presorted=inputs.presorted)
-    finally:
-        inputs.close()
-    ids = [str(rec.get("record_id")) for rec, _ in story.records if rec.get("record_id")]
-    if ids:
-        story.extras = _record_extras(ruleset, ids, db_path=db_path, records_path=records_path)
-    return story
-
-
-def _record_extras(ruleset: Ruleset, ids: list[str], *, db_path: str | None,
+def record_extras(ruleset: Ruleset, ids: list[str], *, db_path: str | None,
                    records_path: str | None) -> dict[str, dict[str, str]]:
     """The extra fields of the records ``ids``, from the records file or the database."""
     if records_path:

@@ -101,17 +101,6 @@ class Inputs:
             self.store = None
 
 
-def load_rules(path: str) -> Ruleset:
-    """Load a rule file for an evaluation: a rule file with errors makes the input unusable
-    (exit 2), as every other unusable input of ``evaluate``."""
-    from xiangyue.rules.pipeline import load_ruleset
-
-    try:
-        return load_ruleset(path)
-    except XiangyueError as err:
-        raise XiangyueError(err.diagnostics, kind="unusable") from None
-
-
 def read_records_file(ruleset: Ruleset, path: str) -> list[dict[str, Any]]:
     """Typed records of a table file, each with ``_file``/``_row``; any bad row stops the
     evaluation (InputError listing every problem), so no total is silently short."""
@@ -194,6 +183,27 @@ def stored_records(store: Any, ruleset: Ruleset, period: Period) -> Iterator[dic
         row["_file"] = row.pop("source_file")
         row["_row"] = row.pop("source_row")
         yield row
+
+
+def household_inputs(store: Any, ruleset: Ruleset, period: Period, household: str
+                     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]] | None]:
+    """One household's records needed to report ``period`` (in order, with ``_file``/``_row``)
+    and its register row (None when the register is empty: the households in the records).
+    Limits never cross households, so these are all an evaluation of it needs; read through
+    the ``records (household, date)`` index when the database has it."""
+    from xiangyue.rules.model import FieldSpec
+
+    start, end = replay_window(ruleset, period)
+    fields = list(ruleset.fields) + [FieldSpec("source_file", "text"),
+                                     FieldSpec("source_row", "integer")]
+    rows = list(store.iter_records(fields, start, end, household=household))
+    for row in rows:
+        row["_file"] = row.pop("source_file")
+        row["_row"] = row.pop("source_row")
+    register = store.households(ruleset.household_fields, household=household)
+    if not register and not store.count("households"):
+        return rows, None
+    return rows, register
 
 
 def open_inputs(ruleset: Ruleset, period: Period, *, db_path: str | None = None,

@@ -9,6 +9,13 @@ Three tables (created on first use):
 * ``ledger``: every (record, rule) that applied and every base-points grant, in evaluation
   order (``seq``), with raw and awarded points and the reasons for any difference.
 * ``run_totals``: each household's (person's) total, veto and points per rule and category.
+* ``run_issues``: the records the run lists (unmatched, not covered, invalid, unknown
+  household), so a stored run gives back the whole :class:`Evaluation` but the ledger.
+
+A run also records what it read (``inputs``: the imports log, the records table and the
+register, see :func:`inputs_key`) and which evaluator computed it. :func:`current_run` finds
+the stored run of a rule file and period only while that key still holds: a later import
+makes it stale, and commands evaluate again (never a stale answer).
 
 Decimals are stored as their exact text, reasons as JSON. A run is written in one
 transaction: a reader sees the old run or the new one, never a mix. :func:`dump_run` gives a
@@ -23,14 +30,17 @@ import hashlib
 from decimal import Decimal
 from typing import Any
 
-from xiangyue.points.results import Evaluation
+from typing import Callable
+
+from xiangyue.errors import Diagnostic
+from xiangyue.points.results import EngineChoice, Evaluation, LedgerEntry, RecordIssue, UnitResult
 from xiangyue.rules.model import Ruleset
 from xiangyue.periods import Period
 from xiangyue.report.jsonout import decimal_text, dumps, loads
 from xiangyue.data.store import Store
 
 __all__ = ["run_id_for", "save_run", "read_ledger", "read_totals", "get_run", "list_runs",
-           "dump_run"]
+           "dump_run", "inputs_key", "current_run", "load_run", "entry_row", "ledger_sha256"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -68,6 +78,21 @@ CREATE TABLE IF NOT EXISTS ledger (
     PRIMARY KEY (run_id, seq)
 );
 CREATE INDEX IF NOT EXISTS ledger_by_household ON ledger (run_id, household);
+CREATE TABLE IF NOT EXISTS run_issues (
+    run_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    record_id TEXT,
+    household TEXT,
+    date TEXT,
+    activity TEXT,
+    source_file TEXT,
+    source_row INTEGER,
+    rule TEXT,
+    diagnostic TEXT,
+    reason TEXT,
+    PRIMARY KEY (run_id, seq)
+);
 CREATE TABLE IF NOT EXISTS run_totals (
     run_id TEXT NOT NULL,
     seq INTEGER NOT NULL,
@@ -88,6 +113,15 @@ LEDGER_COLUMNS = ("run_id", "seq", "record_id", "household", "person", "date", "
                 "source_file", "source_row")
 _TOTAL_COLS = ("run_id", "seq", "household", "person", "head", "grid", "total", "vetoed",
                "by_rule", "by_category")
+# columns added after the first release (ALTER TABLE on older databases)
+_ADDED = {"runs": (("inputs", "TEXT"), ("replayed", "INTEGER"), ("engine", "TEXT")),
+          "run_totals": (("vetoes", "TEXT"), ("more", "TEXT")),
+          "run_issues": (("reason", "TEXT"),)}
+#: what a run stores; a run stored in another layout is not reused (part of its inputs key)
+_LAYOUT = 2
+_ISSUE_KINDS = ("unmatched", "not_covered", "invalid", "unknown_households", "pending")
+_ISSUE_KIND = {"unmatched": "unmatched", "not_covered": "not_covered", "invalid": "invalid",
+               "unknown_households": "unknown_household", "pending": "pending"}
 
 
 def run_id_for(ruleset: Ruleset, period: Period) -> str:
@@ -99,42 +133,175 @@ def _ensure(store: Store) -> None:
     for stmt in _SCHEMA.split(";"):
         if stmt.strip():
             store.conn.execute(stmt)
+    for table, cols in _ADDED.items():
+        have = set(store.columns(table))
+        for name, kind in cols:
+            if name not in have:
+                store.conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
 
 
-def save_run(store: Store, ev: Evaluation, *, now: dt.datetime | None = None) -> str:
-    """Store ``ev`` (replacing an earlier run of the same rules and period); returns run_id."""
+def inputs_key(store: Store, households_file: str | None = None) -> str:
+    """What a run read, as one text: the last import of records or households (the imports
+    log), the records table's last row id and count, and the register (the database's, or
+    the sha256 of a register file given instead), and this package's version. Any import
+    changes it, so a run stored under another key is stale."""
+    from xiangyue import __version__
+
+    conn = store.conn
+    last = conn.execute("SELECT max(id) FROM imports WHERE kind IN ('records', 'households')"
+                        ).fetchone()[0]
+    top = conn.execute("SELECT max(rowid) FROM records").fetchone()[0]
+    register = "db"
+    if households_file is not None:
+        h = hashlib.sha256()
+        with open(households_file, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+        register = "file:" + h.hexdigest()
+    return f"v{__version__}/{_LAYOUT};imports:{last};records:{top};register:{register}"
+
+
+def entry_row(run_id: str, seq: int, e: LedgerEntry) -> tuple:
+    """One ledger entry as a row of the ``ledger`` table."""
+    return (run_id, seq, e.record_id, e.household, e.person, e.date.isoformat(), e.rule,
+            e.rule_name, e.category, decimal_text(e.raw), decimal_text(e.awarded),
+            dumps(list(e.reasons), indent=None), e.position, e.file, e.row)
+
+
+def save_run(store: Store, ev: Evaluation, *, now: dt.datetime | None = None,
+             inputs: str | None = None, remember: str | None = None,
+             on_wait: Callable[[], None] | None = None) -> str:
+    """Store ``ev`` (replacing an earlier run of the same rules and period); returns run_id.
+
+    ``inputs``: the :func:`inputs_key` the evaluation read (a run stored without one is never
+    reused). ``remember``: the rule file's path, remembered in the same transaction. The write
+    lock is the only one an evaluation takes: when another program holds it, ``on_wait`` is
+    called once and the store waits (:meth:`Store.transaction` ``patient``).
+
+    A ledger that can write itself from its columns (the columnar evaluator's,
+    ``write_rows``) does so: no entry object is built."""
     run_id = run_id_for(ev.ruleset, ev.period)
     created = (now or dt.datetime.now(dt.timezone.utc)).isoformat(timespec="seconds")
-    ledger = ev.ledger or []
-    with store.transaction():
+    ledger = ev.ledger if ev.ledger is not None else []
+    with store.transaction(on_wait=on_wait):
         _ensure(store)
         conn = store.conn
-        for table in ("ledger", "run_totals", "runs"):
+        for table in ("ledger", "run_totals", "runs", "run_issues"):
             conn.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
         conn.execute(
-            "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO runs (run_id, village, ruleset_name, ruleset_version, ruleset_sha256, "
+            "period, unit, record_count, entries, unmatched, not_covered, invalid, "
+            "unknown_households, created_at, inputs, replayed, engine) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (run_id, ev.ruleset.village, ev.ruleset.name, ev.ruleset.version, ev.ruleset.sha256,
              ev.period.key, ev.unit, ev.record_count, len(ledger), len(ev.unmatched),
-             len(ev.not_covered), len(ev.invalid), len(ev.unknown_households), created),
+             len(ev.not_covered), len(ev.invalid), len(ev.unknown_households), created,
+             inputs, ev.replayed, ev.engine.engine if ev.engine is not None else None),
         )
+        insert = f"INSERT INTO ledger VALUES ({', '.join('?' * len(LEDGER_COLUMNS))})"
+        write_rows = getattr(ledger, "write_rows", None)
+        if write_rows is not None:
+            write_rows(conn, run_id, insert)
+        else:
+            conn.executemany(insert, (entry_row(run_id, seq, e) for seq, e in enumerate(ledger)))
         conn.executemany(
-            f"INSERT INTO ledger VALUES ({', '.join('?' * len(LEDGER_COLUMNS))})",
-            (
-                (run_id, seq, e.record_id, e.household, e.person, e.date.isoformat(), e.rule,
-                 e.rule_name, e.category, decimal_text(e.raw), decimal_text(e.awarded),
-                 dumps(list(e.reasons), indent=None), e.position, e.file, e.row)
-                for seq, e in enumerate(ledger)
-            ),
-        )
-        conn.executemany(
-            f"INSERT INTO run_totals VALUES ({', '.join('?' * len(_TOTAL_COLS))})",
+            f"INSERT INTO run_totals ({', '.join(_TOTAL_COLS)}, vetoes, more) "
+            f"VALUES ({', '.join('?' * (len(_TOTAL_COLS) + 2))})",
             (
                 (run_id, seq, r.household, r.person, r.head, r.grid, decimal_text(r.total),
-                 int(r.vetoed), dumps(r.by_rule, indent=None), dumps(r.by_category, indent=None))
+                 int(r.vetoed), dumps(r.by_rule, indent=None), dumps(r.by_category, indent=None),
+                 dumps([dict(v) for v in r.vetoes], indent=None), dumps(_more(r), indent=None))
                 for seq, r in enumerate(ev.results)
             ),
         )
+        issues = [(kind, i) for kind in _ISSUE_KINDS for i in getattr(ev, kind)]
+        conn.executemany(
+            "INSERT INTO run_issues (run_id, seq, kind, record_id, household, date, activity, "
+            "source_file, source_row, rule, diagnostic, reason) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                (run_id, seq, kind, i.record_id, i.household,
+                 i.date.isoformat() if isinstance(i.date, dt.date) else i.date,
+                 dumps(i.activity, indent=None), i.file, i.row, i.rule,
+                 None if i.diagnostic is None else dumps(_diag_json(i.diagnostic), indent=None),
+                 i.reason)
+                for seq, (kind, i) in enumerate(issues)
+            ),
+        )
+        if remember:
+            from xiangyue.data.workspace import remember_ruleset
+
+            remember_ruleset(conn, remember)
     return run_id
+
+
+def _more(r: UnitResult) -> dict[str, Any]:
+    """A result's figures besides total, rules and categories (earned, deducted, base, the
+    records scored and the last one's date: the boards' tie-breakers)."""
+    return {"earned": r.earned, "deducted": r.deducted, "base": r.base, "records": r.records,
+            "last_date": r.last_date}
+
+
+def _diag_json(d: Diagnostic) -> dict[str, Any]:
+    return {"code": d.code, "file": d.file, "line": d.line, "column": d.column,
+            "args": d.args, "severity": d.severity}
+
+
+def current_run(store: Store, ruleset: Ruleset, period: Period, inputs: str) -> str | None:
+    """The id of the stored run of ``ruleset`` and ``period`` when it read exactly ``inputs``
+    (:func:`inputs_key`), else None (no run, or a stale one)."""
+    if not _has_tables(store) or "inputs" not in store.columns("runs"):
+        return None
+    run_id = run_id_for(ruleset, period)
+    row = store.conn.execute("SELECT inputs FROM runs WHERE run_id = ? AND ruleset_sha256 = ? "
+                             "AND period = ?", (run_id, ruleset.sha256, period.key)).fetchone()
+    return run_id if row is not None and row[0] == inputs else None
+
+
+def load_run(store: Store, run_id: str, ruleset: Ruleset, period: Period) -> Evaluation:
+    """A stored run as an :class:`Evaluation` (results, vetoes, listed records and counts;
+    ``ledger`` None: read it with :func:`read_ledger`)."""
+    run = get_run(store, run_id)
+    if run is None:
+        raise KeyError(run_id)
+    def exact(d: dict[str, Any]) -> dict[str, Decimal]:
+        return {k: v if isinstance(v, Decimal) else Decimal(v) for k, v in d.items()}
+
+    results = []
+    for row in read_totals(store, run_id):
+        more = loads(row["more"])
+        day = more.get("last_date")
+        results.append(UnitResult(household=row["household"], person=row["person"],
+                                  head=row["head"], grid=row["grid"], total=row["total"],
+                                  vetoed=row["vetoed"], by_rule=exact(row["by_rule"]),
+                                  by_category=exact(row["by_category"]),
+                                  vetoes=loads(row["vetoes"]) if row.get("vetoes") else [],
+                                  earned=Decimal(more["earned"]),
+                                  deducted=Decimal(more["deducted"]),
+                                  base=Decimal(more["base"]), records=more["records"],
+                                  last_date=dt.date.fromisoformat(day) if day else None))
+    issues: dict[str, list[RecordIssue]] = {k: [] for k in _ISSUE_KINDS}
+    cur = store.conn.execute(
+        "SELECT kind, record_id, household, date, activity, source_file, source_row, rule, "
+        "diagnostic, reason FROM run_issues WHERE run_id = ? ORDER BY seq", (run_id,))
+    for kind, rid, hh, day, activity, file, line, rule, diag, reason in cur:
+        d = None
+        if diag is not None:
+            dj = loads(diag)
+            d = Diagnostic(dj["code"], file=dj["file"], line=dj["line"], column=dj["column"],
+                           args=dj["args"], severity=dj["severity"])
+        issues[kind].append(RecordIssue(_ISSUE_KIND[kind], rid, hh,
+                                        dt.date.fromisoformat(day) if day else None,
+                                        loads(activity) if activity is not None else None,
+                                        file, line, rule, d, reason))
+    ev = Evaluation(period=period, ruleset=ruleset, results=results, ledger=None,
+                    unmatched=issues["unmatched"], not_covered=issues["not_covered"],
+                    invalid=issues["invalid"], unknown_households=issues["unknown_households"],
+                    record_count=run["record_count"], replayed=run.get("replayed") or 0,
+                    engine=EngineChoice(run.get("engine") or "reference"),
+                    pending=issues["pending"])
+    ev.run_id = run_id
+    return ev
 
 
 def _has_tables(store: Store) -> bool:
@@ -195,7 +362,8 @@ def dump_run(store: Store, run_id: str) -> str:
     run = get_run(store, run_id)
     if run is None:
         return ""
-    run = {k: v for k, v in run.items() if k != "created_at"}
+    # bookkeeping, not results: when, from which imports, by which (equivalent) evaluator
+    run = {k: v for k, v in run.items() if k not in ("created_at", "inputs", "engine")}
     lines = [dumps(run, indent=None, sort_keys=True)]
     for table, cols in (("run_totals", _TOTAL_COLS), ("ledger", LEDGER_COLUMNS)):
         cur = store.conn.execute(
@@ -203,3 +371,16 @@ def dump_run(store: Store, run_id: str) -> str:
         for row in cur:
             lines.append(dumps(list(row), indent=None))
     return "\n".join(lines) + "\n"
+
+
+def ledger_sha256(store: Store, run_id: str) -> str:
+    """The sha256 of a stored run's ledger: every row (without the run id) in order, its
+    values joined by unit separators, one line each. Read in blocks from the table, so a
+    million entries cost no entry objects."""
+    h = hashlib.sha256()
+    cols = ", ".join(c for c in LEDGER_COLUMNS if c != "run_id")
+    cur = store.conn.execute(f"SELECT {cols} FROM ledger WHERE run_id = ? ORDER BY seq",
+                             (run_id,))
+    while rows := cur.fetchmany(65536):
+        h.update("".join("\x1f".join(map(str, r)) + "\n" for r in rows).encode("utf-8"))
+    return h.hexdigest()

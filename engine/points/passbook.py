@@ -1,9 +1,9 @@
 """积分存折 (a household's points passbook): every point awarded in a period, with its reason in
 plain words, every redemption (and void) in the points supermarket, and the balance.
 
-The passbook reads the village database the way ``evaluate`` and ``balance`` do: the period is
-evaluated with its ledger (and the run saved to the ledger tables, so the passbook lists
-exactly the entries the ledger holds), redemptions come from the ``redemptions`` table, and the
+The passbook reads the village database the way ``evaluate`` and ``balance`` do: the job
+(:meth:`xiangyue.Village.passbook`) makes sure the period's run is stored and current, so the
+passbook lists exactly the entries the ledger holds, redemptions come from the ``redemptions`` table, and the
 balance is :func:`xiangyue.points.market.balance_of` on the same day, so it always equals
 ``xiangyue balance HOUSEHOLD --date D``.
 
@@ -21,7 +21,7 @@ from typing import Any
 
 from xiangyue.data.store import Store
 from xiangyue.errors import Diagnostic, InputError
-from xiangyue.periods import Period, parse_period
+from xiangyue.periods import Period
 from xiangyue.points.market import (
     Balance,
     balance_of,
@@ -31,7 +31,7 @@ from xiangyue.points.market import (
 )
 from xiangyue.points.results import Evaluation
 
-__all__ = ["PassbookLine", "Passbook", "passbook", "passbooks"]
+__all__ = ["PassbookLine", "Passbook", "passbooks"]
 
 ZERO = Decimal(0)
 
@@ -165,32 +165,3 @@ def passbooks(store: Store, ruleset, ev: Evaluation, households: list[str], *,
             balance=balance_of(store, ruleset, hh, day), vetoed=any(r.vetoed for r in res),
             carry_over=policy))
     return out
-
-
-def passbook(ruleset_path: str, household: str | None, period_text: str, *, db_path: str,
-             day: dt.date | None = None, lang: str = "zh", show_progress: bool = False
-             ) -> list[Passbook]:
-    """The ``xiangyue passbook`` job: one household's passbook (``household``), or every
-    household's (None), for a period, from the village database."""
-    from xiangyue.points.evaluate import evaluate
-    from xiangyue.points.inputs import load_rules, open_inputs
-    from xiangyue.points.ledger import save_run
-
-    period = parse_period(period_text)
-    ruleset = load_rules(ruleset_path)
-    inputs = open_inputs(ruleset, period, db_path=db_path)
-    store: Store = inputs.store
-    try:
-        with store.transaction():
-            from xiangyue.points.publish import with_progress
-
-            ev = evaluate(ruleset, with_progress(inputs, show_progress), period, with_ledger=True)
-            save_run(store, ev)  # the ledger holds what the passbook shows
-        ids = [household] if household is not None else list(dict.fromkeys(
-            r.household for r in ev.results))
-        if household is not None and household not in {r.household for r in ev.results}:
-            raise InputError(Diagnostic("E-EXPLAIN-HOUSEHOLD", file="HOUSEHOLD",
-                                        args={"household": household}))
-        return passbooks(store, ruleset, ev, ids, day=day or dt.date.today(), lang=lang)
-    finally:
-        inputs.close()

@@ -4,7 +4,8 @@ and the printable notice and township workbook made from it.
 Table ``publications`` (created on first use): ``period``, ``version`` (1, 2, ... per
 period), ``published_by``, ``published_at``, the rule file's name/version/sha256, the
 evaluation ``run_id`` (the run is saved in the ledger tables, :mod:`xiangyue.points.ledger`), the
-``ledger_sha256`` (hash of every ledger entry of the run), ``content_sha256`` and ``boards``
+``ledger_sha256`` (hash of the run's stored ledger rows,
+:func:`xiangyue.points.ledger.ledger_sha256`), ``content_sha256`` and ``boards``
 (the boards' JSON with every household's total, :meth:`Boards.to_json`). Table
 ``publication_ledger`` keeps a copy of the ledger entries behind each version
 (:func:`published_ledger`), so the points behind a published board stay on record even when
@@ -25,16 +26,19 @@ import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
-from xiangyue.points.boards import compute_boards, evaluate_previous
+from xiangyue.points.boards import compute_boards
 from xiangyue.errors import Diagnostic, InputError
 from xiangyue.i18n import Msg, register
 from xiangyue.report.jsonout import dumps, loads
 from xiangyue.data.store import Store
+from xiangyue.points.results import Evaluation
+from xiangyue.rules.model import Ruleset
 
-__all__ = ["Publication", "PublishResult", "publish", "list_publications", "get_publication",
-           "published_ledger", "write_notice_files"]
+__all__ = ["Publication", "PublishResult", "Completed", "publish_boards", "list_publications",
+           "get_publication", "published_ledger", "write_notice_files", "write_publication_files",
+           "complete_pending", "NOTICE_FORMATS"]
 
 register({
     "E-PUBLISH-NONE": Msg(
@@ -208,100 +212,78 @@ def get_publication(store: Store, period: str, version: int | None = None) -> Pu
         "versions": ", ".join(str(p.version) for p in pubs)}))
 
 
-def _ledger_sha256(ev) -> str:
-    h = hashlib.sha256()
-    for e in ev.ledger or []:
-        h.update(dumps(e.to_json(), indent=None, sort_keys=True).encode("utf-8"))
-        h.update(b"\n")
-    return h.hexdigest()
-
-
 def _content(boards_json: dict[str, Any]) -> str:
     return hashlib.sha256(dumps(boards_json, indent=None, sort_keys=True).encode()).hexdigest()
 
 
-def publish(ruleset_path: str, period_text: str, *, db_path: str, by: str | None = None,
-            output_dir: str | os.PathLike[str] | None = None, now: dt.datetime | None = None,
-            lang: str = "zh", notice_date: dt.date | None = None,
-            formats: tuple[str, ...] = NOTICE_FORMATS, show_progress: bool = False
-            ) -> PublishResult:
-    """Evaluate the period from the database, freeze its boards as a new version when they
-    differ from the latest published one, and (with ``output_dir``) write the notice (HTML,
-    and PDF when ``formats`` asks) and workbook (XLSX) of the new version.
+def publish_boards(store: Store, ruleset: Ruleset, ev: Evaluation, *, by: str | None = None,
+                   now: dt.datetime | None = None, previous: Evaluation | None = None,
+                   notice_date: dt.date | None = None,
+                   output_dir: str | os.PathLike[str] | None = None,
+                   formats: tuple[str, ...] = NOTICE_FORMATS, lang: str = "zh",
+                   on_wait: Callable[[], None] | None = None) -> PublishResult:
+    """Freeze the boards of ``ev`` (a run stored in ``store``: ``ev.run_id``) as a new version
+    of its period when they differ from the latest published one; the run's ledger is copied
+    beside the version. ``previous``: the evaluation of the period before (progress board).
+    ``notice_date``: the date printed on the notice (default the day published); the rule
+    file's ``notice:`` settings are stored with the version. With ``output_dir`` the files
+    still to write are recorded in the same transaction (``publication_files``), so a run
+    stopped before :func:`write_publication_files` finishes is completed by the next one
+    (:func:`complete_pending`). The comparison and the insert are one transaction."""
+    from xiangyue.points.ledger import LEDGER_COLUMNS, ledger_sha256
 
-    ``notice_date``: the date printed on the notice (default the day published). Files of an
-    earlier publication that were not all written are written first (``completed``)."""
-    from xiangyue.points.evaluate import evaluate
-    from xiangyue.points.inputs import load_rules, open_inputs
-    from xiangyue.points.ledger import save_run
-    from xiangyue.periods import parse_period
-
-    period = parse_period(period_text)
-    ruleset = load_rules(ruleset_path)
-    inputs = open_inputs(ruleset, period, db_path=db_path)
-    store: Store = inputs.store
-    try:
-        completed = complete_pending(store)
-        stamp = (now or dt.datetime.now(dt.timezone.utc).astimezone()).isoformat(timespec="seconds")
-        with store.transaction():
-            ev = evaluate(ruleset, with_progress(inputs, show_progress), period, with_ledger=True)
-            before = (evaluate_previous(ruleset, period, db_path=db_path)
-                      if ruleset.boards.progress is not None else None)
-            data = compute_boards(ev, previous=before).to_json(details=True)
-            content = _content(data)
-            _ensure(store)
-            previous = list_publications(store, period.key)
-            latest = previous[-1] if previous else None
-            if latest is not None and latest.content_sha256 == content:
-                return PublishResult("unchanged", latest, latest, [], completed)
-            run_id = save_run(store, ev)
-            version = latest.version + 1 if latest else 1
-            notice = {**ruleset.notice.to_json(),
-                      "date": (notice_date or dt.date.fromisoformat(stamp[:10])).isoformat()}
-            pub = Publication(period.key, version, by, stamp, ruleset.sha256, run_id,
-                              _ledger_sha256(ev), content, data, ruleset.name, ruleset.version,
-                              notice)
+    if ev.run_id is None:
+        raise ValueError("publish_boards needs an evaluation stored as a run")
+    period = ev.period
+    stamp = (now or dt.datetime.now(dt.timezone.utc).astimezone()).isoformat(timespec="seconds")
+    data = compute_boards(ev, previous=previous).to_json(details=True)
+    content = _content(data)
+    with store.transaction(on_wait=on_wait):
+        _ensure(store)
+        previous = list_publications(store, period.key)
+        latest = previous[-1] if previous else None
+        if latest is not None and latest.content_sha256 == content:
+            return PublishResult("unchanged", latest, latest, [])
+        run_id = ev.run_id
+        version = latest.version + 1 if latest else 1
+        notice = {**ruleset.notice.to_json(),
+                  "date": (notice_date or dt.date.fromisoformat(stamp[:10])).isoformat()}
+        pub = Publication(period.key, version, by, stamp, ruleset.sha256, run_id,
+                          ledger_sha256(store, run_id), content, data, ruleset.name,
+                          ruleset.version, notice)
+        store.conn.execute(
+            "INSERT INTO publications (period, version, published_by, published_at, village, "
+            "ruleset_name, ruleset_version, ruleset_sha256, run_id, ledger_sha256, "
+            "content_sha256, boards, notice) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (pub.period, pub.version, by, stamp, ruleset.village, ruleset.name,
+             ruleset.version, ruleset.sha256, run_id, pub.ledger_sha256, content,
+             dumps(data, indent=None), dumps(notice, indent=None)))
+        cols = ", ".join(c for c in LEDGER_COLUMNS if c != "run_id")
+        store.conn.execute(
+            f"INSERT INTO publication_ledger (period, version, {cols}) "
+            f"SELECT ?, ?, {cols} FROM ledger WHERE run_id = ? ORDER BY seq",
+            (pub.period, pub.version, run_id))
+        if output_dir is not None:  # the files still to write, done once they all are
             store.conn.execute(
-                "INSERT INTO publications (period, version, published_by, published_at, village, "
-                "ruleset_name, ruleset_version, ruleset_sha256, run_id, ledger_sha256, "
-                "content_sha256, boards, notice) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (pub.period, pub.version, by, stamp, ruleset.village, ruleset.name,
-                 ruleset.version, ruleset.sha256, run_id, pub.ledger_sha256, content,
-                 dumps(data, indent=None), dumps(notice, indent=None)))
-            from xiangyue.points.ledger import LEDGER_COLUMNS
-
-            cols = ", ".join(c for c in LEDGER_COLUMNS if c != "run_id")
-            store.conn.execute(
-                f"INSERT INTO publication_ledger (period, version, {cols}) "
-                f"SELECT ?, ?, {cols} FROM ledger WHERE run_id = ? ORDER BY seq",
-                (pub.period, pub.version, run_id))
-            if output_dir is not None:  # the files still to write, done once they all are
-                store.conn.execute(
-                    "INSERT OR REPLACE INTO publication_files (period, version, output_dir, "
-                    "formats, lang, done) VALUES (?, ?, ?, ?, ?, 0)",
-                    (pub.period, pub.version, os.path.abspath(output_dir), ",".join(formats), lang))
-        files = []
-        if output_dir is not None:
-            files = write_notice_files(pub, output_dir, lang=lang, formats=formats)
-            _mark_done(store, pub, output_dir)
-    finally:
-        inputs.close()
-    return PublishResult("published", pub, latest, files, completed)
+                "INSERT OR REPLACE INTO publication_files (period, version, output_dir, "
+                "formats, lang, done) VALUES (?, ?, ?, ?, ?, 0)",
+                (pub.period, pub.version, os.path.abspath(output_dir), ",".join(formats), lang))
+    return PublishResult("published", pub, latest, [])
 
 
-def with_progress(inputs, show: bool):
-    """The same inputs, their records drawn with a progress bar on a terminal (stderr) when
-    reading them takes over a second."""
-    if not show:
-        return inputs
-    from xiangyue.points.inputs import Inputs
-    from xiangyue.report.terminal import progress
+def write_publication_files(store: Store, pub: Publication,
+                            output_dir: str | os.PathLike[str], *, lang: str = "zh",
+                            formats: tuple[str, ...] = NOTICE_FORMATS,
+                            on_wait: Callable[[], None] | None = None) -> list[str]:
+    """Write the files of a version :func:`publish_boards` just recorded and mark them done;
+    returns the paths written."""
+    files = write_notice_files(pub, output_dir, lang=lang, formats=formats)
+    _mark_done(store, pub, output_dir, on_wait=on_wait)
+    return files
 
-    return Inputs(progress(inputs.records, label="计分 evaluating"), inputs.households,
-                  inputs.presorted, inputs.store)
 
-
-def complete_pending(store: Store) -> list[Completed]:
+def complete_pending(store: Store, *, on_wait: Callable[[], None] | None = None
+                     ) -> list[Completed]:
     """Write the files of every publication whose files were not all written (a publish killed
     or failed after its database commit); returns what was written."""
     if not _has_table(store) or store.conn.execute(
@@ -314,13 +296,14 @@ def complete_pending(store: Store) -> list[Completed]:
     for period, version, folder, formats, lang in pending:
         pub = get_publication(store, period, version)
         files = write_notice_files(pub, folder, lang=lang, formats=tuple(formats.split(",")))
-        _mark_done(store, pub, folder)
+        _mark_done(store, pub, folder, on_wait=on_wait)
         out.append(Completed(period, version, files))
     return out
 
 
-def _mark_done(store: Store, pub: Publication, folder: str | os.PathLike[str]) -> None:
-    with store.transaction():
+def _mark_done(store: Store, pub: Publication, folder: str | os.PathLike[str], *,
+               on_wait: Callable[[], None] | None = None) -> None:
+    with store.transaction(on_wait=on_wait):
         store.conn.execute("UPDATE publication_files SET done = 1 WHERE period = ? AND version = ? "
                            "AND output_dir = ?", (pub.period, pub.version, os.path.abspath(folder)))
 

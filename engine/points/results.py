@@ -191,6 +191,8 @@ class Evaluation:
     engine: EngineChoice | None = field(default=None, compare=False)  # which evaluator ran
     #: records of the period failing the file's ``counted_when`` (neither scored nor counted)
     pending: list[RecordIssue] = field(default_factory=list)
+    #: the stored run this evaluation was saved as or read back from (None: not stored)
+    run_id: str | None = field(default=None, compare=False)
 
     @property
     def unit(self) -> str:

@@ -36,19 +36,17 @@ from xiangyue.points.boards import household_totals
 from xiangyue.rules.checker import Binding, Scope
 from xiangyue.rules.compiler import compile_condition, compile_expression
 from xiangyue.errors import Diagnostic, InputError, RulesetError, XiangyueError
-from xiangyue.points.evaluate import evaluate
-from xiangyue.points.inputs import Inputs
 from xiangyue.points.results import Evaluation
 from xiangyue.rules.functions import BOOLEAN, NUMBER
 from xiangyue.i18n import Msg, register
 from xiangyue.rules.model import Ruleset, Selection, StarLevel
-from xiangyue.periods import Period, parse_period
+from xiangyue.periods import Period
 from xiangyue.rules.printer import to_source
 from xiangyue.report.jsonout import decimal_text, dumps
 
 __all__ = ["CompiledSelection", "compile_selection", "run_selection", "SelectionResult",
-           "Outcome", "select_for_period", "find_selection", "StarsResult", "rate_stars",
-           "stars_for_period", "render_selection", "render_stars"]
+           "Outcome", "check_selection", "needs_records", "find_selection", "StarsResult",
+           "rate_stars", "render_selection", "render_stars"]
 
 register({
     "E-SELECT-UNKNOWN": Msg(
@@ -432,45 +430,22 @@ def find_selection(ruleset: Ruleset, name: str) -> Selection:
         "name": name, "suggest_zh": zh, "suggest_en": en}))
 
 
-def _evaluate_with_records(ruleset: Ruleset, period: Period, *, db_path: str | None,
-                           records_path: str | None, households_path: str | None,
-                           show_progress: bool = False
-                           ) -> tuple[Evaluation, list[Mapping[str, Any]]]:
-    from xiangyue.points.inputs import open_inputs
-    from xiangyue.report.terminal import progress
-
-    inputs = open_inputs(ruleset, period, db_path=db_path, records_path=records_path,
-                         households_path=households_path)
-    try:
-        records = list(progress(inputs.records, label="读取记录 records")
-                       if show_progress else inputs.records)
-        ev = evaluate(ruleset, Inputs(records, inputs.households, inputs.presorted), period,
-                      with_ledger=False)
-    finally:
-        inputs.close()
-    return ev, records
-
-
-def select_for_period(ruleset_path: str, name: str, period_text: str, *,
-                      db_path: str | None = None, records_path: str | None = None,
-                      households_path: str | None = None,
-                      show_progress: bool = False) -> SelectionResult:
-    """The ``xiangyue select`` job (``show_progress``: a bar on a terminal for long reads)."""
-    from xiangyue.points.inputs import load_rules
-
-    period = parse_period(period_text)
-    ruleset = load_rules(ruleset_path)
+def check_selection(ruleset: Ruleset, name: str, period: Period, period_text: str) -> Selection:
+    """The selection ``name`` of the rule file, checked before any record is read: it exists,
+    ``period`` is of its kind, its criteria compile."""
     selection = find_selection(ruleset, name)
     if period.kind != selection.per:
         per_zh, example = _PER[selection.per]
         raise InputError(Diagnostic("E-SELECT-PERIOD", file="--period", args={
             "name": selection.name, "per": selection.per, "per_zh": per_zh,
             "period": period_text, "example": example}))
-    compile_selection(ruleset, selection)  # criteria problems before any record is read
-    ev, records = _evaluate_with_records(
-        ruleset, period, db_path=db_path, records_path=records_path,
-        households_path=households_path, show_progress=show_progress)
-    return run_selection(ruleset, selection, ev, records)
+    compile_selection(ruleset, selection)
+    return selection
+
+
+def needs_records(ruleset: Ruleset, selection: Selection) -> bool:
+    """True when the selection counts records (计数), so the job must read them."""
+    return any(a.kind == "count" for a in compile_selection(ruleset, selection).aggregates)
 
 
 # --------------------------------------------------------------------------------------------
@@ -510,20 +485,6 @@ def rate_stars(ruleset: Ruleset, ev: Evaluation) -> StarsResult:
                     best = lv
         rows.append((h.household, h.head, h.grid, h.total, h.vetoed, best))
     return StarsResult(ev.period, ruleset.village, levels, rows)
-
-
-def stars_for_period(ruleset_path: str, period_text: str, *, db_path: str | None = None,
-                     records_path: str | None = None, households_path: str | None = None,
-                     show_progress: bool = False) -> StarsResult:
-    from xiangyue.points.inputs import load_rules
-
-    period = parse_period(period_text)
-    ruleset = load_rules(ruleset_path)
-    if not ruleset.stars:
-        raise InputError(Diagnostic("E-STARS-NONE", file=ruleset.file))
-    ev, _ = _evaluate_with_records(ruleset, period, db_path=db_path, records_path=records_path,
-                                   households_path=households_path, show_progress=show_progress)
-    return rate_stars(ruleset, ev)
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Replay: what a new rule file does to real households.
 
-Both versions of a rule file are evaluated (:func:`xiangyue.points.evaluate.evaluate`) on the same
+Both versions of a rule file are evaluated (:meth:`xiangyue.Village.replay`) on the same
 records and household register for the same period. For each household: the old total, the new
 total and the change; who enters or leaves the red and black boards (computed by
 :mod:`xiangyue.points.boards`, never by a second board algorithm here); and the distribution of the
@@ -17,15 +17,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from xiangyue.points.evaluate import evaluate
-
 from xiangyue.points.results import Evaluation
+from xiangyue.periods import Period
 
-from xiangyue.points.inputs import open_inputs
-from xiangyue.rules.model import Ruleset
-from xiangyue.periods import Period, parse_period
-
-__all__ = ["HouseholdImpact", "Impact", "replay", "compare_evaluations"]
+__all__ = ["HouseholdImpact", "Impact", "compare", "compare_evaluations"]
 
 ZERO = Decimal(0)
 
@@ -145,21 +140,9 @@ def board_changes(before: dict[str, list[str]], after: dict[str, list[str]]) -> 
     return out
 
 
-def replay(old: Ruleset, new: Ruleset, period: Period | str, *, records_path: str | None = None,
-           households_path: str | None = None, db_path: str | None = None) -> Impact:
-    """Evaluate both versions for ``period`` on the same records (a table file, or the
-    village database) and compare them household by household."""
-    if isinstance(period, str):
-        period = parse_period(period)
-    from xiangyue.points.boards import evaluate_previous
-
-    evals, befores = [], []
-    for rs in (old, new):
-        with open_inputs(rs, period, db_path=db_path, records_path=records_path,
-                         households_path=households_path) as inputs:
-            evals.append(evaluate(rs, inputs, period, with_ledger=False))
-        befores.append(evaluate_previous(rs, period, db_path=db_path, records_path=records_path,
-                                         households_path=households_path)
-                       if rs.boards.progress is not None else None)
-    a, b = evals
-    return Impact(period, compare_evaluations(a, b), _boards(a, b, tuple(befores)), a, b)
+def compare(period: Period, old: Evaluation, new: Evaluation,
+            before: tuple[Any, Any] = (None, None)) -> Impact:
+    """The impact of a rule change: two evaluations of ``period`` on the same records (by
+    the old and the new rule file, :meth:`xiangyue.Village.replay`) household by household;
+    ``before``: each version's evaluation of the previous period (progress boards)."""
+    return Impact(period, compare_evaluations(old, new), _boards(old, new, before), old, new)

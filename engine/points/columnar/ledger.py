@@ -386,6 +386,74 @@ class LazyLedger(Sequence):
     def __reversed__(self) -> Iterator[LedgerEntry]:
         return reversed(list(self))
 
+    #: entries written per ``executemany`` (bounds the row tuples held at once)
+    WRITE_BLOCK = 262144
+
+    def write_rows(self, conn: Any, run_id: str, insert: str) -> None:
+        """Write the ledger into the ``ledger`` table (``insert``: its ``INSERT ... VALUES``
+        statement) straight from the columns: each record entry takes its record id, date and
+        source from the ``records`` row it was read from (by row id, in SQLite), its rule's
+        words from the rule file and its numbers from the columns; reasons are built only for
+        the entries that have some. No :class:`LedgerEntry` is built (but for base points).
+        The rows are the ones :func:`xiangyue.points.ledger.entry_row` gives for each entry."""
+        from xiangyue.points.ledger import entry_row
+        from xiangyue.report.jsonout import decimal_text, dumps
+
+        b = self._b
+        if b is None or b.cols.store is None or b.cols.rowid is None:  # records not stored
+            conn.executemany(insert, (entry_row(run_id, seq, e) for seq, e in enumerate(self)))
+            return
+        conn.executemany(insert, (entry_row(run_id, seq, e)
+                                  for seq, e in zip(self._base_at, self._base)))
+        lc = b.lc
+        rules = b.rs.rules
+        ids = [r.id for r in rules]
+        names = [r.name for r in rules]
+        cats = [r.category for r in rules]
+        positions = b.positions
+        flagged = np.zeros(b.n, dtype=bool)
+        for k, f in enumerate(b.flagged):
+            if f is not None:
+                m = lc.rix == k
+                flagged[m] = f[lc.jj[m]]
+        if self._base_at:
+            keep = np.ones(self._n, dtype=bool)
+            keep[np.array(self._base_at, dtype=np.int64)] = False
+            seq_all = np.flatnonzero(keep)
+        else:
+            seq_all = np.arange(b.n, dtype=np.int64)
+        unit_keys = b.unit_keys
+        sql = ("INSERT INTO ledger (run_id, seq, record_id, household, person, date, rule, "
+               "rule_name, category, raw, awarded, reasons, position, source_file, source_row) "
+               "SELECT ?, ?, record_id, ?, ?, date, ?, ?, ?, ?, ?, ?, ?, source_file, source_row "
+               "FROM records WHERE rowid = ?")
+
+        def texts(values: np.ndarray) -> list[str]:
+            uniq, inv = np.unique(values, return_inverse=True)
+            words = np.array([decimal_text(b.dec(x)) for x in uniq.tolist()] + [None],
+                             dtype=object)[:-1]
+            return words[inv.ravel()].tolist()
+
+        for a in range(0, b.n, self.WRITE_BLOCK):
+            z = min(a + self.WRITE_BLOCK, b.n)
+            rec = lc.rec[a:z]
+            ks = lc.rix[a:z].tolist()
+            reasons = ["[]"] * (z - a)
+            for i in np.flatnonzero(flagged[a:z]).tolist():
+                reasons[i] = dumps([dict(x) for x in b._reasons(ks[i], int(lc.jj[a + i]),
+                                                               int(rec[i]))], indent=None)
+            units = [unit_keys[u] for u in b.unit[rec].tolist()]
+            if b.person:
+                hh = [u[0] for u in units]
+                people = [u[1] for u in units]
+            else:
+                hh, people = units, [None] * (z - a)
+            conn.executemany(sql, zip([run_id] * (z - a), seq_all[a:z].tolist(), hh, people,
+                                      [ids[k] for k in ks], [names[k] for k in ks],
+                                      [cats[k] for k in ks], texts(lc.raw[a:z]),
+                                      texts(lc.val[a:z]), reasons, [positions[k] for k in ks],
+                                      b.cols.rowid[rec].tolist()))
+
     def __eq__(self, other: object) -> bool:
         if isinstance(other, (list, tuple, LazyLedger)):
             return len(self) == len(other) and all(a == b for a, b in zip(self, other))

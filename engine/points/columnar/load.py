@@ -298,6 +298,17 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _read_only_uri(path: str) -> str:
+    """The database as a read-only SQLite URI for the ADBC readers. ADBC links its own copy of
+    SQLite: POSIX locks do not tell it about this process's other connections (the Store's),
+    so a read-write ADBC connection closing believed itself the last one, checkpointed and
+    deleted the -wal and -shm files under them (disk I/O error on their next use). A
+    read-only connection never checkpoints nor deletes them."""
+    from pathlib import Path
+
+    return Path(path).resolve().as_uri() + "?mode=ro"
+
+
 def load_store(store: Any, fields: Sequence[FieldSpec], needed: set[str], person: bool,
                start: dt.date, end: dt.date, threads: int = 2,
                batch_rows: int = 131072, with_ids: bool = False) -> Columns:
@@ -306,8 +317,8 @@ def load_store(store: Any, fields: Sequence[FieldSpec], needed: set[str], person
 
     try:
         from adbc_driver_sqlite import dbapi as adbc
-    except ImportError:  # pragma: no cover - the [fast] extra is not installed
-        raise Unsupported("adbc-driver-sqlite is not installed (pip install 'xiangyue[fast]')")
+    except ImportError:  # pragma: no cover - a broken install
+        raise Unsupported("adbc-driver-sqlite is not installed (pip install xiangyue again)")
 
     path = store.path
     if not path or path == ":memory:":
@@ -340,7 +351,7 @@ def _load_store(store: Any, fields: Sequence[FieldSpec], needed: set[str], perso
     def read_order() -> None:
         """Row ids in (date, record_id) order: a walk of the date index, no sort."""
         try:
-            conn = adbc.connect(path)
+            conn = adbc.connect(_read_only_uri(path))
             try:
                 cur = conn.cursor()
                 try:
@@ -440,7 +451,7 @@ def _load_store(store: Any, fields: Sequence[FieldSpec], needed: set[str], perso
 
     def read(i: int) -> None:
         try:
-            conn = adbc.connect(path)
+            conn = adbc.connect(_read_only_uri(path))
             try:
                 cur = conn.cursor()
                 try:
