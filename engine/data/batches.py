@@ -97,11 +97,19 @@ def _publications_using(store: Store, kind: str, where: str, params: tuple[Any, 
     if "publication_ledger" not in have or kind not in ("records", "households"):
         return []
     col = "record_id" if kind == "records" else "household"
+    batch_rows = f"SELECT {col} FROM {_q(kind)} WHERE {where}"
+    # a version's ledger is copied beside it only when its run is replaced
+    # (xiangyue.points.ledger.save_run); until then it is the stored run's
     rows = store.conn.execute(
-        f"SELECT DISTINCT l.period, l.version, p.published_at FROM publication_ledger l "
+        f"SELECT DISTINCT period, version, published_at FROM ("
+        f"SELECT l.period, l.version, p.published_at FROM publication_ledger l "
         f"JOIN publications p ON p.period = l.period AND p.version = l.version "
-        f"WHERE l.{col} IN (SELECT {col} FROM {_q(kind)} WHERE {where}) "
-        f"ORDER BY l.period, l.version", params).fetchall()
+        f"WHERE l.{col} IN ({batch_rows}) "
+        f"UNION SELECT p.period, p.version, p.published_at FROM publications p "
+        f"JOIN ledger l ON l.run_id = p.run_id WHERE NOT EXISTS (SELECT 1 FROM "
+        f"publication_ledger x WHERE x.period = p.period AND x.version = p.version) "
+        f"AND l.{col} IN ({batch_rows})) ORDER BY period, version",
+        tuple(params) * 2).fetchall()
     return [f"{period} 第 {version} 版（{str(at)[:10]} 发布）" for period, version, at in rows]
 
 

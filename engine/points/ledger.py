@@ -36,7 +36,7 @@ from xiangyue.errors import Diagnostic
 from xiangyue.points.results import EngineChoice, Evaluation, LedgerEntry, RecordIssue, UnitResult
 from xiangyue.rules.model import Ruleset
 from xiangyue.periods import Period
-from xiangyue.report.jsonout import decimal_text, dumps, loads
+from xiangyue.report.jsonout import decimal_text, dumps, dumps_records, loads
 from xiangyue.data.store import Store
 
 __all__ = ["run_id_for", "save_run", "read_ledger", "read_totals", "get_run", "list_runs",
@@ -76,8 +76,7 @@ CREATE TABLE IF NOT EXISTS ledger (
     source_file TEXT,
     source_row INTEGER,
     PRIMARY KEY (run_id, seq)
-);
-CREATE INDEX IF NOT EXISTS ledger_by_household ON ledger (run_id, household);
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS run_issues (
     run_id TEXT NOT NULL,
     seq INTEGER NOT NULL,
@@ -133,6 +132,9 @@ def _ensure(store: Store) -> None:
     for stmt in _SCHEMA.split(";"):
         if stmt.strip():
             store.conn.execute(stmt)
+    # Older databases: a second index on a million-entry ledger doubled the cost of storing
+    # and replacing a run; one household's entries are read by evaluating it (explain).
+    store.conn.execute("DROP INDEX IF EXISTS ledger_by_household")
     for table, cols in _ADDED.items():
         have = set(store.columns(table))
         for name, kind in cols:
@@ -165,7 +167,7 @@ def entry_row(run_id: str, seq: int, e: LedgerEntry) -> tuple:
     """One ledger entry as a row of the ``ledger`` table."""
     return (run_id, seq, e.record_id, e.household, e.person, e.date.isoformat(), e.rule,
             e.rule_name, e.category, decimal_text(e.raw), decimal_text(e.awarded),
-            dumps(list(e.reasons), indent=None), e.position, e.file, e.row)
+            dumps_records(e.reasons), e.position, e.file, e.row)
 
 
 def save_run(store: Store, ev: Evaluation, *, now: dt.datetime | None = None,
@@ -186,6 +188,7 @@ def save_run(store: Store, ev: Evaluation, *, now: dt.datetime | None = None,
     with store.transaction(on_wait=on_wait):
         _ensure(store)
         conn = store.conn
+        _keep_published(conn, run_id)
         for table in ("ledger", "run_totals", "runs", "run_issues"):
             conn.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
         conn.execute(
@@ -240,6 +243,24 @@ def _more(r: UnitResult) -> dict[str, Any]:
     records scored and the last one's date: the boards' tie-breakers)."""
     return {"earned": r.earned, "deducted": r.deducted, "base": r.base, "records": r.records,
             "last_date": r.last_date}
+
+
+def _keep_published(conn: Any, run_id: str) -> None:
+    """Before a run is replaced: copy its ledger beside every published version made from it
+    (``publication_ledger``), so the points behind a published board stay on record.
+    Publishing itself copies nothing (:func:`xiangyue.points.publish.publish_boards`)."""
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+                    "name = 'publication_ledger'").fetchone() is None:
+        return
+    cols = ", ".join(c for c in LEDGER_COLUMNS if c != "run_id")
+    for period, version in conn.execute("SELECT period, version FROM publications "
+                                        "WHERE run_id = ?", (run_id,)).fetchall():
+        if conn.execute("SELECT 1 FROM publication_ledger WHERE period = ? AND version = ? "
+                        "LIMIT 1", (period, version)).fetchone() is None:
+            conn.execute(f"INSERT INTO publication_ledger (period, version, {cols}) "
+                         f"SELECT ?, ?, {cols} FROM ledger WHERE run_id = ? ORDER BY seq",
+                         (period, version, run_id))
+
 
 
 def _diag_json(d: Diagnostic) -> dict[str, Any]:

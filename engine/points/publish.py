@@ -9,7 +9,8 @@ evaluation ``run_id`` (the run is saved in the ledger tables, :mod:`xiangyue.poi
 (the boards' JSON with every household's total, :meth:`Boards.to_json`). Table
 ``publication_ledger`` keeps a copy of the ledger entries behind each version
 (:func:`published_ledger`), so the points behind a published board stay on record even when
-a later correction replaces the evaluation run.
+a later correction replaces the evaluation run (copied when the run is replaced, not at
+publishing: until then the stored run is that ledger).
 
 A published board never changes silently: publishing a period again computes the boards
 afresh and compares them (``content_sha256``: boards and household totals, not the time or
@@ -168,9 +169,18 @@ def _ensure(store: Store) -> None:
 
 def published_ledger(store: Store, period: str, version: int | None = None) -> list[dict[str, Any]]:
     """The ledger entries behind a published version (default the latest) of a period."""
+    from xiangyue.points.ledger import LEDGER_COLUMNS
+
     pub = get_publication(store, period, version)
     cur = store.conn.execute("SELECT * FROM publication_ledger WHERE period = ? AND version = ? "
                              "ORDER BY seq", (pub.period, pub.version))
+    if store.conn.execute("SELECT 1 FROM publication_ledger WHERE period = ? AND version = ? "
+                          "LIMIT 1", (pub.period, pub.version)).fetchone() is None:
+        # not copied yet: the run it was made from is still stored as it was
+        cols = ", ".join(c for c in LEDGER_COLUMNS if c != "run_id")
+        cur = store.conn.execute(f"SELECT ? AS period, ? AS version, {cols} FROM ledger "
+                                 "WHERE run_id = ? ORDER BY seq",
+                                 (pub.period, pub.version, pub.run_id))
     names = [d[0] for d in cur.description]
     return [dict(zip(names, row)) for row in cur]
 
@@ -230,7 +240,7 @@ def publish_boards(store: Store, ruleset: Ruleset, ev: Evaluation, *, by: str | 
     still to write are recorded in the same transaction (``publication_files``), so a run
     stopped before :func:`write_publication_files` finishes is completed by the next one
     (:func:`complete_pending`). The comparison and the insert are one transaction."""
-    from xiangyue.points.ledger import LEDGER_COLUMNS, ledger_sha256
+    from xiangyue.points.ledger import ledger_sha256
 
     if ev.run_id is None:
         raise ValueError("publish_boards needs an evaluation stored as a run")
@@ -258,16 +268,13 @@ def publish_boards(store: Store, ruleset: Ruleset, ev: Evaluation, *, by: str | 
             (pub.period, pub.version, by, stamp, ruleset.village, ruleset.name,
              ruleset.version, ruleset.sha256, run_id, pub.ledger_sha256, content,
              dumps(data, indent=None), dumps(notice, indent=None)))
-        cols = ", ".join(c for c in LEDGER_COLUMNS if c != "run_id")
-        store.conn.execute(
-            f"INSERT INTO publication_ledger (period, version, {cols}) "
-            f"SELECT ?, ?, {cols} FROM ledger WHERE run_id = ? ORDER BY seq",
-            (pub.period, pub.version, run_id))
         if output_dir is not None:  # the files still to write, done once they all are
             store.conn.execute(
                 "INSERT OR REPLACE INTO publication_files (period, version, output_dir, "
                 "formats, lang, done) VALUES (?, ?, ?, ?, ?, 0)",
                 (pub.period, pub.version, os.path.abspath(output_dir), ",".join(formats), lang))
+    # the run's ledger is copied beside the version only when the run is replaced
+    # (xiangyue.points.ledger.save_run): until then the stored run is the version's ledger
     return PublishResult("published", pub, latest, [])
 
 

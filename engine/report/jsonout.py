@@ -40,6 +40,31 @@ def dumps(obj: Any, *, indent: int | None = 2, sort_keys: bool = False) -> str:
     return "".join(parts)
 
 
+def dumps_records(items: list[dict[str, Any]] | tuple[dict[str, Any], ...]) -> str:
+    """``dumps(items, indent=None)`` of flat dicts of text, numbers and None, the same text
+    through the C encoder (stored ledger reasons: a million of them in a run)."""
+    out = []
+    for d in items:
+        e: dict[str, Any] = {}
+        for k, v in d.items():
+            if isinstance(v, Decimal):
+                if not v.is_finite():
+                    raise ValueError(f"cannot write {v} as a JSON number")
+                if v == v.to_integral_value():
+                    v = int(v)
+                else:
+                    f = float(v)
+                    r = repr(f)
+                    if "e" in r or "n" in r or Decimal(r) != v:
+                        return dumps(items, indent=None)
+                    v = f
+            elif not (v is None or isinstance(v, (str, int, float))) or not isinstance(k, str):
+                return dumps(items, indent=None)
+            e[k] = v
+        out.append(e)
+    return json.dumps(out, ensure_ascii=False, allow_nan=False)
+
+
 def loads(text: str) -> Any:
     """Parse JSON, numbers with a fraction as exact :class:`Decimal`."""
     return json.loads(text, parse_float=Decimal)

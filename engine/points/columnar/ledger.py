@@ -397,7 +397,7 @@ class LazyLedger(Sequence):
         the entries that have some. No :class:`LedgerEntry` is built (but for base points).
         The rows are the ones :func:`xiangyue.points.ledger.entry_row` gives for each entry."""
         from xiangyue.points.ledger import entry_row
-        from xiangyue.report.jsonout import decimal_text, dumps
+        from xiangyue.report.jsonout import decimal_text, dumps_records
 
         b = self._b
         if b is None or b.cols.store is None or b.cols.rowid is None:  # records not stored
@@ -440,8 +440,7 @@ class LazyLedger(Sequence):
             ks = lc.rix[a:z].tolist()
             reasons = ["[]"] * (z - a)
             for i in np.flatnonzero(flagged[a:z]).tolist():
-                reasons[i] = dumps([dict(x) for x in b._reasons(ks[i], int(lc.jj[a + i]),
-                                                               int(rec[i]))], indent=None)
+                reasons[i] = dumps_records(b._reasons(ks[i], int(lc.jj[a + i]), int(rec[i])))
             units = [unit_keys[u] for u in b.unit[rec].tolist()]
             if b.person:
                 hh = [u[0] for u in units]
