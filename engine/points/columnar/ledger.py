@@ -423,10 +423,16 @@ class LazyLedger(Sequence):
         else:
             seq_all = np.arange(b.n, dtype=np.int64)
         unit_keys = b.unit_keys
-        sql = ("INSERT INTO ledger (run_id, seq, record_id, household, person, date, rule, "
-               "rule_name, category, raw, awarded, reasons, position, source_file, source_row) "
-               "SELECT ?, ?, record_id, ?, ?, date, ?, ?, ?, ?, ?, ?, ?, source_file, source_row "
-               "FROM records WHERE rowid = ?")
+        # The entries' own columns go to a temporary table (no index but the order); one
+        # INSERT ... SELECT then joins each to its record (by row id) and its rule, in SQLite.
+        conn.execute("DROP TABLE IF EXISTS temp.xiangyue_entries")
+        conn.execute("DROP TABLE IF EXISTS temp.xiangyue_rules")
+        conn.execute("CREATE TEMP TABLE xiangyue_entries (seq INTEGER PRIMARY KEY, rid INTEGER, "
+                     "k INTEGER, person TEXT, raw TEXT, awarded TEXT, reasons TEXT)")
+        conn.execute("CREATE TEMP TABLE xiangyue_rules (k INTEGER PRIMARY KEY, rule TEXT, "
+                     "rule_name TEXT, category TEXT, position TEXT)")
+        conn.executemany("INSERT INTO temp.xiangyue_rules VALUES (?, ?, ?, ?, ?)",
+                         zip(range(len(rules)), ids, names, cats, positions))
 
         def texts(values: np.ndarray) -> list[str]:
             uniq, inv = np.unique(values, return_inverse=True)
@@ -434,24 +440,45 @@ class LazyLedger(Sequence):
                              dtype=object)[:-1]
             return words[inv.ravel()].tolist()
 
-        for a in range(0, b.n, self.WRITE_BLOCK):
-            z = min(a + self.WRITE_BLOCK, b.n)
-            rec = lc.rec[a:z]
-            ks = lc.rix[a:z].tolist()
-            reasons = ["[]"] * (z - a)
-            for i in np.flatnonzero(flagged[a:z]).tolist():
-                reasons[i] = dumps_records(b._reasons(ks[i], int(lc.jj[a + i]), int(rec[i])))
-            units = [unit_keys[u] for u in b.unit[rec].tolist()]
-            if b.person:
-                hh = [u[0] for u in units]
-                people = [u[1] for u in units]
-            else:
-                hh, people = units, [None] * (z - a)
-            conn.executemany(sql, zip([run_id] * (z - a), seq_all[a:z].tolist(), hh, people,
-                                      [ids[k] for k in ks], [names[k] for k in ks],
-                                      [cats[k] for k in ks], texts(lc.raw[a:z]),
-                                      texts(lc.val[a:z]), reasons, [positions[k] for k in ks],
-                                      b.cols.rowid[rec].tolist()))
+        # many entries share their reasons (a limit reached: the same period, max, used and
+        # left for every later entry of a household): each text is made once
+        memo: dict[tuple, str] = {}
+
+        def reasons_text(k: int, j: int, r: int) -> str:
+            found = b._reasons(k, j, r)
+            key = tuple(tuple(d.values()) for d in found)
+            text = memo.get(key)
+            if text is None:
+                text = memo[key] = dumps_records(found)
+            return text
+
+        try:
+            for a in range(0, b.n, self.WRITE_BLOCK):
+                z = min(a + self.WRITE_BLOCK, b.n)
+                rec = lc.rec[a:z]
+                ks = lc.rix[a:z].tolist()
+                reasons = ["[]"] * (z - a)
+                for i in np.flatnonzero(flagged[a:z]).tolist():
+                    reasons[i] = reasons_text(ks[i], int(lc.jj[a + i]), int(rec[i]))
+                # the household is the record's (a person's unit is within its household)
+                if b.person:
+                    people = [unit_keys[u][1] for u in b.unit[rec].tolist()]
+                else:
+                    people = [None] * (z - a)
+                conn.executemany("INSERT INTO temp.xiangyue_entries VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                 zip(seq_all[a:z].tolist(), b.cols.rowid[rec].tolist(), ks,
+                                     people, texts(lc.raw[a:z]), texts(lc.val[a:z]), reasons))
+            conn.execute(
+                "INSERT INTO ledger (run_id, seq, record_id, household, person, date, rule, "
+                "rule_name, category, raw, awarded, reasons, position, source_file, source_row) "
+                "SELECT ?, e.seq, r.record_id, r.household, e.person, r.date, u.rule, "
+                "u.rule_name, u.category, e.raw, e.awarded, e.reasons, u.position, "
+                "r.source_file, r.source_row FROM temp.xiangyue_entries e "
+                "JOIN records r ON r.rowid = e.rid JOIN temp.xiangyue_rules u ON u.k = e.k "
+                "ORDER BY e.seq", (run_id,))
+        finally:
+            conn.execute("DROP TABLE IF EXISTS temp.xiangyue_entries")
+            conn.execute("DROP TABLE IF EXISTS temp.xiangyue_rules")
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, (list, tuple, LazyLedger)):
