@@ -41,9 +41,19 @@ PERIOD = f"{workload.YEAR}"
 HOUSEHOLDS = {"synthetic": 20_000, "jingou": 20_000}
 TASKS = ["import", "fast totals", "fast ledger", "reference totals", "reference ledger",
          "zen-engine", "rule-engine", "python scan"]
+# What users run: the `xiangyue` command in a fresh process, against a bare csv.reader read of
+# the same records file (R, "csv read"), in the order a clerk runs them (board, publish and
+# explain after evaluate). They work on a copy of the workload's database made at the start
+# of the run, so a run never depends on an earlier one.
+CLI_TASKS = ["csv read", "cli import", "cli evaluate files", "cli evaluate db no-save",
+             "cli evaluate db", "cli board", "cli publish", "cli explain one"]
+#: the issue's targets, as multiples of R
+TARGETS = {"cli evaluate files": 2, "cli evaluate db": 3, "cli board": 1, "cli publish": 1,
+           "cli explain one": 0.3, "cli import": 5}
 # at 10M only what must stay bounded: a ledger of 10M entries is 10M Python objects (GBs)
-BIG_TASKS = ["import", "fast totals", "python scan"]
+BIG_TASKS = ["import", "fast totals", "python scan"] + CLI_TASKS
 SLOW = {"reference totals", "reference ledger", "zen-engine", "rule-engine"}
+EXPLAINED = "H000017"  # the household of `explain`
 
 
 # ------------------------------------------------------------------------------------------
@@ -64,6 +74,8 @@ def measure(task: str, kind: str, n: int, workdir: Path) -> dict:
     period = parse_period(PERIOD)
     csv_path, db_path = files(kind, n, workdir)
     out: dict = {"task": task, "workload": kind, "n": n}
+    if task == "csv read" or task.startswith("cli "):
+        return measure_cli(task, kind, n, workdir)
     if task == "import":
         from xiangyue.data.ingest import import_records
 
@@ -131,6 +143,99 @@ def measure(task: str, kind: str, n: int, workdir: Path) -> dict:
     return out
 
 
+def cli_command(task: str, kind: str, n: int, workdir: Path) -> list[str] | None:
+    """The ``xiangyue`` command line of a CLI row (None: the bare csv.reader read)."""
+    csv_path, _ = files(kind, n, workdir)
+    rules = str(workload.ruleset_path(kind, workdir))
+    db = str(cli_db(kind, n, workdir))
+    exe = str(Path(sys.executable).with_name("xiangyue"))
+    period = ["--period", PERIOD]
+    return {
+        "csv read": None,
+        "cli import": [exe, "records", "import", str(csv_path), "-r", rules, "--db",
+                       str(workdir / f"{kind}-{n}.cli-import.db"), "--format", "json"],
+        "cli evaluate files": [exe, "evaluate", rules, "--records", str(csv_path),
+                               "--households", str(households_file(kind, n, workdir)), *period,
+                               "--format", "json"],
+        "cli evaluate db no-save": [exe, "evaluate", rules, "--db", db, *period, "--format",
+                                    "json", "--no-save"],
+        "cli evaluate db": [exe, "evaluate", rules, "--db", db, *period, "--format", "json"],
+        "cli board": [exe, "board", rules, "--db", db, *period, "--format", "json"],
+        "cli publish": [exe, "publish", rules, "--db", db, *period, "--format", "json"],
+        "cli explain one": [exe, "explain", rules, EXPLAINED, "--db", db, *period],
+    }[task]
+
+
+def measure_cli(task: str, kind: str, n: int, workdir: Path) -> dict:
+    """One CLI row: the command in a fresh process (its wall time and peak resident set), or
+    the bare csv.reader read of the records file (R) in this fresh process."""
+    csv_path, _ = files(kind, n, workdir)
+    out: dict = {"task": task, "workload": kind, "n": n}
+    cmd = cli_command(task, kind, n, workdir)
+    if cmd is None:
+        import csv
+
+        t = time.perf_counter()
+        count = 0
+        with open(csv_path, encoding="utf-8", newline="") as fh:
+            for _row in csv.reader(fh):
+                count += 1
+        out["seconds"] = time.perf_counter() - t
+        out["check"] = count - 1
+        out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        return out
+    if task == "cli import":
+        _remove_db(Path(cmd[cmd.index("--db") + 1]))
+    t = time.perf_counter()
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out["seconds"] = time.perf_counter() - t
+    if task == "cli import":
+        _remove_db(Path(cmd[cmd.index("--db") + 1]))
+    if proc.returncode != 0:
+        return {"task": task, "error": (proc.stderr.strip().splitlines() or ["failed"])[-1]}
+    out["peak_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    out["note"] = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else ""
+    if task.startswith("cli evaluate"):
+        data = json.loads(proc.stdout)
+        out["check"] = (str(sum((Decimal(str(h["total"])) for h in data["households"]),
+                                Decimal(0))), sum(1 for h in data["households"] if h["vetoed"]))
+    return out
+
+
+def _remove_db(path: Path) -> None:
+    for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        if p.exists():
+            p.unlink()
+
+
+def cli_db(kind: str, n: int, workdir: Path) -> Path:
+    return workdir / f"{kind}-{n}.cli.db"
+
+
+def households_file(kind: str, n: int, workdir: Path) -> Path:
+    return workdir / f"{kind}-{n}-households.csv"
+
+
+def prepare_cli(kind: str, n: int, workdir: Path) -> None:
+    """The CLI rows' database (a fresh copy of the workload's: no stored run, nothing
+    published) and the household register file of ``evaluate --households``."""
+    import csv
+    import shutil
+
+    _, db_path = files(kind, n, workdir)
+    target = cli_db(kind, n, workdir)
+    _remove_db(target)
+    shutil.copyfile(db_path, target)
+    hh = households_file(kind, n, workdir)
+    if not hh.exists():
+        households = min(HOUSEHOLDS[kind], max(10, n // 50))
+        with hh.open("w", encoding="utf-8", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["户号", "户主", "网格"])
+            for h in range(households):
+                w.writerow([f"H{h:06d}", f"户主{h}", f"第{h % 20 + 1}网格"])
+
+
 # ------------------------------------------------------------------------------------------
 # Orchestration
 
@@ -189,6 +294,8 @@ def bench(kinds: list[str], n: int, tasks: list[str], reps: int, slow_reps: int,
     for kind in kinds:
         log(f"{kind}: {n:,} records")
         prepare(kind, n, workdir, log)
+        if any(t == "csv read" or t.startswith("cli ") for t in tasks):
+            prepare_cli(kind, n, workdir)
         for task in tasks:
             if not available(task):
                 rows.append({"task": task, "workload": kind, "n": n, "error": "not installed"})
@@ -246,6 +353,40 @@ def table(rows: list[dict]) -> str:
     return "\n".join(out)
 
 
+def cli_table(rows: list[dict]) -> str:
+    """The CLI rows as multiples of R (the bare csv.reader read of the same file, same run)
+    against the issue's targets."""
+    out = ["| workload | records | command | seconds (median) | ÷ R | target | met? | peak MB | "
+           "check |",
+           "| --- | ---: | --- | ---: | ---: | ---: | --- | ---: | --- |"]
+    reads = {(r["workload"], r["n"]): r["seconds"] for r in rows
+             if r.get("task") == "csv read" and "seconds" in r}
+    fast = {(r["workload"], r["n"]): r.get("check") for r in rows
+            if r.get("task") == "fast totals"}
+    for r in rows:
+        task = r.get("task", "")
+        if task != "csv read" and not task.startswith("cli "):
+            continue
+        if "seconds" not in r:
+            out.append(f"| {r['workload']} | {r['n']:,} | {task} | – | – | – | – | – | "
+                       f"{r.get('error', '')} |")
+            continue
+        check = ""
+        want = fast.get((r["workload"], r["n"]))
+        if task.startswith("cli evaluate") and want is not None and "check" in r:
+            check = "same totals" if list(r["check"]) == list(want) else \
+                f"DIFFERENT totals {r['check']} vs {want}"
+        base = reads.get((r["workload"], r["n"]))
+        ratio = r["seconds"] / base if base else None
+        target = TARGETS.get(task)
+        met = "" if target is None or ratio is None else ("yes" if ratio <= target else "no")
+        out.append(f"| {r['workload']} | {r['n']:,} | {task} | {r['seconds']:.2f} | "
+                   f"{'R' if task == 'csv read' else (f'{ratio:.2f}' if ratio else '–')} | "
+                   f"{f'≤ {target} R' if target else ''} | {met} | {r['peak_mb']:.0f} | "
+                   f"{check} |")
+    return "\n".join(out)
+
+
 def profile_lines(rows: list[dict]) -> str:
     out = []
     for r in rows:
@@ -264,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--slow-reps", type=int, default=1,
                     help="repetitions of the slow rows (reference evaluator, peers)")
     ap.add_argument("--workloads", default="synthetic,jingou")
-    ap.add_argument("--tasks", default=",".join(TASKS))
+    ap.add_argument("--tasks", default=",".join(TASKS + CLI_TASKS))
     ap.add_argument("--workdir", default=os.environ.get("XIANGYUE_BENCH_DIR",
                                                         "/tmp/xiangyue-bench"))
     ap.add_argument("--in-process", action="store_true",
@@ -295,7 +436,13 @@ def main(argv: list[str] | None = None) -> int:
             f"period {PERIOD}, reps {args.reps} (slow rows {args.slow_reps})")
     print(head)
     print()
-    print(table(rows))
+    print(table([r for r in rows if r.get("task") != "csv read"
+                 and not r.get("task", "").startswith("cli ")]))
+    if any(r.get("task") == "csv read" or r.get("task", "").startswith("cli ") for r in rows):
+        print()
+        print("What users run (the `xiangyue` command, a fresh process each):")
+        print()
+        print(cli_table(rows))
     prof = profile_lines(rows)
     if prof:
         print()
@@ -304,7 +451,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2, default=str), encoding="utf-8")
     bad = [r for r in rows if "error" in r and r["error"] != "not installed"]
-    bad += [r for r in rows if "DIFFERENT" in table([r])]
+    bad += [r for r in rows if "DIFFERENT" in table([r]) + cli_table(rows)]
     return 1 if bad else 0
 
 

@@ -29,6 +29,12 @@ def test_benchmark_smoke_run(tmp_path):
                      "reference ledger", "python scan"):
             assert f"| {kind} | 400 | {task} |" in out
     assert "DIFFERENT" not in out
+    # what users run: the command in fresh processes, as multiples of a bare csv read
+    for task in ("csv read", "cli import", "cli evaluate files", "cli evaluate db",
+                 "cli board", "cli publish", "cli explain one"):
+        assert f"| jingou | 400 | {task} |" in out, out
+    cli_rows = [line for line in out.splitlines() if "| cli evaluate" in line]
+    assert cli_rows and all("same totals" in r for r in cli_rows), cli_rows
     assert "reference (fast path not used" not in out  # both rule files compile
     # every peer that is installed computed the same totals as the fast path
     for peer, module in (("zen-engine", "zen"), ("rule-engine", "rule_engine")):
