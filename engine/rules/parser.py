@@ -131,7 +131,34 @@ class ExpressionError(XiangyueError):
 @functools.lru_cache(maxsize=1)
 def _lark() -> Lark:
     grammar = resources.files("xiangyue.rules.grammar").joinpath("expr.lark").read_text(encoding="utf-8")
-    return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=False)
+    return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=False,
+                cache=_cache_file() or False)
+
+
+def _cache_file() -> str | None:
+    """Where Lark keeps the analysed grammar (building it costs ~1 s, every command pays
+    it): a file in the user's own cache folder (``$XDG_CACHE_HOME/xiangyue``, made private),
+    never a shared temporary folder, since Lark's cache is a pickle. Lark checks the
+    grammar's sha256 before using it. None (no cache) when the folder is not the user's own
+    and private, or ``XIANGYUE_NO_CACHE`` is set."""
+    import os
+    import stat
+    import sys
+
+    if os.environ.get("XIANGYUE_NO_CACHE") or not hasattr(os, "getuid"):
+        return None
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = os.path.join(base, "xiangyue")
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        st = os.stat(folder)
+        if st.st_uid != os.getuid() or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            return None
+        if not os.access(folder, os.W_OK):
+            return None
+    except OSError:
+        return None
+    return os.path.join(folder, "expr-grammar-py%d%d.lark-cache" % sys.version_info[:2])
 
 
 def _span(meta_or_token) -> n.Span:
