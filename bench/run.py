@@ -221,11 +221,22 @@ def prepare_cli(kind: str, n: int, workdir: Path) -> None:
     published) and the household register file of ``evaluate --households``."""
     import csv
     import shutil
+    import sqlite3
 
     _, db_path = files(kind, n, workdir)
     target = cli_db(kind, n, workdir)
     _remove_db(target)
     shutil.copyfile(db_path, target)
+    # what earlier commands stored in the workload's database (runs, publications) is not
+    # part of the workload: start from the records alone
+    conn = sqlite3.connect(target, isolation_level=None)
+    try:
+        for table in ("ledger", "runs", "run_totals", "run_issues", "publications",
+                      "publication_ledger", "settings"):
+            conn.execute(f"DROP TABLE IF EXISTS {table}")
+        conn.execute("VACUUM")
+    finally:
+        conn.close()
     hh = households_file(kind, n, workdir)
     if not hh.exists():
         households = min(HOUSEHOLDS[kind], max(10, n // 50))
