@@ -142,3 +142,37 @@ def test_evaluate_without_saving_while_an_import_runs(village):
         holder.close()
     assert ev.result("A01").total == Decimal(20)
     assert os.path.exists(village.db_path)
+
+
+def test_the_fast_readers_leave_this_process_other_connections_alone(village):
+    """ADBC links its own SQLite, which cannot see this process's other connections: a
+    read-write ADBC connection closing deleted the -wal and -shm files under them (disk I/O
+    error on their next use). Its readers open the database read-only."""
+    held = sqlite3.connect(village.db_path)  # a clerk's script, or the Store of the command
+    try:
+        assert held.execute("SELECT count(*) FROM records").fetchone()[0] > 0
+        ev = village.evaluate("2024-Q1", save=False)
+        assert ev.engine.engine == "fast"
+        assert os.path.exists(village.db_path + "-wal") and os.path.exists(village.db_path + "-shm")
+        held.execute("CREATE TABLE note (x)")
+        held.commit()
+        assert village.evaluate("2024-Q1").run_id is not None  # stored, after the other write
+    finally:
+        held.close()
+
+
+def test_passbook_of_one_household_is_its_share_of_the_stored_run(village):
+    """Village.passbook: one household's entries (evaluated from its own records) are exactly
+    the stored run's ledger rows of that household; every household's passbook too."""
+    from xiangyue.points.ledger import read_ledger
+
+    [book] = village.passbook("A01", "2024-Q1")
+    everyone = village.passbook(None, "2024-Q1")
+    with open_store(village.db_path) as store:
+        run_id = store.conn.execute("SELECT run_id FROM runs WHERE period = '2024-Q1'").fetchone()[0]
+        stored = [(e["record_id"], e["rule"], Decimal(str(e["awarded"])))
+                  for e in read_ledger(store, run_id, "A01")]
+    assert [(e["record_id"], e["rule"], Decimal(str(e["awarded"]))) for e in book.ledger] == stored
+    assert stored and next(b for b in everyone if b.household == "A01").to_json() == book.to_json()
+    with pytest.raises(XiangyueError):
+        village.passbook("NOBODY", "2024-Q1")
