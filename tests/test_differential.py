@@ -173,7 +173,8 @@ def record_rows(draw) -> list[dict[str, str]]:
             "date": draw(st.sampled_from(DAYS)),
             "activity": draw(st.sampled_from(ACTIVITIES + ["戊"])),
             "quantity": draw(st.sampled_from(["1", "2", "0.5", "3", "4.0", ""])),
-            "grade": draw(st.sampled_from(GRADES + [""])),
+            # 特优: outside the field's allowed values (the record is invalid, not dropped)
+            "grade": draw(st.sampled_from(GRADES + ["", "特优"])),
         })
     return rows
 
@@ -226,10 +227,15 @@ def test_reference_and_fast_agree_through_files_and_database(text, rows, period_
 
         # the same file imported into a village database
         db = tmp / "village.db"
+        # imported under an earlier version of the rule file, which allowed 特优 (the import
+        # refuses values a rule file does not allow)
+        earlier = tmp / "earlier.yaml"
+        earlier.write_text(text.replace("values: [优, 良, 差]", "values: [特优, 优, 良, 差]"),
+                           encoding="utf-8")
         with open_store(db) as store:
             if register:
                 import_households(store, paths["households_path"], ruleset)
-            import_records(store, records_path, ruleset)
+            import_records(store, records_path, load_ruleset(earlier))
         from_db, fast_db = both(ruleset, period, db_path=str(db))
         assert_same(from_db, fast_db)
 
@@ -259,3 +265,50 @@ def test_a_value_outside_the_allowed_values_is_invalid_under_every_engine(tmp_pa
             ("V1", 2, "E-EVAL-NOT-ALLOWED")]
         seen.append(summary(ev))
     assert seen[0] == seen[1] == seen[2]
+
+
+VETO_RULES = """xiangyue: 1
+village: 测试村
+name: 否决
+version: "1"
+fields:
+  - id: activity
+    label: 事项
+    type: text
+  - id: grade
+    label: 等级
+    type: text
+    values: [优, 良, 差]
+categories:
+  - id: c1
+rules:
+  - id: fishing
+    category: c1
+    when: 事项 == "电鱼"
+    points: -5
+    veto: year
+  - id: help
+    category: c1
+    when: 事项 == "帮扶"
+    points: 1
+"""
+
+
+def test_an_invalid_record_after_the_period_vetoes_nobody(tmp_path):
+    """R2 (April, grade 特优: not an allowed value) is invalid: it cannot veto H1 in a Q1
+    report, under either engine (the reference evaluator used to let it veto)."""
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(VETO_RULES, encoding="utf-8")
+    records = tmp_path / "records.csv"
+    records.write_text("记录编号,户号,日期,事项,等级\nR1,H1,2024-01-02,帮扶,优\n"
+                       "R2,H1,2024-04-01,电鱼,特优\n", encoding="utf-8")
+    ruleset = load_ruleset(rules)
+    period = parse_period("2024-Q1")
+    want, got = both(ruleset, period, records_path=str(records))
+    assert [(r.household, r.total, r.vetoed) for r in want.results] == [("H1", 1, False)]
+    assert_same(want, got)
+    # reported in its own period, R2 is listed as invalid and vetoes nobody either
+    want, got = both(ruleset, parse_period("2024"), records_path=str(records))
+    assert [(r.household, r.total, r.vetoed) for r in want.results] == [("H1", 1, False)]
+    assert [i.record_id for i in want.invalid] == ["R2"]
+    assert_same(want, got)

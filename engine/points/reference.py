@@ -238,6 +238,8 @@ def _late_veto(rec: Mapping[str, Any], candidates: "_Candidates", first_only: bo
     hh = rec.get("household")
     if not covers(day) or hh is None or (register is not None and hh not in register):
         return
+    if rec.get(INVALID) is not None:  # a value the rule file does not allow: no rule applies
+        return
     unit: Any = hh
     if person_unit:
         person = rec.get("person")
