@@ -238,6 +238,7 @@ def test_reference_and_fast_agree_through_files_and_database(text, rows, period_
             import_records(store, records_path, load_ruleset(earlier))
         from_db, fast_db = both(ruleset, period, db_path=str(db))
         assert_same(from_db, fast_db)
+        assert_same(from_file, from_db)
 
 
 # -- pinned cases -------------------------------------------------------------------------------
@@ -312,3 +313,29 @@ def test_an_invalid_record_after_the_period_vetoes_nobody(tmp_path):
     assert [(r.household, r.total, r.vetoed) for r in want.results] == [("H1", 1, False)]
     assert [i.record_id for i in want.invalid] == ["R2"]
     assert_same(want, got)
+
+
+def test_a_stored_value_the_rule_file_no_longer_allows_is_invalid(tmp_path):
+    """The repro's records imported while 等级 still allowed 特优, evaluated after the rule
+    file dropped it: V1 is listed as invalid (placed at its imported row) under every engine,
+    as when the same file is read directly."""
+    records = tmp_path / "that.csv"
+    records.write_text(REPRO, encoding="utf-8")
+    text = JINGOU.read_text(encoding="utf-8")
+    assert "values: [优, 良, 差]" in text
+    earlier = tmp_path / "earlier.yaml"
+    earlier.write_text(text.replace("values: [优, 良, 差]", "values: [特优, 优, 良, 差]"),
+                       encoding="utf-8")
+    db = tmp_path / "village.db"
+    with open_store(db) as store:
+        import_records(store, records, load_ruleset(earlier))
+    ruleset = load_ruleset(JINGOU)
+    period = parse_period("2024-03")
+    from_file, _ = both(ruleset, period, records_path=str(records))
+    want, got = both(ruleset, period, db_path=str(db))
+    for ev in (want, got):
+        assert ev.result("JG001").total == 4
+        assert [(i.record_id, i.file, i.row, i.diagnostic.code) for i in ev.invalid] == [
+            ("V1", from_file.invalid[0].file, 2, "E-EVAL-NOT-ALLOWED")]
+    assert_same(want, got)
+    assert_same(from_file, want)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from xiangyue.errors import Diagnostic, XiangyueError
 from xiangyue.i18n import Msg, did_you_mean, register
@@ -112,8 +112,7 @@ def read_records_file(ruleset: Ruleset, path: str) -> list[dict[str, Any]]:
 
     # Likewise a blank person cell (unit: person): that record is listed as invalid
     # (E-EVAL-NO-PERSON); only a missing person column stops the evaluation.
-    restricted = {f.id: f for f in ruleset.fields if f.values}
-    relaxed = [replace(f, values=None, required=False) if f.id in restricted or f.id == "person"
+    relaxed = [replace(f, values=None, required=False) if f.values or f.id == "person"
                else f for f in ruleset.fields]
     table = read_table(path, relaxed, key="record_id")
     person = ruleset.field("person")
@@ -122,19 +121,42 @@ def read_records_file(ruleset: Ruleset, path: str) -> list[dict[str, Any]]:
                                             args={"name": person.label or "person", "id": "person"}))
     table.raise_for_errors()
     out = table.rows
+    mark = NotAllowed(ruleset)
     for row, line in zip(out, table.lines):
         row["_file"] = table.file
         row["_row"] = line
-        for fid, spec in restricted.items():
-            value = row.get(fid)
-            if value is not None and value not in spec.values:
-                zh, en = did_you_mean(str(value), spec.values, n=1, cutoff=0.6)
-                row[INVALID] = Diagnostic(
-                    "E-EVAL-NOT-ALLOWED", file=table.file, line=line, column=table.header(fid) or fid,
-                    args={"field": spec.label or fid, "value": value, "allowed": "、".join(spec.values),
-                          "suggest_zh": zh + " " if zh else "", "suggest_en": en + " " if en else ""})
-                break
+        mark(row, lambda fid: table.header(fid) or fid)
     return out
+
+
+class NotAllowed:
+    """Marks a record holding a value outside its field's allowed values (``values:`` of the
+    rule file) with :data:`~xiangyue.points.results.INVALID`, so that both evaluators list it
+    as invalid and score nothing of it: a record read from a table file, or from the database
+    (imported under an earlier version of the rule file that allowed the value)."""
+
+    def __init__(self, ruleset: Ruleset):
+        self.fields = [(f.id, f, frozenset(f.values)) for f in ruleset.fields if f.values]
+
+    def __bool__(self) -> bool:
+        return bool(self.fields)
+
+    def __call__(self, row: dict[str, Any], column: Callable[[str], str] | None = None) -> None:
+        """Mark ``row`` (placed at its ``_file``/``_row``; ``column``: a field id's header in
+        the table) when one of its values is not allowed; the first such field is named."""
+        if INVALID in row:
+            return
+        for fid, spec, allowed in self.fields:
+            value = row.get(fid)
+            if value is not None and value not in allowed:
+                zh, en = did_you_mean(str(value), spec.values or (), n=1, cutoff=0.6)
+                row[INVALID] = Diagnostic(
+                    "E-EVAL-NOT-ALLOWED", file=row.get("_file") or "", line=row.get("_row") or 0,
+                    column=column(fid) if column else (spec.label or fid),
+                    args={"field": spec.label or fid, "value": value,
+                          "allowed": "、".join(spec.values or ()),
+                          "suggest_zh": zh + " " if zh else "", "suggest_en": en + " " if en else ""})
+                return
 
 
 def typed_records(ruleset: Ruleset, rows: Iterable[Mapping[str, Any]], *,
@@ -179,9 +201,12 @@ def stored_records(store: Any, ruleset: Ruleset, period: Period) -> Iterator[dic
 
     fields = list(ruleset.fields) + [FieldSpec("source_file", "text"),
                                      FieldSpec("source_row", "integer")]
+    mark = NotAllowed(ruleset)
     for row in store.iter_records(fields, start, end):
         row["_file"] = row.pop("source_file")
         row["_row"] = row.pop("source_row")
+        if mark:
+            mark(row)
         yield row
 
 

@@ -43,7 +43,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from xiangyue.points.inputs import Inputs, replay_window
+from xiangyue.points.inputs import Inputs, NotAllowed, replay_window
 from xiangyue.points.results import (BASE_RULE, ZERO, Evaluation, LedgerEntry, UnitResult,
                                      base_days, build_results)
 from xiangyue.points import reference
@@ -53,7 +53,8 @@ from xiangyue.rules.compiler import inline_tables
 from xiangyue.points.columnar.expr import (INT_LIMIT, Evaluator, Table, Unsupported, Val, check_supported,
                             decimal_to_scaled, rescale, scaled_to_decimal)
 from xiangyue.points.columnar.ledger import _period_key
-from xiangyue.points.columnar.load import EPOCH, Columns, load_records, load_store, release_memory
+from xiangyue.points.columnar.load import (EPOCH, Columns, load_records, load_store, not_allowed_mask,
+                                           release_memory)
 from xiangyue.rules.model import Ruleset
 from xiangyue.rules.nodes import names
 from xiangyue.periods import Period
@@ -436,12 +437,15 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
     # for the veto only (see xiangyue.points.evaluate)
     year_start, horizon = replay_window(rs, period)
     if _is_store(source):
-        needed = plan.needed
+        # a value the rule file no longer allows (imported under an earlier version of it)
+        # sets the record aside: the fields with allowed values are read too
+        needed = plan.needed | {f.id for f in rs.fields if f.values}
         if with_ledger:  # ledger entries carry the whole record (ids and dates come anyway)
             needed = needed | ({f.id for f in rs.fields} - {"record_id", "household", "date",
                                                              "person"})
         cols = load_store(source, rs.fields, needed, plan.person, year_start, horizon,
                           with_ids=with_ledger)
+        cols.invalid = not_allowed_mask(cols, rs.fields)
         release_memory()
     else:
         cols = load_records(source, rs.fields, plan.needed, plan.person, year_start, horizon)
@@ -840,6 +844,10 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
     if listed.any():
         at = np.flatnonzero(listed)
         recs = cols.fetch(at[np.argsort(order[at], kind="stable")])  # in the source's order
+        if _is_store(source):  # marked as stored_records marks them
+            mark = NotAllowed(rs)
+            for rec in recs:
+                mark(rec)
         side = reference.evaluate(rs, Inputs(recs, households), period, with_ledger=False)
         issues = {"unmatched": side.unmatched, "not_covered": side.not_covered,
                   "invalid": side.invalid, "unknown_households": side.unknown_households,

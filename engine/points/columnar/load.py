@@ -114,6 +114,23 @@ class Columns:
         )
 
 
+def not_allowed_mask(cols: Columns, fields: Sequence[FieldSpec]) -> np.ndarray | None:
+    """True for the records holding a value outside its field's allowed values (as
+    :class:`xiangyue.points.inputs.NotAllowed` marks record dicts); None: no record does.
+    The fields with ``values`` must have been read."""
+    mask = None
+    for spec in fields:
+        if not spec.values:
+            continue
+        col = cols.fields.get(spec.id)
+        if col is None or col.kind != "text":
+            raise Unsupported(f"allowed values of the field {spec.id}")
+        allowed = np.array([cols.vocab.find(w) for w in spec.values], dtype=np.int64)
+        bad = (col.data >= 0) & ~np.isin(col.data, allowed)
+        mask = bad if mask is None else mask | bad
+    return mask if mask is not None and mask.any() else None
+
+
 _TRIM: Any = None
 
 
