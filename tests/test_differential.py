@@ -28,7 +28,7 @@ from hypothesis import strategies as st  # noqa: E402
 from xiangyue import Village  # noqa: E402
 from xiangyue.data.ingest import import_households, import_records  # noqa: E402
 from xiangyue.data.store import open_store  # noqa: E402
-from xiangyue.errors import XiangyueError  # noqa: E402
+from xiangyue.errors import InputError, XiangyueError  # noqa: E402
 from xiangyue.periods import parse_period  # noqa: E402
 from xiangyue.points.evaluate import evaluate  # noqa: E402
 from xiangyue.points.inputs import open_inputs  # noqa: E402
@@ -169,7 +169,7 @@ def record_rows(draw) -> list[dict[str, str]]:
         rows.append({
             "record_id": draw(st.sampled_from([f"R{i:02d}", f"{i}", f"x{i}"])),
             "household": draw(st.sampled_from(["H1", "H2", "H3", "H1", "H9"])),
-            "person": draw(st.sampled_from(["张三", "李四", "张三"])),
+            "person": draw(st.sampled_from(["张三", "李四", "张三", ""])),
             "date": draw(st.sampled_from(DAYS)),
             "activity": draw(st.sampled_from(ACTIVITIES + ["戊"])),
             "quantity": draw(st.sampled_from(["1", "2", "0.5", "3", "4.0", ""])),
@@ -215,11 +215,11 @@ def test_reference_and_fast_agree_through_files_and_database(text, rows, period_
         person = ruleset.unit == "person"
         period = parse_period(period_text)
         records_path = tmp / "records.csv"
-        write_records(records_path, rows, person=person)
         paths = {"records_path": str(records_path)}
         if register:
             write_households(tmp / "households.csv", ["H1", "H2", "H3"])
             paths["households_path"] = str(tmp / "households.csv")
+        write_records(records_path, rows, person=person)
 
         # the records as a file
         from_file, fast_file = both(ruleset, period, **paths)
@@ -232,9 +232,23 @@ def test_reference_and_fast_agree_through_files_and_database(text, rows, period_
         earlier = tmp / "earlier.yaml"
         earlier.write_text(text.replace("values: [优, 良, 差]", "values: [特优, 优, 良, 差]"),
                            encoding="utf-8")
+        blank = [i + 2 for i, r in enumerate(rows) if person and not r["person"]]
         with open_store(db) as store:
             if register:
                 import_households(store, paths["households_path"], ruleset)
+            if blank:
+                # the import refuses blank person cells, naming each row (nothing imported);
+                # the file's other rows are imported and compared with that file read directly
+                with pytest.raises(InputError) as info:
+                    import_records(store, records_path, load_ruleset(earlier))
+                assert {(d.line, d.column) for d in info.value.diagnostics
+                        if d.code == "E-TABLE-REQUIRED"} == {(line, "成员") for line in blank}
+                assert store.count("records") == 0
+                rows = [r for r in rows if r["person"]]
+                if not rows:
+                    return
+                write_records(records_path, rows, person=person)
+                from_file = both(ruleset, period, **paths)[0]
             import_records(store, records_path, load_ruleset(earlier))
         from_db, fast_db = both(ruleset, period, db_path=str(db))
         assert_same(from_db, fast_db)
