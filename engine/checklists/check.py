@@ -65,7 +65,8 @@ from typing import Any, Iterable, Mapping
 
 from xiangyue.errors import Diagnostic, InputError, Pos, XiangyueError
 from xiangyue.i18n import Msg, message, register
-from xiangyue.rules.model import ChecklistItem, Deadline, FieldSpec, Procedure, Ruleset, Step
+from xiangyue.rules.model import (BUILTIN_CASE_FIELDS, ChecklistItem, Deadline, FieldSpec, Procedure,
+                                  Ruleset, Step)
 from xiangyue.checklists.workdays import add_days
 from xiangyue.checklists.duties import DUTY_STATUSES, DUPLICATE, Duty, judge_duties
 
@@ -89,26 +90,8 @@ __all__ = [
 ]
 
 #: Built-in case columns: id -> Chinese header name.
-CASE_FIELDS: dict[str, str] = {
-    "case_id": "事项编号",
-    "item": "清单事项",
-    "title": "标题",
-    "amount": "金额",
-    "step": "步骤",
-    "date": "日期",
-    "attended": "到会人数",
-    "eligible": "应到人数",
-    "approved": "赞成人数",
-    "period": "期间",
-}
+CASE_FIELDS: dict[str, str] = {f.id: f.label or f.id for f in BUILTIN_CASE_FIELDS}
 STEP_FIELDS = ("step", "date", "attended", "eligible", "approved")
-_TYPES = {"amount": "decimal", "date": "date", "attended": "integer", "eligible": "integer",
-          "approved": "integer"}
-BUILTIN_CASE_FIELDS: tuple[FieldSpec, ...] = tuple(
-    FieldSpec(id=fid, type=_TYPES.get(fid, "text"), label=label,  # type: ignore[arg-type]
-              required=fid in ("case_id", "date"), default="" if fid == "step" else None)
-    for fid, label in CASE_FIELDS.items()
-)
 
 #: Finding kinds, in the order they are listed within one step.
 KINDS: tuple[str, ...] = (

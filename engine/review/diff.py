@@ -41,10 +41,9 @@ SECTIONS: tuple[str, ...] = ("rules", "categories", "checklists", "fields", "hou
 PER_ZH = {"day": "天", "week": "周", "month": "月", "quarter": "季度", "year": "年", "ever": "累计"}
 PER_EN = {"day": "day", "week": "week", "month": "month", "quarter": "quarter", "year": "year",
           "ever": "ever"}
-BUILTIN_FIELD_IDS = {"record_id", "household", "date", "person"}
-BUILTIN_HOUSEHOLD_IDS = {"household", "head", "grid"}
-BUILTIN_CASE_IDS = {"case_id", "item", "title", "amount", "step", "date", "attended", "eligible",
-                    "approved"}
+BUILTIN_FIELD_IDS = {f.id for f in (*m.BUILTIN_RECORD_FIELDS, m.PERSON_FIELD)}
+BUILTIN_HOUSEHOLD_IDS = {f.id for f in m.BUILTIN_HOUSEHOLD_FIELDS}
+BUILTIN_CASE_IDS = {f.id for f in m.BUILTIN_CASE_FIELDS}
 SELECTION_NAMES = {"总分": "total", "一票否决": "vetoed"}
 SELECTION_FUNCTIONS = {"计数": "count", "得分": "points"}  # selection criteria's own functions
 _ZH_FUNCTIONS = {v: k for k, v in SELECTION_FUNCTIONS.items()}

@@ -71,6 +71,33 @@ class FieldSpec:
         return tuple(out)
 
 
+# The built-in columns every rule file has (a rule file may add to them, never remove one);
+# the one list the rule pipeline, the table readers, imports, checklists and diff read.
+BUILTIN_RECORD_FIELDS = (
+    FieldSpec("record_id", "text", "记录编号", required=True),
+    FieldSpec("household", "text", "户号", required=True),
+    FieldSpec("date", "date", "日期", required=True),
+)
+PERSON_FIELD = FieldSpec("person", "text", "成员", required=True)
+BUILTIN_HOUSEHOLD_FIELDS = (
+    FieldSpec("household", "text", "户号", required=True),
+    FieldSpec("head", "text", "户主"),
+    FieldSpec("grid", "text", "网格"),
+)
+BUILTIN_CASE_FIELDS = (
+    FieldSpec("case_id", "text", "事项编号", required=True),
+    FieldSpec("item", "text", "清单事项", required=True),
+    FieldSpec("title", "text", "标题"),
+    FieldSpec("amount", "decimal", "金额"),
+    FieldSpec("step", "text", "步骤", default=""),  # empty for a recurring duty's one-row case
+    FieldSpec("date", "date", "日期", required=True),
+    FieldSpec("attended", "integer", "到会人数", min=Decimal(0)),
+    FieldSpec("eligible", "integer", "应到人数", min=Decimal(0)),
+    FieldSpec("approved", "integer", "赞成人数", min=Decimal(0)),
+    FieldSpec("period", "text", "期间"),  # the period a recurring duty's case fulfils
+)
+
+
 @dataclass(frozen=True)
 class Limit:
     """"At most ``max`` points per ``per``" or "at most ``times`` records per ``per``" (exactly

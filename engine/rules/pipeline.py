@@ -25,6 +25,8 @@ from fractions import Fraction
 from typing import Any, Iterable, Mapping
 
 from xiangyue.rules import model as m
+from xiangyue.rules.model import (BUILTIN_CASE_FIELDS, BUILTIN_HOUSEHOLD_FIELDS,
+                                  BUILTIN_RECORD_FIELDS, PERSON_FIELD)
 from xiangyue.rules import nodes as n
 from xiangyue.rules.checker import Binding, Scope, check_expression, window_days
 from xiangyue.rules.compiler import compile_condition, compile_expression, constant_value
@@ -205,30 +207,6 @@ register(
             en="example '{example}': there is no rule '{rule}'",
         ),
     }
-)
-
-BUILTIN_RECORD_FIELDS = (
-    m.FieldSpec("record_id", "text", "记录编号", required=True),
-    m.FieldSpec("household", "text", "户号", required=True),
-    m.FieldSpec("date", "date", "日期", required=True),
-)
-PERSON_FIELD = m.FieldSpec("person", "text", "成员", required=True)
-BUILTIN_HOUSEHOLD_FIELDS = (
-    m.FieldSpec("household", "text", "户号", required=True),
-    m.FieldSpec("head", "text", "户主"),
-    m.FieldSpec("grid", "text", "网格"),
-)
-BUILTIN_CASE_FIELDS = (
-    m.FieldSpec("case_id", "text", "事项编号", required=True),
-    m.FieldSpec("item", "text", "清单事项", required=True),
-    m.FieldSpec("title", "text", "标题"),
-    m.FieldSpec("amount", "decimal", "金额"),
-    m.FieldSpec("step", "text", "步骤", default=""),  # empty for a recurring duty's one-row case
-    m.FieldSpec("date", "date", "日期", required=True),
-    m.FieldSpec("attended", "integer", "到会人数", min=Decimal(0)),
-    m.FieldSpec("eligible", "integer", "应到人数", min=Decimal(0)),
-    m.FieldSpec("approved", "integer", "赞成人数", min=Decimal(0)),
-    m.FieldSpec("period", "text", "期间"),  # the period a recurring duty's case fulfils
 )
 
 # Names selection criteria may use besides count(...) and points(...)
