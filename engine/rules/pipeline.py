@@ -216,7 +216,11 @@ SELECTION_NAMES = {"total": NUMBER, "总分": NUMBER, "vetoed": BOOLEAN, "一票
 _SHAPE_ERRORS = (KeyError, TypeError, AttributeError, ValueError, IndexError, ArithmeticError)
 
 
-class _Builder:
+class _RulesetBuilder:
+    """Builds the :class:`~xiangyue.rules.model.Ruleset` from the merged rule file, section by
+    section, checking each (names, references, expressions) and collecting every diagnostic;
+    parts the schema already found malformed are skipped, not reported twice."""
+
     def __init__(self, eff: Effective, broken: dict[str, list[tuple]] | None = None):
         self.eff = eff
         self.data = eff.data
@@ -879,7 +883,7 @@ def build(eff: Effective, problems: list[tuple[Diagnostic, YamlDoc, tuple]] = ()
     broken: dict[str, list[tuple]] = {}
     for _diag, doc, path in problems:
         broken.setdefault(doc.file, []).append(path)
-    b = _Builder(eff, broken)
+    b = _RulesetBuilder(eff, broken)
     b.diags.extend(diag for diag, _doc, _path in problems if diag is not None)
     d = eff.data
     meta = b.guarded(b.metadata, {"village": "", "name": "", "version": "", "effective_from": None,

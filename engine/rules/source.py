@@ -287,10 +287,10 @@ def load_yaml_text(
     if bad:
         diags = [_bad_char(text, m.start(), file) for m in _take(_NONPRINTABLE_RE.finditer(text))]
         raise RulesetError(diags)
-    builder = _Builder(text, file, max_depth)
+    builder = _YamlDocBuilder(text, file, max_depth)
     builder.run()
     if builder.retry_pure:
-        builder = _Builder(text, file, max_depth)
+        builder = _YamlDocBuilder(text, file, max_depth)
         builder.run(yaml.SafeLoader)
     if builder.diags:
         raise RulesetError(builder.diags)
@@ -604,7 +604,10 @@ class _Frame:
         self.key_mark: tuple[int, int] = (0, 0)
 
 
-class _Builder:
+class _YamlDocBuilder:
+    """Builds a :class:`YamlDoc` (plain values and each node's line and column) from the YAML
+    parser's events, collecting every problem as a diagnostic."""
+
     def __init__(self, text: str, file: str, max_depth: int):
         self.text = text
         self.file = file

@@ -147,7 +147,7 @@ def build_ledger(rs: Ruleset, cols: Columns, unit: np.ndarray, unit_keys: list[A
     del grank
     cols_ = _LedgerColumns(rec[o], rix[o], jj[o], raw_all[o], val_all[o])
     del rec, rix, jj, raw_all, val_all, o
-    return LazyLedger(_Builder(rs, cols, unit, unit_keys, rows, info, periods, dec, scale,
+    return LazyLedger(_LedgerEntryBuilder(rs, cols, unit, unit_keys, rows, info, periods, dec, scale,
                                person, records, cols_), [])
 
 
@@ -158,7 +158,7 @@ class _LedgerColumns:
         self.rec, self.rix, self.jj, self.raw, self.val = rec, rix, jj, raw, val
 
 
-class _Builder:
+class _LedgerEntryBuilder:
     """Builds :class:`LedgerEntry` objects of a range of the ledger's columns."""
 
     def __init__(self, rs: Ruleset, cols: Columns, unit: np.ndarray, unit_keys: list[Any],
@@ -298,7 +298,7 @@ class LazyLedger(Sequence):
 
     CHUNK = 16384
 
-    def __init__(self, builder: "_Builder | None", base: list[LedgerEntry]):
+    def __init__(self, builder: "_LedgerEntryBuilder | None", base: list[LedgerEntry]):
         self._b = builder
         n_rec = builder.n if builder is not None else 0
         self._base = list(base)
