@@ -92,9 +92,7 @@ def _publications_using(store: Store, kind: str, where: str, params: tuple[Any, 
                         ) -> list[str]:
     """Published versions (``2024-Q1 第 1 版``) whose ledger holds a record (or a household)
     of the batch."""
-    have = {r[0] for r in store.conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table'")}
-    if "publication_ledger" not in have or kind not in ("records", "households"):
+    if kind not in ("records", "households") or not store.has_table("publication_ledger"):
         return []
     col = "record_id" if kind == "records" else "household"
     batch_rows = f"SELECT {col} FROM {_q(kind)} WHERE {where}"

@@ -364,6 +364,20 @@ class Store:
             raise
 
     # -- schema ---------------------------------------------------------------------------
+    def create_tables(self, schema: str) -> None:
+        """Run ``schema``'s statements (``CREATE TABLE/INDEX IF NOT EXISTS ...;``) one by one:
+        inside the caller's transaction (``executescript`` would commit it first)."""
+        with _mapped(self.path):
+            for stmt in schema.split(";"):
+                if stmt.strip():
+                    self.conn.execute(stmt)
+
+    def has_table(self, table: str) -> bool:
+        """Whether the database has ``table`` (a job's tables are made by its first write)."""
+        with _mapped(self.path):
+            return self.conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+                                     "name = ?", (table,)).fetchone() is not None
+
     def columns(self, table: str) -> list[str]:
         with _mapped(self.path):
             return [r[1] for r in self.conn.execute(f"PRAGMA table_info({_q(table)})")]
@@ -390,10 +404,8 @@ class Store:
         """The bookkeeping of import batches: ``import_id`` and ``extra`` columns on ``table``,
         ``undone_at``/``undo_note`` on ``imports``, and the ``removed_rows`` archive (what an
         undo or a replacement took out). Idempotent; call inside the write transaction."""
+        self.create_tables(_BATCH_SCHEMA)
         with _mapped(self.path):
-            for stmt in _BATCH_SCHEMA.split(";"):
-                if stmt.strip():
-                    self.conn.execute(stmt)
             have = set(self.columns("imports"))
             for col in ("undone_at", "undo_note"):
                 if col not in have:
@@ -554,9 +566,7 @@ def open_store(path: str | os.PathLike[str] = DEFAULT_DB, *, create: bool = True
             with store.transaction():
                 again = conn.execute("PRAGMA user_version").fetchone()[0]
                 if again < SCHEMA_VERSION:
-                    for stmt in _BASE_SCHEMA.split(";"):
-                        if stmt.strip():
-                            conn.execute(stmt)
+                    store.create_tables(_BASE_SCHEMA)
                     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         return store
     except BaseException:

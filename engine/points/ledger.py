@@ -129,9 +129,7 @@ def run_id_for(ruleset: Ruleset, period: Period) -> str:
 
 
 def _ensure(store: Store) -> None:
-    for stmt in _SCHEMA.split(";"):
-        if stmt.strip():
-            store.conn.execute(stmt)
+    store.create_tables(_SCHEMA)
     # Older databases: a second index on a million-entry ledger doubled the cost of storing
     # and replacing a run; one household's entries are read by evaluating it (explain).
     store.conn.execute("DROP INDEX IF EXISTS ledger_by_household")
@@ -188,7 +186,7 @@ def save_run(store: Store, ev: Evaluation, *, now: dt.datetime | None = None,
     with store.transaction(on_wait=on_wait):
         _ensure(store)
         conn = store.conn
-        _keep_published(conn, run_id)
+        _keep_published(store, run_id)
         for table in ("ledger", "run_totals", "runs", "run_issues"):
             conn.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
         conn.execute(
@@ -245,13 +243,13 @@ def _more(r: UnitResult) -> dict[str, Any]:
             "last_date": r.last_date}
 
 
-def _keep_published(conn: Any, run_id: str) -> None:
+def _keep_published(store: Store, run_id: str) -> None:
     """Before a run is replaced: copy its ledger beside every published version made from it
     (``publication_ledger``), so the points behind a published board stay on record.
     Publishing itself copies nothing (:func:`xiangyue.points.publish.publish_boards`)."""
-    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
-                    "name = 'publication_ledger'").fetchone() is None:
+    if not store.has_table("publication_ledger"):
         return
+    conn = store.conn
     cols = ", ".join(c for c in LEDGER_COLUMNS if c != "run_id")
     for period, version in conn.execute("SELECT period, version FROM publications "
                                         "WHERE run_id = ?", (run_id,)).fetchall():
@@ -326,7 +324,7 @@ def load_run(store: Store, run_id: str, ruleset: Ruleset, period: Period) -> Eva
 
 
 def _has_tables(store: Store) -> bool:
-    return "runs" in store.db.table_names()
+    return store.has_table("runs")
 
 
 def get_run(store: Store, run_id: str) -> dict[str, Any] | None:

@@ -145,14 +145,11 @@ class MarketError(XiangyueError):
 
 
 def ensure_tables(store: Store) -> None:
-    for stmt in _SCHEMA.split(";"):
-        if stmt.strip():
-            store.conn.execute(stmt)
+    store.create_tables(_SCHEMA)
 
 
 def _has_table(store: Store, name: str = "redemptions") -> bool:
-    return store.conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)).fetchone() is not None
+    return store.has_table(name)
 
 
 def _num(v: Decimal) -> str:

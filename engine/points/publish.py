@@ -155,15 +155,12 @@ class PublishResult:
 def _ensure(store: Store) -> None:
     from xiangyue.points.ledger import LEDGER_COLUMNS
 
-    for stmt in _SCHEMA.split(";"):
-        if stmt.strip():
-            store.conn.execute(stmt)
+    store.create_tables(_SCHEMA)
     # the ledger behind each published version, kept even when the run is replaced later
     cols = ", ".join(c for c in LEDGER_COLUMNS if c != "run_id")
     store.conn.execute(f"CREATE TABLE IF NOT EXISTS publication_ledger (period TEXT NOT NULL, "
                        f"version INTEGER NOT NULL, {cols}, PRIMARY KEY (period, version, seq))")
-    have = {r[1] for r in store.conn.execute("PRAGMA table_info(publications)")}
-    if "notice" not in have:  # databases from before the notice: section
+    if "notice" not in store.columns("publications"):  # databases from before the notice: section
         store.conn.execute("ALTER TABLE publications ADD COLUMN notice TEXT")
 
 
@@ -186,8 +183,7 @@ def published_ledger(store: Store, period: str, version: int | None = None) -> l
 
 
 def _has_table(store: Store) -> bool:
-    return store.conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND "
-                              "name='publications'").fetchone() is not None
+    return store.has_table("publications")
 
 
 def _row(row: dict[str, Any]) -> Publication:
@@ -293,9 +289,7 @@ def complete_pending(store: Store, *, on_wait: Callable[[], None] | None = None
                      ) -> list[Completed]:
     """Write the files of every publication whose files were not all written (a publish killed
     or failed after its database commit); returns what was written."""
-    if not _has_table(store) or store.conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='publication_files'"
-    ).fetchone() is None:
+    if not _has_table(store) or not store.has_table("publication_files"):
         return []
     pending = store.conn.execute("SELECT period, version, output_dir, formats, lang FROM "
                                  "publication_files WHERE done = 0 ORDER BY period, version").fetchall()
