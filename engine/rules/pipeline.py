@@ -10,8 +10,10 @@ The stages run in this order because each needs the one before:
    unknown categories, limits that make no sense, steps that refer to unknown steps;
 5. **compile** (:mod:`compiler`) the expressions into callables.
 
-All problems of stages 3–4 are collected and reported together, sorted by position; only a
-file without errors is compiled and returned.
+:data:`STAGES` lists them in order, as data (load, validate, merge the templates, build =
+parse, check and compile each section); :func:`run_stages` runs them. All problems of stages
+2–4 are collected and reported together, sorted by position; only a file without errors is
+compiled and returned.
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ import contextlib
 import datetime as dt
 import hashlib
 import os
+from dataclasses import dataclass, field as dc_field
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from xiangyue.rules import model as m
 from xiangyue.rules.model import (BUILTIN_CASE_FIELDS, BUILTIN_HOUSEHOLD_FIELDS,
@@ -995,26 +998,90 @@ def with_source_lines(eff: Effective, diags: Iterable[Diagnostic]) -> list[Diagn
     return sorted(out, key=Diagnostic.sort_key)
 
 
+@dataclass
+class PipelineRun:
+    """What the stages of one run hand on to the next (see :data:`STAGES`)."""
+
+    path: str | os.PathLike | None = None
+    display_name: str | None = None
+    base_dir: str | None = None
+    substitute: Mapping[str, str | os.PathLike] | None = None  # templates read from other files
+    examples: bool = True  # False: leave the examples out (diff compares rules)
+    docs: list[YamlDoc] = dc_field(default_factory=list)  # the templates, then the file
+    problems: list[tuple[Diagnostic, YamlDoc, tuple]] = dc_field(default_factory=list)
+    eff: Effective | None = None  # the rule file with its templates applied
+    ruleset: m.Ruleset | None = None
+
+
+def _load(run: PipelineRun) -> None:
+    """Safe YAML with positions: the file and the templates it extends."""
+    run.docs = load_chain(run.path, run.display_name, base_dir=run.base_dir,
+                          substitute=run.substitute)
+
+
+def _validate(run: PipelineRun) -> None:
+    """Each file's structure against the schema; a top level that is not a mapping stops here."""
+    for doc in run.docs:
+        run.problems.extend((diag, doc, p) for diag, p in structural_errors(doc))
+    if any(diag is not None and diag.code == "E-SCHEMA-ROOT" for diag, _doc, _p in run.problems):
+        raise RulesetError([diag for diag, _doc, _p in run.problems if diag is not None])
+
+
+def _merge(run: PipelineRun) -> None:
+    """The templates applied (one effective file), the Chinese enum words made English."""
+    run.eff, merge_problems = merge(run.docs)
+    run.problems.extend((diag, run.eff.main, ("remove",)) for diag in merge_problems)
+    normalize_words(run.eff.data)
+
+
+def _build(run: PipelineRun) -> None:
+    """Every section checked (expressions parsed and type-checked on the way), then, for a
+    file without errors, compiled into the :class:`~xiangyue.rules.model.Ruleset`."""
+    assert run.eff is not None
+    run.ruleset = build(run.eff, run.problems, examples=run.examples)
+
+
+#: The stages of a rule file, in order, as (name, stage) (as OPA's compiler lists its
+#: stages). The order matters: each reads what the one before left in the
+#: :class:`PipelineRun`: the schema validates each file *before* the merge (so an error points
+#: into the file that has it, template or not), the merge needs every file's structure, the
+#: section checks skip what the schema found malformed (one error, not two), and only a file
+#: without errors is compiled (a compiler never meets an unchecked expression).
+STAGES: tuple[tuple[str, Callable[[PipelineRun], None]], ...] = (
+    ("load", _load),
+    ("validate", _validate),
+    ("merge", _merge),
+    ("build", _build),
+)
+
+
+def run_stages(run: PipelineRun, *, first: str | None = None, last: str | None = None) -> None:
+    """Run the stages from ``first`` to ``last`` (names of :data:`STAGES`; default: all)."""
+    started = first is None
+    for name, stage in STAGES:
+        started = started or name == first
+        if started:
+            stage(run)
+        if name == last:
+            return
+
+
 def load_checked(path: str | os.PathLike, display_name: str | None = None, *, base_dir: str | None = None,
                  substitute: Mapping[str, str | os.PathLike] | None = None
                  ) -> tuple[Effective, list[tuple[Diagnostic, YamlDoc, tuple]]]:
-    """Load a rule file and its templates, check each file's structure, and merge them.
+    """Load a rule file and its templates, check each file's structure, and merge them (the
+    stages up to ``merge``).
 
     Returns the effective file and the structural problems (with the file and path of each).
     A file whose top level is not a mapping cannot be merged and raises at once. ``base_dir``
     is where templates named in ``extends`` are looked for (default: the file's folder);
     ``substitute`` reads some templates from other files (:func:`~xiangyue.rules.templates.load_chain`).
     """
-    docs = load_chain(path, display_name, base_dir=base_dir, substitute=substitute)
-    problems: list[tuple[Diagnostic, YamlDoc, tuple]] = []
-    for doc in docs:
-        problems.extend((diag, doc, p) for diag, p in structural_errors(doc))
-    if any(diag is not None and diag.code == "E-SCHEMA-ROOT" for diag, _doc, _p in problems):
-        raise RulesetError([diag for diag, _doc, _p in problems if diag is not None])
-    eff, merge_problems = merge(docs)
-    problems.extend((diag, eff.main, ("remove",)) for diag in merge_problems)
-    normalize_words(eff.data)
-    return eff, problems
+    run = PipelineRun(path=path, display_name=display_name, base_dir=base_dir,
+                      substitute=substitute)
+    run_stages(run, last="merge")
+    assert run.eff is not None
+    return run.eff, run.problems
 
 
 def _word(holder: Any, key: Any) -> None:
@@ -1089,8 +1156,11 @@ def load_ruleset(path: str | os.PathLike, display_name: str | None = None, *, ba
 
     Warnings of a valid file are on ``ruleset.warnings``.
     """
-    eff, problems = load_checked(path, display_name, base_dir=base_dir, substitute=substitute)
-    return build(eff, problems, examples=examples)
+    run = PipelineRun(path=path, display_name=display_name, base_dir=base_dir, examples=examples,
+                      substitute=substitute)
+    run_stages(run)
+    assert run.ruleset is not None
+    return run.ruleset
 
 
 def validate_files(paths: Iterable[str]) -> dict[str, list[Diagnostic]]:
