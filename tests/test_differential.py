@@ -340,10 +340,8 @@ def test_an_invalid_record_after_the_period_vetoes_nobody(tmp_path):
     assert_same(want, got)
 
 
-def test_a_stored_value_the_rule_file_no_longer_allows_is_invalid(tmp_path):
-    """The repro's records imported while 等级 still allowed 特优, evaluated after the rule
-    file dropped it: V1 is listed as invalid (placed at its imported row) under every engine,
-    as when the same file is read directly."""
+def imported_under_an_earlier_rule_file(tmp_path: Path) -> tuple[Path, Path]:
+    """The repro's records (file, database) imported while 等级 still allowed 特优."""
     records = tmp_path / "that.csv"
     records.write_text(REPRO, encoding="utf-8")
     text = JINGOU.read_text(encoding="utf-8")
@@ -354,6 +352,14 @@ def test_a_stored_value_the_rule_file_no_longer_allows_is_invalid(tmp_path):
     db = tmp_path / "village.db"
     with open_store(db) as store:
         import_records(store, records, load_ruleset(earlier))
+    return records, db
+
+
+def test_a_stored_value_the_rule_file_no_longer_allows_is_invalid(tmp_path):
+    """The repro's records imported while 等级 still allowed 特优, evaluated after the rule
+    file dropped it: V1 is listed as invalid (placed at its imported row) under every engine,
+    as when the same file is read directly."""
+    records, db = imported_under_an_earlier_rule_file(tmp_path)
     ruleset = load_ruleset(JINGOU)
     period = parse_period("2024-03")
     from_file, _ = both(ruleset, period, records_path=str(records))
@@ -364,3 +370,25 @@ def test_a_stored_value_the_rule_file_no_longer_allows_is_invalid(tmp_path):
             ("V1", from_file.invalid[0].file, 2, "E-EVAL-NOT-ALLOWED")]
     assert_same(want, got)
     assert_same(from_file, want)
+
+
+def test_explain_and_balance_read_the_database_as_the_run_does(tmp_path):
+    """The same stored records as above (V1's 特优 imported under the earlier rule file):
+    one household's story (explain, passbook) and its market balance read the database through
+    the same marking, so V1 is listed as invalid there too and earns nothing."""
+    from xiangyue.points.market import balances
+
+    _, db = imported_under_an_earlier_rule_file(tmp_path)
+    for engine in ("reference", "fast"):
+        village = Village(db, JINGOU, engine=engine)
+        run = village.evaluate("2024-03", save=False)
+        story = village.explain("JG001", "2024-03")
+        assert story.total == run.result("JG001").total == 4
+        assert [(i.kind, i.record_id, i.diagnostic.code) for i in story.issues] == [
+            ("invalid", "V1", "E-EVAL-NOT-ALLOWED")]
+        assert [rec["record_id"] for rec, _ in story.records] == ["V2"]
+    ruleset = load_ruleset(JINGOU)
+    with open_store(db) as store:
+        [balance] = balances(store, ruleset, day=parse_period("2024-03").end,
+                             household="JG001")
+    assert balance.earned == 4

@@ -195,14 +195,21 @@ def read_households_file(ruleset: Ruleset, path: str) -> list[dict[str, Any]]:
 def stored_records(store: Any, ruleset: Ruleset, period: Period) -> Iterator[dict[str, Any]]:
     """The database's records needed to report ``period`` (from 1 January of its year), in
     order, each with ``_file``/``_row`` (where it was imported from)."""
-    from xiangyue.rules.model import FieldSpec
-
     start, end = replay_window(ruleset, period)
+    yield from stored_rows(store, ruleset, start, end)
+
+
+def stored_rows(store: Any, ruleset: Ruleset, start: Any, end: Any,
+                 household: str | None = None) -> Iterator[dict[str, Any]]:
+    """Stored records (of one household when given) in order, each placed at ``_file``/``_row``
+    and marked by :class:`NotAllowed` (a value imported under an earlier rule file): every
+    reader of the database sees the same invalid records."""
+    from xiangyue.rules.model import FieldSpec
 
     fields = list(ruleset.fields) + [FieldSpec("source_file", "text"),
                                      FieldSpec("source_row", "integer")]
     mark = NotAllowed(ruleset)
-    for row in store.iter_records(fields, start, end):
+    for row in store.iter_records(fields, start, end, household=household):
         row["_file"] = row.pop("source_file")
         row["_row"] = row.pop("source_row")
         if mark:
@@ -212,19 +219,13 @@ def stored_records(store: Any, ruleset: Ruleset, period: Period) -> Iterator[dic
 
 def household_inputs(store: Any, ruleset: Ruleset, period: Period, household: str
                      ) -> tuple[list[dict[str, Any]], list[dict[str, Any]] | None]:
-    """One household's records needed to report ``period`` (in order, with ``_file``/``_row``)
-    and its register row (None when the register is empty: the households in the records).
-    Limits never cross households, so these are all an evaluation of it needs; read through
-    the ``records (household, date)`` index when the database has it."""
-    from xiangyue.rules.model import FieldSpec
-
+    """One household's records needed to report ``period`` (in order, with ``_file``/``_row``,
+    marked as :func:`stored_records` marks them) and its register row (None when the register
+    is empty: the households in the records). Limits never cross households, so these are all
+    an evaluation of it needs; read through the ``records (household, date)`` index when the
+    database has it."""
     start, end = replay_window(ruleset, period)
-    fields = list(ruleset.fields) + [FieldSpec("source_file", "text"),
-                                     FieldSpec("source_row", "integer")]
-    rows = list(store.iter_records(fields, start, end, household=household))
-    for row in rows:
-        row["_file"] = row.pop("source_file")
-        row["_row"] = row.pop("source_row")
+    rows = list(stored_rows(store, ruleset, start, end, household))
     register = store.households(ruleset.household_fields, household=household)
     if not register and not store.count("households"):
         return rows, None

@@ -37,7 +37,7 @@ from typing import Any, Iterable, Mapping, Sequence
 from xiangyue.points.boards import household_totals
 from xiangyue.errors import Diagnostic, InputError, XiangyueError
 from xiangyue.points.evaluate import evaluate
-from xiangyue.points.inputs import Inputs
+from xiangyue.points.inputs import Inputs, stored_rows
 from xiangyue.i18n import Msg, register
 from xiangyue.rules.model import FieldSpec, Good, Ruleset
 from xiangyue.periods import Period, period_of
@@ -212,7 +212,7 @@ class Earnings:
             return hit
         # a span inside one calendar year; evaluate replays from its 1 January for the limits
         period = Period(start, end, "year", f"{start.isoformat()}..{end.isoformat()}")
-        records = self.store.iter_records(self.ruleset.fields, dt.date(start.year, 1, 1), end)
+        records = stored_rows(self.store, self.ruleset, dt.date(start.year, 1, 1), end)
         ev = evaluate(self.ruleset, Inputs(records, self.register, presorted=True), period,
                       with_ledger=False)
         vetoes: dict[str, list] = {}
