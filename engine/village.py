@@ -181,7 +181,8 @@ class Village:
                         if run_id is not None:
                             return runs.load_run(store, run_id, rs, p)
                 store_it = save and store is not None
-                records = inputs.records if progress is None else progress(inputs.records)
+                records = inputs.records if progress is None or hasattr(
+                    inputs.records, "columns") else progress(inputs.records)  # columns: no rows
                 ev = evaluate(rs, Inputs(records, inputs.households, inputs.presorted, store),
                               p, engine=engine, with_ledger=with_ledger or store_it)
                 if progress is not None and hasattr(records, "close"):

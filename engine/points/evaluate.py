@@ -55,7 +55,8 @@ def evaluate(ruleset: Ruleset, inputs: Inputs, period: Period, *, engine: str = 
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}")
     reason = None
-    if inputs.store is None and not isinstance(inputs.records, (list, tuple)):
+    if inputs.store is None and not isinstance(inputs.records, (list, tuple)) and \
+            not hasattr(inputs.records, "columns"):  # a CSV read to columns lists itself
         inputs.records = list(inputs.records)  # read once: a fallback must see them too
     if engine != "reference":
         try:

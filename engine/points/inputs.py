@@ -240,7 +240,17 @@ def open_inputs(ruleset: Ruleset, period: Period, *, db_path: str | None = None,
     records)."""
     households = read_households_file(ruleset, households_path) if households_path else None
     if records_path:
-        return Inputs(read_records_file(ruleset, records_path), households)
+        # a clean CSV straight to columns; anything else (and any message) by the row path
+        try:
+            from xiangyue.points.columnar.csvload import read_csv_records
+        except ImportError:  # numpy / pyarrow missing: rows
+            fast = None
+        else:
+            fast = read_csv_records(ruleset, records_path,
+                                    lambda: read_records_file(ruleset, records_path),
+                                    NotAllowed(ruleset))
+        return Inputs(fast if fast is not None else read_records_file(ruleset, records_path),
+                      households)
     from xiangyue.data.store import open_store
 
     store = open_store(db_path or "xiangyue.db", create=False)

@@ -177,7 +177,7 @@ def evaluate(ruleset: Ruleset, inputs: Inputs, period: Period, *,
     source: Any = inputs.store
     if source is None:
         source = inputs.records
-        if not isinstance(source, (list, tuple)):
+        if not isinstance(source, (list, tuple)) and not hasattr(source, "columns"):
             source = list(source)
     hh_list = list(inputs.households) if inputs.households is not None else None
     return _fast(plan, source, period, hh_list, with_ledger)
@@ -447,6 +447,8 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
                           with_ids=with_ledger)
         cols.invalid = not_allowed_mask(cols, rs.fields)
         release_memory()
+    elif hasattr(source, "columns"):  # a clean CSV file read straight to columns (csvload)
+        cols = source.columns(list(rs.fields), plan.needed, plan.person, year_start, horizon)
     else:
         cols = load_records(source, rs.fields, plan.needed, plan.person, year_start, horizon)
 
