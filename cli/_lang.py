@@ -169,6 +169,12 @@ def _chinese(text: str) -> bool:
 
 def _split_line(line: str, lang: str) -> str:
     """``English / 中文`` → one side (a line with only one language is kept)."""
+    bare = line.strip()
+    if bare.startswith("(") and bare.endswith(")") and " / " in bare:  # "(English / 中文)"
+        indent = line[:len(line) - len(line.lstrip())]
+        inner = _split_line(bare[1:-1], lang)
+        if inner != bare[1:-1]:
+            return f"{indent}({inner})" if lang == "en" else f"{indent}（{inner}）"
     if " / " in line and _has_cjk(line):
         en, _, zh = line.rpartition(" / ")
         lead = re.match(r"\s*(?:\d+\s+)?", en)
@@ -178,6 +184,19 @@ def _split_line(line: str, lang: str) -> str:
                 en += ":"
             return en if lang == "en" else prefix + zh.strip()
     return line
+
+
+def _join_continued(block: str) -> list[str]:
+    """The lines of a help block, a line ``     / 中文`` (the Chinese of a long English line,
+    wrapped) joined to the line above so that :func:`_split_line` sees the pair."""
+    lines: list[str] = []
+    for line in block.splitlines():
+        if lines and line.lstrip().startswith("/ ") and _has_cjk(line) \
+                and not _has_cjk(lines[-1]):
+            lines[-1] = lines[-1].rstrip() + " " + line.strip()
+        else:
+            lines.append(line)
+    return lines
 
 
 def _split_sentence_pair(text: str, lang: str) -> str:
@@ -204,7 +223,7 @@ def pick(help_text: str | None, lang: str, *, option: bool = False) -> str | Non
     for p in paragraphs:
         block = p.lstrip().startswith("\b")
         if block:  # examples, exit codes: line by line
-            out.append("\n".join(_split_line(line, lang) for line in p.splitlines()))
+            out.append("\n".join(_split_line(line, lang) for line in _join_continued(p)))
             continue
         if all(line.startswith((" ", "\t")) for line in p.splitlines() if line.strip()):
             out.append(p)  # an indented example: the same in both languages

@@ -53,6 +53,7 @@ Examples / 示例:
 Exit codes / 退出码:
   0  boards shown / 已输出
   2  the input could not be used (rule file, records, database, period)
+     / 输入无法使用（规则文件、记录、数据库或期间有误）
 """
 
 
@@ -106,6 +107,7 @@ Example / 示例:
 Exit codes / 退出码:
   0  ratings shown / 已输出
   2  the input could not be used, or the rule file declares no stars
+     / 输入无法使用，或规则文件没有星级评定（stars）
 """
 
 

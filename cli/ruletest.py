@@ -29,8 +29,8 @@ Examples / 示例:
 \b
 Exit codes / 退出码:
   0  every example passes (and, with --require-coverage, every rule and limit is covered)
-     / 全部通过
-  1  an example fails (or coverage is incomplete with --require-coverage) / 有算例未通过
+     / 全部通过（加 --require-coverage 时，每条规则和上限都有算例覆盖）
+  1  an example fails (or coverage is incomplete with --require-coverage) / 有算例未通过（或加 --require-coverage 时覆盖不全）
   2  a rule file, test file or example is invalid / 文件或算例有错误
 """
 

@@ -42,6 +42,7 @@ Examples / 示例:
 Exit codes / 退出码:
   0  listed / 已输出
   2  the input could not be used (rule file, selection name, period, records)
+     / 输入无法使用（规则文件、评选名称、期间或记录有误）
 """
 
 

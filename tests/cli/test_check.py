@@ -142,7 +142,9 @@ def test_help_has_an_example_and_the_exit_codes():
     result = CliRunner().invoke(main, ["check", "--help"])
     assert result.exit_code == 0
     assert "xiangyue check jingou.yaml --cases cases.csv" in result.output
-    assert "2  the input could not be used" in result.output
+    assert "2  输入无法使用" in result.output and "the input" not in result.output
+    english = CliRunner().invoke(main, ["check", "--help", "--lang", "en"])
+    assert "2  the input could not be used" in english.output
 
 
 def test_working_day_deadline_across_national_day():

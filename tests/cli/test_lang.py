@@ -87,3 +87,25 @@ def test_click_errors_in_chinese():
     assert "缺少选项" in r.output and "--period" in r.output
     r = run("passbook", "JG001", "--lang", "en")
     assert "Missing option" in r.output
+
+
+@pytest.mark.parametrize("path, cmd", list(commands()), ids=lambda v: " ".join(v)
+                         if isinstance(v, tuple) else "")
+def test_exit_codes_read_in_one_language(path, cmd):
+    """Every exit-code line shows in Chinese under zh and in English under en, also a long
+    English line whose Chinese is wrapped onto the next line (``     / 中文``)."""
+    help_both = getattr(cmd, "_help_both", (cmd.help,))[0] or ""
+    for lang, other in (("zh", re.compile(r"\b(?:the|and|is|are|or|no)\b")), ("en", CJK)):
+        text = pick(help_both, lang) or ""
+        codes_part = re.split(r"退出码|Exit codes", text)[1:]
+        for line in "".join(codes_part).splitlines():
+            assert not other.search(line), f"{path} ({lang}): {line!r}"
+            assert not line.strip().startswith("/ "), f"{path} ({lang}): {line!r}"
+
+
+def test_a_wrapped_pair_and_a_parenthesised_pair_are_split():
+    text = ("Do it.\n\n做。\n\n\b\nExit codes / 退出码:\n  2  a long English line\n"
+            "     / 很长的中文\n  (always 0 in git / 在 git 里总是 0)\n")
+    assert pick(text, "zh").splitlines()[-2:] == ["  2  很长的中文", "  （在 git 里总是 0）"]
+    assert pick(text, "en").splitlines()[-2:] == ["  2  a long English line",
+                                                   "  (always 0 in git)"]
