@@ -14,7 +14,8 @@ from xiangyue.errors import XiangyueError, format_diagnostic
 from xiangyue.report.diff import FORMATS, render
 from xiangyue.rules.pipeline import load_ruleset
 
-from .options import handles_user_errors, lang_option, open_village, period_option, resolve_lang
+from .options import (handles_user_errors, lang_option, open_village, period_option, resolve_lang,
+                      usage_error)
 
 _HEX = re.compile(r"(?:[0-9a-f]{7,64}|\.)")
 _MODE = re.compile(r"(?:[0-7]{6}|\.)")
@@ -109,11 +110,11 @@ def diff(files: tuple[str, ...], fmt: str, do_replay: bool, records_path: str | 
         _git_driver(files, fmt, lang)
         sys.exit(0)
     if len(files) != 2:
-        raise click.UsageError("give two rule files: OLD NEW / 请给出两个规则文件：旧版 新版")
+        raise usage_error("give two rule files: OLD NEW / 请给出两个规则文件：旧版 新版")
     if do_replay and not period:
-        raise click.UsageError("--replay needs --period / --replay 需要 --period")
+        raise usage_error("--replay needs --period / --replay 需要 --period")
     if do_replay and not records_path and not db_path:
-        raise click.UsageError("--replay needs --records or --db / --replay 需要 --records 或 --db")
+        raise usage_error("--replay needs --records or --db / --replay 需要 --records 或 --db")
     old, new = load_pair(files[0], files[1])
     d = diff_rulesets(old, new)
     impact = None
@@ -129,7 +130,7 @@ def _git_driver(args: tuple[str, ...], fmt: str, lang: str) -> None:
     more for a rename) from the top of the work tree; a non-zero exit would stop ``git diff``,
     so every problem is printed, never returned."""
     if len(args) not in (7, 9):  # not called by git: a usage mistake
-        raise click.UsageError(f"--git-driver takes git's 7 (or 9) arguments, got {len(args)} / "
+        raise usage_error(f"--git-driver takes git's 7 (or 9) arguments, got {len(args)} / "
                                f"--git-driver 需要 git 传入的 7 个（或 9 个）参数，这里是 {len(args)} 个")
     path, old_file, new_file = args[0], args[1], args[4]
     new_path = args[7] if len(args) == 9 else path

@@ -13,7 +13,7 @@ from xiangyue.report.jsonout import dumps
 from xiangyue.data.workspace import resolve_ruleset_path
 from xiangyue.report.points import render_csv, render_json, render_table
 
-from .options import (emit,
+from .options import (usage_error, emit,
     EXIT_CODES_HELP,
     db_option,
     format_option,
@@ -102,7 +102,7 @@ def explain(args: tuple[str, ...], ruleset_opt: str | None, db_path: str, record
             households_path: str | None, period: str, fmt: str, lang: str | None) -> None:
     lang = resolve_lang(lang)
     if len(args) > 2:
-        raise click.UsageError("give at most a rule file and a household / 最多给出规则文件和户号")
+        raise usage_error("give at most a rule file and a household / 最多给出规则文件和户号")
     household = args[-1]
     ruleset = args[0] if len(args) == 2 else resolve_ruleset_path(ruleset_opt, db_path)
     story = open_village(ruleset, db_path, lang, records_path=records_path,

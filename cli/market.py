@@ -21,7 +21,7 @@ from xiangyue.report.terminal import color_enabled, style, table
 from xiangyue.rules.pipeline import load_ruleset
 from xiangyue.data.store import open_store
 
-from .options import (
+from .options import (usage_error, 
     db_option,
     format_option,
     handles_user_errors,
@@ -155,7 +155,7 @@ def _void(args: tuple[str, ...], ruleset_opt: str | None, void_id: str, note: st
           db_path: str, fmt: str, lang: str) -> None:
     ruleset, rest = split_ruleset(args, 0, ruleset_opt, db_path)
     if rest:
-        raise click.UsageError("--void takes no HOUSEHOLD or ITEM / --void 不需要户号和商品")
+        raise usage_error("--void takes no HOUSEHOLD or ITEM / --void 不需要户号和商品")
     rs = _load(ruleset)
     with open_store(db_path, create=False) as store:
         result = void_redemption(store, rs, void_id, note=note)

@@ -60,6 +60,15 @@ def format_option(*choices: str, default: str | None = None) -> Callable:
     )
 
 
+def usage_error(both: str) -> click.UsageError:
+    """A usage mistake written ``English / 中文``, shown in the language of this run only."""
+    en, sep, zh = both.rpartition(" / ")
+    if not sep:
+        return click.UsageError(both)
+    from ._lang import current
+    return click.UsageError(en if current() == "en" else zh)
+
+
 def resolve_lang(lang: str | None) -> str:
     """The command's --lang, else the language chosen for the run (``xiangyue --lang en ...``
     or the locale)."""
@@ -121,7 +130,7 @@ def split_ruleset(args: tuple[str, ...], max_rest: int, ruleset_opt: str | None,
 
     if args and (len(args) > max_rest or args[0].lower().endswith((".yaml", ".yml"))):
         if len(args) > max_rest + 1:
-            raise click.UsageError(f"too many arguments: {' '.join(args)} / 参数太多")
+            raise usage_error(f"too many arguments: {' '.join(args)} / 参数太多：{' '.join(args)}")
         return args[0], list(args[1:])
     return resolve_ruleset_path(ruleset_opt, db_path), list(args)
 

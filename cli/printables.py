@@ -14,7 +14,7 @@ from xiangyue.report.printable import (
     rules_document,
 )
 
-from .options import (emit,
+from .options import (usage_error, emit,
     db_option,
     format_option,
     handles_user_errors,
@@ -75,7 +75,7 @@ def passbook_cmd(args: tuple[str, ...], ruleset_opt: str | None, period: str, al
     lang = resolve_lang(lang)
     ruleset, rest = split_ruleset(args, 0 if all_ else 1, ruleset_opt, db_path)
     if not all_ and not rest:
-        raise click.UsageError("name the household, or use --all / 请给出户号，或用 --all")
+        raise usage_error("name the household, or use --all / 请给出户号，或用 --all")
     books = open_village(ruleset, db_path, lang).passbook(
         None if all_ else rest[0], period, day=as_of.date() if as_of else None, lang=lang,
         progress=progress_bar)

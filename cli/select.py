@@ -9,7 +9,7 @@ from xiangyue.report.terminal import color_enabled
 from xiangyue.points.selections import render_selection
 
 from .board import _sources
-from .options import (emit,
+from .options import (usage_error, emit,
     format_option,
     handles_user_errors,
     lang_option,
@@ -62,7 +62,7 @@ def select(args: tuple[str, ...], ruleset_opt: str | None, db_path: str, records
     lang = resolve_lang(lang)
     ruleset, rest = split_ruleset(args, 1, ruleset_opt, db_path)
     if not rest:
-        raise click.UsageError("name the selection, e.g. 美丽庭院 / 请给出评选名称")
+        raise usage_error("name the selection, e.g. 美丽庭院 / 请给出评选名称")
     name = rest[0]
     result = open_village(ruleset, db_path, lang, records_path=records_path,
                           households_path=households_path).select(name, period,

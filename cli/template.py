@@ -14,7 +14,8 @@ from xiangyue.report.import_templates import KINDS, import_template
 from xiangyue.report.output import write_output
 from xiangyue.rules.pipeline import load_ruleset
 
-from .options import db_option, handles_user_errors, lang_option, resolve_lang, ruleset_option
+from .options import (db_option, handles_user_errors, lang_option, resolve_lang, ruleset_option,
+                      usage_error)
 
 HELP = """生成导入模板：按规则文件的字段生成一个 Excel 工作簿，供文书填写后导入。
 
@@ -53,7 +54,7 @@ def template(kind: str, ruleset: str | None, output: str, ruleset_opt: str | Non
              db_path: str, lang: str | None) -> None:
     lang = resolve_lang(lang)
     if not output.lower().endswith((".xlsx", ".xlsm")):
-        raise click.UsageError("--output must be an .xlsx file / 输出文件应是 .xlsx")
+        raise usage_error("--output must be an .xlsx file / 输出文件应是 .xlsx")
     with contextlib.ExitStack() as stack:
         try:
             path = resolve_ruleset_path(ruleset or ruleset_opt, db_path)

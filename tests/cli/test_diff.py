@@ -125,7 +125,7 @@ def test_git_driver_called_by_hand_with_wrong_arguments_is_a_usage_error():
     # git always passes 7 (or 9) arguments; anything else was typed by a person
     result = run("diff", "--git-driver", "a", "b")
     assert result.exit_code == 2
-    assert "7 (or 9) arguments, got 2" in result.output
+    assert "7 个（或 9 个）参数，这里是 2 个" in result.output
 
 
 def test_help_has_an_example_and_the_exit_codes():

@@ -109,3 +109,12 @@ def test_a_wrapped_pair_and_a_parenthesised_pair_are_split():
     assert pick(text, "zh").splitlines()[-2:] == ["  2  很长的中文", "  （在 git 里总是 0）"]
     assert pick(text, "en").splitlines()[-2:] == ["  2  a long English line",
                                                    "  (always 0 in git)"]
+
+
+def test_usage_mistakes_in_one_language():
+    r = run("diff", "a.yaml", env={"XIANGYUE_LANG": "zh"})
+    assert r.exit_code == 2 and "请给出两个规则文件" in r.output and "give two" not in r.output
+    r = run("diff", "a.yaml", "--lang", "en")
+    assert r.exit_code == 2 and "give two rule files" in r.output and "请给出" not in r.output
+    r = run("template", "records", "--output", "x.csv", env={"XIANGYUE_LANG": "zh"})
+    assert r.exit_code == 2 and "输出文件应是 .xlsx" in r.output and "must be" not in r.output
