@@ -93,6 +93,8 @@ def _village_folders(root: Path) -> tuple[list[Path], list[str]]:
             files = [p for p in sub.iterdir() if p.is_file()]
             if any(p.suffix.lower() in DB_SUFFIXES for p in files):
                 found.append(sub)
+            elif any(p.suffix.lower() in (".yaml", ".yml") for p in files):
+                skipped.append(_rel(root, sub))  # a village without data yet: not its subfolders
             elif depth < MAX_DEPTH:
                 before = len(found)
                 visit(sub, depth + 1)

@@ -415,3 +415,15 @@ def test_lint_reports_a_broken_rule_file_by_name_and_checks_the_others(county):
 def test_a_workbook_needs_an_output_file(county):
     result = run("county", "report", str(county), "--period", PERIOD, "--format", "xlsx", "--workers", "0")
     assert result.exit_code == 2 and "E-OUTPUT-NEEDED" in result.output
+
+
+def test_init_skips_a_new_village_folder_as_one_not_its_subfolders(tmp_path):
+    # `xiangyue init 石桥村` made a folder with a rule file and sub-folders, but no database yet
+    assert run("init", str(tmp_path / "石桥村"), "--village", "石桥村").exit_code == 0
+    (tmp_path / "青石村").mkdir()
+    (tmp_path / "青石村" / "青石村.yaml").write_text("xiangyue: 1\n", encoding="utf-8")
+    (tmp_path / "青石村" / "xiangyue.db").write_bytes(b"")
+    result = run("county", "init", str(tmp_path), "--lang", "en")
+    assert result.exit_code == 0, result.output
+    skipped = [line for line in result.output.splitlines() if "skipped" in line]
+    assert skipped == ["  skipped (no database): 石桥村"], result.output
