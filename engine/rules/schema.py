@@ -44,7 +44,7 @@ register(
         ),
         "E-SCHEMA-ENUM": Msg(
             zh="{where}“{key}”只能是：{allowed}（这里是“{value}”）",
-            en="{where_en}'{key}' must be one of: {allowed} (found '{value}')",
+            en="{where_en}'{key}' must be one of: {allowed_en} (found '{value}')",
             hint_zh="{suggest_zh}",
             hint_en="{suggest_en}",
         ),
@@ -235,10 +235,13 @@ def error_diagnostic(doc: YamlDoc, error: ValidationError) -> Diagnostic:
         words = [str(a) for a in allowed_values if str(a).isascii()]
         chinese = [str(a) for a in allowed_values if not str(a).isascii()]
         allowed = "、".join(words) + (f"（或 {'、'.join(chinese)}）" if chinese and words else "")
+        allowed_en = ", ".join(words) + (f" (or {', '.join(chinese)})" if chinese and words else "")
         if not words:
             allowed = "、".join(chinese)
+            allowed_en = ", ".join(chinese)
         zh, en = did_you_mean(instance, allowed_values, n=1, cutoff=0.4)
-        return diag("E-SCHEMA-ENUM", path, allowed=allowed, value=_value_text(doc, path, instance),
+        return diag("E-SCHEMA-ENUM", path, allowed=allowed, allowed_en=allowed_en,
+                    value=_value_text(doc, path, instance),
                     suggest_zh=zh, suggest_en=en)
     if v == "pattern":
         hint = _PATTERN_HINTS.get(error.validator_value, ("编号不能含空格、引号、冒号、逗号和括号",

@@ -77,3 +77,14 @@ def test_several_files_report_each(tmp_path):
 def test_help_has_an_example():
     result = run("validate", "--help")
     assert result.exit_code == 0 and "xiangyue validate rulesets/examples/jingou.yaml" in result.output
+
+
+def test_a_value_not_allowed_lists_the_choices_in_the_language_asked(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("xiangyue: 1\nrules:\n  - id: a\n    when: 事项 == \"志愿服务\"\n    points: 1\n"
+                   "    limit: {max: 3, per: mnth}\n", encoding="utf-8")
+    en = run("validate", str(bad), "--lang", "en").output
+    assert "must be one of: day, week, month, quarter, year, ever (or 日, 天, 周, 月" in en
+    assert "、" not in en.split("must be one of", 1)[1].splitlines()[0]
+    zh = run("validate", str(bad), "--lang", "zh").output
+    assert "只能是：day、week、month、quarter、year、ever（或 日、天、周、月" in zh
