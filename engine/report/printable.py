@@ -133,7 +133,8 @@ def passbook_section(pb, lang: str, new_page: bool = False) -> Section:
            f"spent {_n(b.spent)}, available {_n(b.available)}", lang),
     ]
     if pb.vetoed:
-        after.append(_t("本年度被一票否决", "vetoed this year", lang))
+        year = pb.period.start.year  # the period's year, not the year of the balance line above
+        after.append(_t(f"{year}年度被一票否决", f"vetoed (一票否决) for the year {year}", lang))
     return Section(heading=head, header=[
         _t("日期", "date", lang), _t("类别", "kind", lang), _t("事项", "item", lang),
         _t("应得", "raw", lang), _t("实得/兑换", "points", lang), _t("说明", "reason", lang),

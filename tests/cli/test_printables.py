@@ -147,3 +147,15 @@ def test_a_voided_redemption_shows_and_gives_its_points_back(tmp_path):
     bal = loads(run("balance", "JG003", "--date", "2024-06-30", "--format", "json", "--db",
                     db).stdout)["balances"][0]
     assert book["balance"] == bal["available"] and bal["spent"] == 0
+
+
+def test_passbook_names_the_year_of_the_veto(db):
+    # the balance line above it is "as of today"; the veto belongs to the period's year
+    vetoed = [h["household"] for h in loads(run("evaluate", JINGOU, "--period", "2024-Q1",
+                                                "--format", "json", "--db", db).stdout)["households"]
+              if h["vetoed"]]
+    assert vetoed
+    r = run("passbook", vetoed[0], "--period", "2024-Q1", "--db", db)
+    assert "2024年度被一票否决" in r.stdout and "本年度" not in r.stdout
+    r = run("passbook", vetoed[0], "--period", "2024-Q1", "--db", db, "--lang", "en")
+    assert "vetoed (一票否决) for the year 2024" in r.stdout
