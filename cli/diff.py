@@ -113,6 +113,8 @@ def diff(files: tuple[str, ...], fmt: str, do_replay: bool, records_path: str | 
         raise usage_error("give two rule files: OLD NEW / 请给出两个规则文件：旧版 新版")
     if do_replay and not period:
         raise usage_error("--replay needs --period / --replay 需要 --period")
+    if do_replay and not records_path and not db_path and os.path.isfile("xiangyue.db"):
+        db_path = "xiangyue.db"  # the village database in this folder, as every other command
     if do_replay and not records_path and not db_path:
         raise usage_error("--replay needs --records or --db / --replay 需要 --records 或 --db")
     old, new = load_pair(files[0], files[1])

@@ -90,11 +90,24 @@ def test_replay_text():
     assert "红榜：没有变化" in result.stdout
 
 
-def test_replay_needs_a_period_and_records():
+def test_replay_needs_a_period_and_records(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no xiangyue.db here
     result = run("diff", V1, V2, "--replay")
     assert result.exit_code == 2 and "--period" in result.output
     result = run("diff", V1, V2, "--replay", "--period", "2024-Q2")
     assert result.exit_code == 2 and "--records" in result.output
+
+
+def test_replay_reads_the_village_database_of_this_folder(tmp_path, monkeypatch):
+    """Like every other command, --replay finds ./xiangyue.db without --db."""
+    monkeypatch.chdir(tmp_path)
+    for kind, table in (("households", "households.csv"), ("records", "records.csv")):
+        done = run(kind, "import", str(REVIEW / table), "--ruleset", V1)
+        assert done.exit_code == 0, done.output
+    result = run("diff", V1, V2, "--replay", "--period", "2024-Q2", "--format", "json")
+    assert result.exit_code == 1, result.output
+    impact = json.loads(result.stdout, parse_float=Decimal)["impact"]
+    assert impact["summary"]["sum_delta"] == 15  # as from the files (test_replay_numbers_in_json)
 
 
 def test_replay_with_a_bad_period_is_exit_2():
