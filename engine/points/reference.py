@@ -64,7 +64,8 @@ from xiangyue.periods import Period, period_key
 from xiangyue.points.inputs import Inputs, limit_start, replay_window
 from xiangyue.rules.compiler import WINDOW_HISTORY
 from xiangyue.points.results import (BASE_RULE, INVALID, ZERO, Evaluation, LedgerEntry, RecordIssue,
-                                     build_results, pending_reason, record_issue)
+                                     build_results, pending_reason, record_issue,
+                                     register_of)
 from xiangyue.rules.model import Category, Rule, Ruleset
 
 __all__ = ["evaluate", "BASE_RULE"]
@@ -280,13 +281,7 @@ def evaluate(ruleset: Ruleset, inputs: Inputs, period: Period, *,
     person_unit = ruleset.unit == "person"
     first_only = ruleset.matching == "first"
 
-    register: dict[str, Mapping[str, Any]] | None = None
-    if households is not None:
-        register = {}
-        for h in households:
-            hid = h.get("household")
-            if hid is not None and hid not in register:
-                register[hid] = h
+    register = register_of(households)
 
     categories = {c.id: c for c in ruleset.categories}
     plans = [_Plan(r, categories.get(r.category), ruleset) for r in ruleset.rules]

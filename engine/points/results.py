@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from xiangyue.errors import Diagnostic
 from xiangyue.periods import Period, overlapping_keys, period_of, period_starts
@@ -215,6 +215,19 @@ class Evaluation:
 def pending_reason(ruleset: Ruleset) -> str:
     """Why a record is pending: the condition it fails."""
     return f"不满足 counted_when：{ruleset.counted_when_text}"
+
+
+def register_of(households: Iterable[Mapping[str, Any]] | None) -> dict[str, Mapping[str, Any]] | None:
+    """The household register by id (the first row of an id wins), or None: the households
+    seen in the records. Both evaluators read the register through this."""
+    if households is None:
+        return None
+    register: dict[str, Mapping[str, Any]] = {}
+    for h in households:
+        hid = h.get("household")
+        if hid is not None and hid not in register:
+            register[hid] = h
+    return register
 
 
 def record_issue(kind: str, rec: Mapping[str, Any], **extra: Any) -> RecordIssue:

@@ -45,7 +45,7 @@ import numpy as np
 
 from xiangyue.points.inputs import Inputs, NotAllowed, replay_window
 from xiangyue.points.results import (BASE_RULE, ZERO, Evaluation, LedgerEntry, UnitResult,
-                                     base_days, build_results)
+                                     base_days, build_results, register_of)
 from xiangyue.points import reference
 from xiangyue.periods import overlapping_keys
 from xiangyue.rules.checker import Scope
@@ -480,15 +480,10 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
         covered &= day >= (rs.effective_from - EPOCH).days
     if rs.effective_until:
         covered &= day <= (rs.effective_until - EPOCH).days
-    register: dict[str, Mapping[str, Any]] | None = None
+    register = register_of(households)
     hh = cols.household
     known = hh >= 0
-    if households is not None:
-        register = {}
-        for h in households:
-            hid = h.get("household")
-            if hid is not None and hid not in register:
-                register[hid] = h
+    if register is not None:
         in_register = np.array([w in register for w in words] + [False], dtype=bool)
         known &= in_register[hh]
     usable = covered & known
