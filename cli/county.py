@@ -91,8 +91,17 @@ def init(folder: str, name: str | None, template: str | None, policy: str | None
     for key, value in (("template", c.template), ("policy", c.policy)):
         if value:
             click.echo(f"  {key}: {value}")
-    for skipped in result.skipped:
+    shown = result.skipped[:SKIPPED_SHOWN]
+    for skipped in shown:
         click.echo(text(f"  跳过（没有数据库）：{skipped}", f"  skipped (no database): {skipped}", lang))
+    if len(result.skipped) > len(shown):
+        more = len(result.skipped) - len(shown)
+        click.echo(text(f"  另有 {more} 个没有数据库的文件夹也已跳过",
+                        f"  and {more} more folders without a database skipped", lang))
+
+
+#: skipped folders named one by one by `county init` (a county share holds many other folders)
+SKIPPED_SHOWN = 10
 
 
 @county.command("evaluate", help=f"""计算全县每个村一个期间的积分（每个村的结果写入该村数据库，与 xiangyue evaluate 相同）。

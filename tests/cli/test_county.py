@@ -427,3 +427,19 @@ def test_init_skips_a_new_village_folder_as_one_not_its_subfolders(tmp_path):
     assert result.exit_code == 0, result.output
     skipped = [line for line in result.output.splitlines() if "skipped" in line]
     assert skipped == ["  skipped (no database): 石桥村"], result.output
+
+
+def test_init_names_ten_skipped_folders_and_counts_the_rest(county):
+    # a county share holds many other folders (scans, minutes): ten are named, the rest counted
+    root = county.parent
+    county.unlink()
+    before = run("county", "init", str(root), "--lang", "en").output.count("skipped (no database)")
+    assert before < 10
+    county.unlink()
+    for i in range(13):
+        (root / f"资料{i:02d}").mkdir()
+    result = run("county", "init", str(root), "--lang", "en")
+    assert result.exit_code == 0, result.output
+    named = [line for line in result.output.splitlines() if "skipped (no database)" in line]
+    assert len(named) == 10
+    assert f"and {before + 13 - 10} more folders without a database skipped" in result.output
