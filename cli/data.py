@@ -9,14 +9,15 @@ from typing import Any, Callable
 
 import click
 
-from xiangyue.errors import InputError, RulesetError, format_diagnostic
+from xiangyue.errors import RulesetError, format_diagnostic
 from xiangyue.i18n import text
 from xiangyue.data.ingest import ImportResult, import_cases, import_households, import_records
 from xiangyue.rules.pipeline import load_ruleset
-from xiangyue.data.workspace import reference_ruleset, remember_ruleset, resolve_ruleset_path
+from xiangyue.data.workspace import columns_ruleset, remember_ruleset
 from xiangyue.data.store import open_store
 
-from .options import db_option, format_option, handles_user_errors, lang_option, print_json, resolve_lang
+from .options import (db_option, format_option, handles_user_errors, lang_option, print_json,
+                      resolve_lang, say_columns_ruleset)
 
 _EXIT = """\b
 Exit codes / 退出码:
@@ -85,16 +86,8 @@ def _import_command(kind: str, importer: Callable[..., ImportResult], help_text:
                 header_row: int | None, strict_columns: bool, replace: bool, fmt: str,
                 lang: str | None) -> None:
         lang = resolve_lang(lang)
-        with contextlib.ExitStack() as stack:
-            try:
-                path = resolve_ruleset_path(ruleset, db_path)
-            except InputError as err:
-                if err.diagnostics[0].code != "E-RULESET-NONE":
-                    raise
-                path = str(stack.enter_context(reference_ruleset()))
-                click.echo(text("未指定规则文件，按参考村（金钩村）规则文件的列检查。",
-                                "No rule file given: checking the columns of the reference village (金钩村).",
-                                lang), err=True)
+        with columns_ruleset(ruleset, db_path) as (path, how):
+            say_columns_ruleset(path, how, lang, "的列检查", "checking the columns of")
             try:
                 rs = load_ruleset(path)
             except RulesetError as err:
@@ -105,9 +98,9 @@ def _import_command(kind: str, importer: Callable[..., ImportResult], help_text:
             with open_store(db_path) as store:
                 result = importer(store, file, rs, replace=replace, encoding=encoding, sheet=sheet,
                                   header_row=header_row, strict_columns=strict_columns)
-                if ruleset:
+                if ruleset or how == "folder":  # later commands here find it through the database
                     with store.transaction():
-                        remember_ruleset(store.conn, ruleset)
+                        remember_ruleset(store.conn, ruleset or path)
         except BaseException:
             if not existed:  # a failed import leaves no new, empty database behind
                 for suffix in ("", "-wal", "-shm", "-journal"):

@@ -176,3 +176,21 @@ def progress_bar(records: Any) -> Any:
     from xiangyue.report.terminal import progress
 
     return progress(records, label="读取记录 records")
+
+
+def say_columns_ruleset(path: str, how: str, lang: str, doing_zh: str, doing_en: str) -> None:
+    """Tell the user (stderr) which rule file an import or an import form follows when none
+    was named (:func:`xiangyue.data.workspace.columns_ruleset`)."""
+    import os
+
+    from xiangyue.i18n import text
+
+    if how == "folder":
+        name = os.path.basename(path)
+        click.echo(text(f"未指定规则文件，按当前文件夹的规则文件 {name} {doing_zh}。",
+                        f"No rule file given: {doing_en} this folder's rule file {name}.", lang),
+                   err=True)
+    elif how == "reference":
+        click.echo(text(f"未指定规则文件，按参考村（金钩村）规则文件{doing_zh}。",
+                        f"No rule file given: {doing_en} the reference village (金钩村).", lang),
+                   err=True)

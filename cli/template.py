@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 import click
 
-from xiangyue.data.workspace import reference_ruleset, resolve_ruleset_path
-from xiangyue.errors import InputError, RulesetError
+from xiangyue.data.workspace import columns_ruleset
+from xiangyue.errors import RulesetError
 from xiangyue.i18n import text
 from xiangyue.report.import_templates import KINDS, import_template
 from xiangyue.report.output import write_output
 from xiangyue.rules.pipeline import load_ruleset
 
 from .options import (db_option, handles_user_errors, lang_option, resolve_lang, ruleset_option,
-                      usage_error)
+                      say_columns_ruleset, usage_error)
 
 HELP = """生成导入模板：按规则文件的字段生成一个 Excel 工作簿，供文书填写后导入。
 
@@ -27,7 +26,8 @@ as text, a frozen header, one example row (grey: overwrite it) and a 说明 shee
 column. Filled in, it imports with `xiangyue KIND import FILE` and no message but the row count.
 
 The rule file may be left out: then --ruleset, XIANGYUE_RULESET, the rule file the database was
-last used with, else the reference village's (金钩村) is used.
+last used with, the one rule file of the current folder (a folder made by `xiangyue init`),
+else the reference village's (金钩村) is used.
 
 \b
 Examples / 示例:
@@ -55,16 +55,8 @@ def template(kind: str, ruleset: str | None, output: str, ruleset_opt: str | Non
     lang = resolve_lang(lang)
     if not output.lower().endswith((".xlsx", ".xlsm")):
         raise usage_error("--output must be an .xlsx file / 输出文件应是 .xlsx")
-    with contextlib.ExitStack() as stack:
-        try:
-            path = resolve_ruleset_path(ruleset or ruleset_opt, db_path)
-        except InputError as err:
-            if err.diagnostics[0].code != "E-RULESET-NONE":
-                raise
-            path = str(stack.enter_context(reference_ruleset()))
-            click.echo(text("未指定规则文件，按参考村（金钩村）规则文件生成。",
-                            "No rule file given: using the reference village's (金钩村).", lang),
-                       err=True)
+    with columns_ruleset(ruleset or ruleset_opt, db_path) as (path, how):
+        say_columns_ruleset(path, how, lang, "生成", "writing the form of")
         try:
             rs = load_ruleset(path)
         except RulesetError as err:

@@ -5,18 +5,20 @@ with (``settings`` table), so a clerk who ran ``xiangyue evaluate RULES --db vil
 then run ``xiangyue explain JG001 --period 2024-Q1 --db village.db`` without naming it again.
 
 The order: the rule file named on the command line, then ``XIANGYUE_RULESET``, then the one the
-database remembers, then — for imports only, whose columns the reference village defines — the
-bundled reference rule file (金钩村).
+database remembers. For imports and import forms only (:func:`columns_ruleset`), whose columns a
+rule file defines, two more: the one rule file of the current folder (the village folder
+``xiangyue init`` made), then the bundled reference rule file (金钩村).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sqlite3
 from importlib import resources
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Literal
 
 from xiangyue.errors import Diagnostic, InputError
 from xiangyue.i18n import Msg, register
@@ -99,3 +101,59 @@ def resolve_ruleset_path(explicit: str | None, db_path: str | os.PathLike | None
             raise InputError(Diagnostic("E-RULESET-GONE", file=str(db_path), args={"path": remembered}))
         return remembered
     raise InputError(Diagnostic("E-RULESET-NONE", file=str(db_path or "")))
+
+
+#: how :func:`columns_ruleset` found its rule file
+Found = Literal["given", "folder", "reference"]
+
+_RULE_FILE_HEAD = re.compile(r"^xiangyue:[ \t]*\S", re.MULTILINE)
+_EXTENDS = re.compile(r"^extends:[ \t]*[\"']?([^\"'#\r\n]+?)[\"']?[ \t]*(?:#.*)?$", re.MULTILINE)
+_HEAD_BYTES = 64 * 1024  # the top-level keys of a rule file are in its first lines
+
+
+def folder_ruleset(folder: str | os.PathLike = ".") -> Path | None:
+    """The one rule file of ``folder`` (not its sub-folders), or None when there is none or
+    several. A rule file is a ``.yaml``/``.yml`` file with a top-level ``xiangyue:`` key; a
+    template that another rule file of the folder ``extends`` (``xiangyue init --template``
+    copies it beside the village's file) does not count."""
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError:
+        return None
+    found: dict[str, str] = {}
+    for name in names:
+        path = Path(folder) / name
+        if not name.lower().endswith((".yaml", ".yml")) or not path.is_file():
+            continue
+        try:
+            with path.open("rb") as fh:
+                head = fh.read(_HEAD_BYTES).decode("utf-8", errors="replace")
+        except OSError:
+            continue
+        if _RULE_FILE_HEAD.search(head):
+            found[name] = head
+    extended = {m.group(1).strip() for head in found.values() for m in _EXTENDS.finditer(head)}
+    rules = [name for name in found if name not in extended]
+    return Path(folder) / rules[0] if len(rules) == 1 else None
+
+
+@contextlib.contextmanager
+def columns_ruleset(explicit: str | None, db_path: str | os.PathLike | None,
+                    folder: str | os.PathLike = ".") -> Iterator[tuple[str, Found]]:
+    """The rule file whose columns an import or an import form follows: as
+    :func:`resolve_ruleset_path`, else the one rule file of ``folder``, else the reference
+    village's. Yields ``(path, how)``; the caller tells the user when ``how`` is not "given"."""
+    try:
+        given = resolve_ruleset_path(explicit, db_path)
+    except InputError as err:
+        if err.diagnostics[0].code != "E-RULESET-NONE":
+            raise
+    else:
+        yield given, "given"
+        return
+    here = folder_ruleset(folder)
+    if here is not None:
+        yield str(here), "folder"
+        return
+    with reference_ruleset() as path:
+        yield str(path), "reference"
