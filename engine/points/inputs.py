@@ -185,6 +185,22 @@ def typed_households(ruleset: Ruleset, rows: Iterable[Mapping[str, Any]], *,
 
 
 def read_households_file(ruleset: Ruleset, path: str) -> list[dict[str, Any]]:
+    """The household register of a table file: a clean CSV read by columns
+    (:func:`~xiangyue.points.columnar.csvload.read_csv_households`, the same rows, no dict
+    built per cell), anything else by the row path (:func:`read_households_rows`)."""
+    try:
+        from xiangyue.points.columnar.csvload import read_csv_households
+    except ImportError:  # numpy / pyarrow missing: rows
+        pass
+    else:
+        fast = read_csv_households(ruleset, path)
+        if fast is not None:
+            return fast
+    return read_households_rows(ruleset, path)
+
+
+def read_households_rows(ruleset: Ruleset, path: str) -> list[dict[str, Any]]:
+    """:func:`read_households_file` by the row path."""
     from xiangyue.data.tables import read_table
 
     table = read_table(path, ruleset.household_fields, key="household")
@@ -240,15 +256,14 @@ def open_inputs(ruleset: Ruleset, period: Period, *, db_path: str | None = None,
     records)."""
     households = read_households_file(ruleset, households_path) if households_path else None
     if records_path:
-        # a clean CSV straight to columns; anything else (and any message) by the row path
+        # a clean CSV straight to columns (the same records); anything else (and any
+        # message) by the row path
         try:
             from xiangyue.points.columnar.csvload import read_csv_records
         except ImportError:  # numpy / pyarrow missing: rows
             fast = None
         else:
-            fast = read_csv_records(ruleset, records_path,
-                                    lambda: read_records_file(ruleset, records_path),
-                                    NotAllowed(ruleset))
+            fast = read_csv_records(ruleset, records_path, None, NotAllowed(ruleset))
         return Inputs(fast if fast is not None else read_records_file(ruleset, records_path),
                       households)
     from xiangyue.data.store import open_store
