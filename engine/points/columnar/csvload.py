@@ -174,7 +174,8 @@ class CsvRecords:
         day_all = self.days()
         inside = (day_all >= (start - EPOCH).days) & (day_all <= (end - EPOCH).days)
         whole = bool(inside.all())
-        keep = np.arange(t.n) if whole else np.flatnonzero(inside)
+        keep = None if whole else np.flatnonzero(inside)
+        n = t.n if keep is None else len(keep)
         vocab = Vocab.empty()
         specs = {f.id: f for f in fields}
         cols: dict[str, Any] = {}
@@ -182,13 +183,13 @@ class CsvRecords:
             spec = specs.get(fid)
             if spec is None:
                 raise Unsupported(f"field {fid} not declared")
-            cols[fid] = t.column_values(fid, None if whole else keep, vocab, spec.type)
+            cols[fid] = t.column_values(fid, keep, vocab, spec.type)
 
         def codes_of(fid: str) -> np.ndarray:
             col = t.coded.get(fid)
             if col is None:
-                return np.full(len(keep), _text_list([t.defaults.get(fid)], vocab)[0], np.int32)
-            used, inverse = _used(col, None if whole else keep)
+                return np.full(n, _text_list([t.defaults.get(fid)], vocab)[0], np.int32)
+            used, inverse = _used(col, keep)
             return _text_list([col.values[c] for c in used], vocab)[inverse]
 
         household = codes_of("household")
@@ -204,9 +205,12 @@ class CsvRecords:
                     invalid = bad if invalid is None else invalid | bad
         if invalid is not None and not whole:
             invalid = invalid[keep]
-        out = Columns(len(keep), rid, household, person_codes, day, cols, vocab, None,  # type: ignore[arg-type]
+        out = Columns(n, rid, household, person_codes, day, cols, vocab, None,  # type: ignore[arg-type]
                       invalid=invalid if invalid is not None and invalid.any() else None)
-        out.fetch = lambda idx: self.rows_at(keep[np.asarray(idx, dtype=np.int64)])
+        if keep is None:
+            out.fetch = self.rows_at
+        else:
+            out.fetch = lambda idx: self.rows_at(keep[np.asarray(idx, dtype=np.int64)])
         return out
 
     def rows_at(self, positions: Any) -> list[dict[str, Any]]:
