@@ -287,3 +287,21 @@ def test_the_example_villages_read_to_columns_as_by_rows(tmp_path, rules, record
         blank = tmp_path / "blank.csv"
         blank.write_text(text.replace("P2,H1,张三,", "P2,H1,,"), encoding="utf-8")
         assert same_as_rows(rs, blank, period="2024-03")
+
+
+@pytest.mark.parametrize("ids", [("A1", "A2", "A3", "B1"), ("A2", "A1", "A3", "B1")])
+def test_records_listed_in_date_and_id_order_need_no_sort_and_score_the_same(tmp_path, ids):
+    """A file already in (date, record_id) order hands the evaluator each record's place
+    (no sort of the ids); one that is not leaves the sort to it. Both score as the rows do."""
+    a, b, c, d = ids
+    text = HEADER + (f"{a},JG001,2024-03-01,志愿服务,2,\n{b},JG002,2024-03-01,志愿服务,1,\n"
+                     f"{c},JG001,2024-03-01,孝老爱亲,,\n{d},JG001,2024-03-02,志愿服务,3,\n")
+    records = tmp_path / "records.csv"
+    records.write_text(text, encoding="utf-8")
+    rs = load_ruleset(JINGOU)
+    fast = read_csv_records(rs, str(records))
+    cols = fast.columns(list(rs.fields), {"activity"}, False, parse_period("2024").start,
+                        parse_period("2024").end)
+    assert (cols.rank is not None) == (ids[0] < ids[1])
+    assert same_as_rows(rs, records, period="2024-03")
+    assert same_as_rows(rs, records, period="2024-03", engine="reference")

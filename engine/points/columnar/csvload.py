@@ -206,7 +206,8 @@ class CsvRecords:
         if invalid is not None and not whole:
             invalid = invalid[keep]
         out = Columns(n, rid, household, person_codes, day, cols, vocab, None,  # type: ignore[arg-type]
-                      invalid=invalid if invalid is not None and invalid.any() else None)
+                      invalid=invalid if invalid is not None and invalid.any() else None,
+                      rank=_rank_if_in_order(day, rid))
         if keep is None:
             out.fetch = self.rows_at
         else:
@@ -225,6 +226,26 @@ class CsvRecords:
             row["_row"] = pos + 2
             mark(row, column)
         return out
+
+
+def _rank_if_in_order(day: np.ndarray, rid: Any) -> np.ndarray | None:
+    """Each record's place in (date, record_id) order when the file lists them so (as
+    clerks' files and exports mostly do: the evaluator then needs no sort of the ids); None
+    when it does not. Record ids are unique (checked when read)."""
+    import pyarrow.compute as pc
+
+    n = len(day)
+    if n < 2 or n >= 2**31 - 1:
+        return None
+    step = np.diff(day)
+    if (step < 0).any():
+        return None
+    same = step == 0
+    if same.any():
+        rising = pc.less(rid[:-1], rid[1:]).to_numpy(zero_copy_only=False)
+        if (same & ~rising).any():
+            return None
+    return np.arange(n, dtype=np.int32)
 
 
 def read_csv_records(ruleset: Ruleset, path: str, read_rows: Any,
