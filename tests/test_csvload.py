@@ -305,3 +305,39 @@ def test_records_listed_in_date_and_id_order_need_no_sort_and_score_the_same(tmp
     assert (cols.rank is not None) == (ids[0] < ids[1])
     assert same_as_rows(rs, records, period="2024-03")
     assert same_as_rows(rs, records, period="2024-03", engine="reference")
+
+
+#: per column, cells a clerk's file may hold: clean, loose, wrong
+MESSY = {
+    "record_id": lambda i: [f"R{i}", f" R{i}", f"Ｒ{i}", f"记{i}", f"R{i}\t", f"1.1E+{i}", "",
+                            f"R{max(i - 1, 0)}", f'"R{i}"', f"Total{i}", f"R{i}\u3000"],
+    "household": lambda i: ["JG001", "JG002", "ＪＧ００１", " JG002", "", "JG999", "jg001"],
+    "date": lambda i: ["2024-03-01", "2024/3/5", "2023-12-31", "2024-02-30", "2024年3月6日",
+                       " 2024-03-07", "3月8日", "2024-04-01", "20240309", ""],
+    "activity": lambda i: ["志愿服务", "孝老爱亲", "没有的事", "", " 志愿服务", '"志愿,服务"'],
+    "quantity": lambda i: ["", "1", "1.50", " 2", "-1", "１２", "1,200", "abc", "+3", ".5", "1e3"],
+    "grade": lambda i: ["", "优", "良", "特优", " 优"],
+}
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_messy_files_give_what_the_row_path_gives(tmp_path, monkeypatch, seed):
+    """Files with cells drawn from MESSY (some read to columns, some not; read in blocks
+    of a few bytes or whole): the evaluation or the messages are the row path's."""
+    import random
+
+    rng = random.Random(seed)
+    rs = load_ruleset(JINGOU)
+    clean = {"household": "JG001", "activity": "志愿服务", "quantity": "1", "grade": ""}
+    for trial in range(10):
+        monkeypatch.setattr(csvload, "BLOCK", rng.choice([1 << 24, 17, 64]))
+        share = rng.random() * 0.5
+        rows = []
+        for i in range(rng.randint(1, 8)):
+            good = {"record_id": f"R{i}", "date": f"2024-03-0{1 + i % 9}", **clean}
+            rows.append(",".join(rng.choice(MESSY[k](i)) if rng.random() < share else good[k]
+                                 for k in MESSY))
+        records = tmp_path / f"records{trial}.csv"
+        records.write_text(HEADER + "\n".join(rows) + rng.choice(["\n", "", "\r\n", "\n\n"]),
+                           encoding="utf-8")
+        same_as_rows(rs, records, period=rng.choice(["2024-03", "2024"]))
