@@ -232,3 +232,15 @@ def test_json_on_the_terminal_stays_valid_json():
     VisibleStream(buf).write(json.dumps({"head": "a\x85b\u202ec\x1b"}, ensure_ascii=False))
     assert json.loads(buf.getvalue()) == {"head": "a\x85b\u202ec\x1b"}
     assert "\u202e" not in buf.getvalue() and "\x85" not in buf.getvalue()
+
+
+def test_printable_text_is_returned_as_is_and_every_control_character_is_caught():
+    from xiangyue.report.terminal import _CONTROL, _printable
+
+    text = "户号 JG001\n总分 12.5\n" * 3
+    assert visible(text) is text  # nothing to show: no copy
+    # the quick check never lets through what the expression would show
+    for ch in map(chr, range(0x3000)):
+        if _CONTROL.match(ch) and ch not in "\n\t":
+            assert not _printable(f"a{ch}b\n", "\n\t"), repr(ch)
+            assert visible(f"a{ch}b") != f"a{ch}b"

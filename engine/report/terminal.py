@@ -43,7 +43,20 @@ def visible(text: str, keep: str = "\n\t") -> str:
         # \u form above ASCII: inside a JSON string it is still a valid escape
         return f"\\x{ord(ch):02x}" if ord(ch) < 0x80 else f"\\u{ord(ch):04x}"
 
-    return _CONTROL.sub(show, text) if isinstance(text, str) else text
+    if not isinstance(text, str):
+        return text
+    if _printable(text, keep):  # nothing to show (a long report: a check much quicker than sub)
+        return text
+    return _CONTROL.sub(show, text)
+
+
+def _printable(text: str, keep: str) -> bool:
+    """True when ``text`` has no character :data:`_CONTROL` matches but those in ``keep``:
+    every character it matches is non-printable (``str.isprintable``), so printable lines
+    (split at the line breaks ``keep`` lets through) have none."""
+    if "\n" in keep:
+        return all(line.isprintable() for line in text.split("\n"))
+    return text.isprintable()
 
 
 def text_width(text: str) -> int:
