@@ -49,8 +49,10 @@ def _issues(items):
 def summary(ev) -> dict:
     """Everything a report shows of an evaluation (the ledger apart)."""
     return {
-        "results": [(r.household, r.person, r.head, r.grid, r.total, r.vetoed, dict(r.by_rule),
-                     dict(r.by_category), [dict(v) for v in r.vetoes]) for r in ev.results],
+        # by rule and by category in order (the JSON output lists them so)
+        "results": [(r.household, r.person, r.head, r.grid, r.total, r.vetoed,
+                     list(r.by_rule.items()), list(r.by_category.items()),
+                     [dict(v) for v in r.vetoes]) for r in ev.results],
         "unmatched": _issues(ev.unmatched),
         "not_covered": _issues(ev.not_covered),
         "invalid": _issues(ev.invalid),

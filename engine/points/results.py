@@ -140,19 +140,15 @@ class UnitResult:
         out: dict[str, Any] = {"household": self.household}
         if self.person is not None:
             out["person"] = self.person
-        out.update(
-            {
-                "head": self.head,
-                "grid": self.grid,
-                "total": self.total,
-                "base": self.base,
-                "earned": self.earned,
-                "deducted": self.deducted,
-                "vetoed": self.vetoed,
-                "by_rule": dict(self.by_rule),
-                "by_category": dict(self.by_category),
-            }
-        )
+        out["head"] = self.head
+        out["grid"] = self.grid
+        out["total"] = self.total
+        out["base"] = self.base
+        out["earned"] = self.earned
+        out["deducted"] = self.deducted
+        out["vetoed"] = self.vetoed
+        out["by_rule"] = dict(self.by_rule)
+        out["by_category"] = dict(self.by_category)
         if self.vetoes:
             out["vetoes"] = [dict(v) for v in self.vetoes]
         return out

@@ -764,11 +764,6 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
         TP = np.add.reduceat(P, ufirst)
         TN = np.add.reduceat(N, ufirst)
 
-        def decimals(values: np.ndarray) -> list[Decimal]:
-            uniq, inv = np.unique(values, return_inverse=True)
-            objs = np.array([dec(x) for x in uniq.tolist()] + [None], dtype=object)[:-1]
-            return objs[inv.ravel()].tolist()
-
         if not plan.person:  # household units: dicts built when a result is read
             lazy_sums = (TU, TV, K, V, CC, CV, np.append(ufirst, len(U)),
                          np.append(np.flatnonzero(_starts(CU, CU)), len(CU)), cat_names, TP, TN)
@@ -776,12 +771,12 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
     if parts_u:
         rule_names = np.array([r.id for r in rs.rules] + [None], dtype=object)[:-1]
         ids = rule_names[K].tolist()
-        vals = decimals(V)
+        vals = _decimals(V, dec)
         cids = cat_names[CC].tolist()
-        cvals = decimals(CV)
-        tvals = decimals(TV)
-        pvals = decimals(TP)
-        nvals = decimals(TN)
+        cvals = _decimals(CV, dec)
+        tvals = _decimals(TV, dec)
+        pvals = _decimals(TP, dec)
+        nvals = _decimals(TN, dec)
         ubounds = np.append(ufirst, len(U)).tolist()
         cstarts = np.flatnonzero(_starts(CU, CU))
         cbounds = np.append(cstarts, len(CU)).tolist()
@@ -900,24 +895,17 @@ class _FastUnitResult(UnitResult):
 
     def _build(self) -> None:
         src, self._src = self._src, None
-        base, sums, j, dec = src
+        base, sums, j = src
         by_rule: dict[str, Decimal] = {}
         if base is not None:
             by_rule[BASE_RULE] = base
         by_cat: dict[str, Decimal] = {}
         if j is not None:
-            TU, TV, K, V, CC, CV, ub, cb, cat_names = sums[:9]
-            a, b = int(ub[j]), int(ub[j + 1])
-            ids = cat_names.rule_ids
-            for k, v in zip(K[a:b].tolist(), V[a:b].tolist()):
-                by_rule[ids[k]] = dec(v)
-            ca, cb_ = int(cb[j]), int(cb[j + 1])
-            order = cat_names.order
-            pairs = [(cat_names[c], dec(v)) for c, v in zip(CC[ca:cb_].tolist(),
-                                                            CV[ca:cb_].tolist())
-                     if cat_names[c] is not None]
-            pairs.sort(key=lambda p: (order.get(p[0], len(order)), p[0]))
-            by_cat.update(pairs)
+            lists = sums.lists()
+            a, b = lists.ub[j], lists.ub[j + 1]
+            by_rule.update(zip(lists.ids[a:b], lists.vals[a:b]))
+            ca, cb = lists.cb[j], lists.cb[j + 1]
+            by_cat.update(zip(lists.cids[ca:cb], lists.cvals[ca:cb]))
         self._rule_d, self._cat_d = by_rule, by_cat
 
     @property  # type: ignore[override]
@@ -960,12 +948,50 @@ class _FastUnitResult(UnitResult):
     __hash__ = None  # type: ignore[assignment]
 
 
-class _CatNames(list):
-    """Category names (by index), carrying the rule ids (by index) and the categories'
-    order in the rule file too."""
+class _Sums:
+    """The period's sums by (unit, rule) and (unit, category) as arrays, and as Python lists
+    made for all units at once the first time a result's dicts are read (a slice of each per
+    unit then): by rule in file order, by category in the rule file's order of categories
+    (others after, by name), no entry for rules without a category."""
 
-    rule_ids: list[str]
-    order: dict[str, int]
+    def __init__(self, rs: Ruleset, sums: tuple, dec: Any):
+        self.rs, self.arrays, self.dec = rs, sums, dec
+        self._lists: Any = None
+
+    def lists(self) -> Any:
+        if self._lists is None:
+            self._lists = self._make()
+        return self._lists
+
+    def _make(self) -> Any:
+        from types import SimpleNamespace
+
+        TU, _, K, V, CC, CV, ub, cb, cat_names = self.arrays[:9]
+        rs = self.rs
+        rule_ids = np.array([r.id for r in rs.rules] + [None], dtype=object)[:-1]
+        # categories ranked in the order a result lists them; no category: left out
+        names = cat_names.tolist()
+        order = {c.id: i for i, c in enumerate(rs.categories)}
+        listed = sorted((n for n in names if n is not None),
+                        key=lambda n: (order.get(n, len(order)), n))
+        rank = np.array([listed.index(n) if n is not None else -1 for n in names] + [-1],
+                        dtype=np.int64)[:-1]
+        CU = np.repeat(np.arange(len(cb) - 1), np.diff(cb))  # each entry's unit (row of TU)
+        r = rank[CC]
+        o = np.lexsort((r, CU))
+        o = o[r[o] >= 0]
+        cu = CU[o]
+        bounds = np.searchsorted(cu, np.arange(len(TU) + 1), side="left")
+        return SimpleNamespace(ub=ub.tolist(), ids=rule_ids[K].tolist(),
+                               vals=_decimals(V, self.dec), cb=bounds.tolist(),
+                               cids=cat_names[CC[o]].tolist(), cvals=_decimals(CV[o], self.dec))
+
+
+def _decimals(values: np.ndarray, dec: Any) -> list[Decimal]:
+    """Each scaled value as a Decimal (``dec``), one conversion per distinct value."""
+    uniq, inv = np.unique(values, return_inverse=True)
+    objs = np.array([dec(x) for x in uniq.tolist()] + [None], dtype=object)[:-1]
+    return objs[inv.ravel()].tolist()
 
 
 def _household_results(rs: Ruleset, period: Period,
@@ -984,14 +1010,12 @@ def _household_results(rs: Ruleset, period: Period,
         grants = base.points * len(base_starts)
     row_of: dict[Any, int] = {}
     totals: list[Decimal] = []
+    shared: _Sums | None = None
     if sums is not None:
         TU, TV = sums[0], sums[1]
-        names = _CatNames(sums[8].tolist())
-        names.rule_ids = [r.id for r in rs.rules]
-        names.order = {c.id: i for i, c in enumerate(rs.categories)}
         earned = [dec(v) for v in sums[9].tolist()]
         deducted = [dec(v) for v in sums[10].tolist()]
-        sums = sums[:8] + (names,)
+        shared = _Sums(rs, sums, dec)
         row_of = {unit_keys[u]: j for j, u in enumerate(TU.tolist())}
         totals = [dec(v) for v in TV.tolist()]
     zero = ZERO
@@ -1012,7 +1036,7 @@ def _household_results(rs: Ruleset, period: Period,
         res.earned = zero if j is None else earned[j]
         res.deducted = zero if j is None else deducted[j]
         res.records, res.last_date = stats.get(hh, (0, None))
-        res._src = (grants, sums, j, dec)
+        res._src = (grants, shared, j)
         res._rule_d = res._cat_d = None
         vs = []
         for v in vetoes.get(hh, ()):
