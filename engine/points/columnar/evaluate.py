@@ -840,7 +840,12 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
             mark = NotAllowed(rs)
             for rec in recs:
                 mark(rec)
-        side = reference.evaluate(rs, Inputs(recs, households), period, with_ledger=False)
+        # the register only says which households are known: its rows for these records'
+        # households are enough (not a result for each of the village's households)
+        own = None if register is None else [
+            register[h] for h in dict.fromkeys(r.get("household") for r in recs)
+            if h in register]
+        side = reference.evaluate(rs, Inputs(recs, own), period, with_ledger=False)
         issues = {"unmatched": side.unmatched, "not_covered": side.not_covered,
                   "invalid": side.invalid, "unknown_households": side.unknown_households,
                   "pending": side.pending}
