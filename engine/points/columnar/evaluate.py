@@ -359,7 +359,7 @@ def _sort_order(cols: Columns, unit: np.ndarray) -> np.ndarray:
         t = np.flatnonzero(tie)
         sub = order[t]
         # equal (unit, date): record_id as text, then the source's order (ids may repeat)
-        sub_table = pa.table({"k": ks[t], "r": cols.record_id.take(pa.array(sub)), "p": sub})
+        sub_table = pa.table({"k": ks[t], "r": cols.rid_take(sub), "p": sub})
         perm = pc.sort_indices(sub_table, sort_keys=[("k", "ascending"), ("r", "ascending"),
                                                      ("p", "ascending")])
         order[t] = sub[np.asarray(perm)]
@@ -460,7 +460,8 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
     index = order.astype(np.intp, copy=False)
     if len(order) < 2**31 - 1:
         order = order.astype(np.int32, copy=False)
-    cols.permute(order, index)
+    # without a ledger the record ids are read again for a few rows only (vetoes)
+    cols.permute(order, index, lazy_ids=not with_ledger)
     del index
     rank = cols.rank  # each record's place in (date, record_id) order (database), or None
     cols.rank = None

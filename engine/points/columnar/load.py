@@ -50,19 +50,32 @@ class Columns:
     #: True for records that carry a reason they cannot be scored (a value outside its
     #: field's allowed values: :data:`xiangyue.points.results.INVALID`); None: none do
     invalid: np.ndarray | None = None
+    #: after ``permute(..., lazy_ids=True)``: the record ids in the source's order (then
+    #: ``record_id`` is None) and where each row's id is in it; read through :meth:`rid_take`
+    rid_src: Any = None
+    rid_at: np.ndarray | None = None
+
+    def rid_take(self, idx: np.ndarray) -> Any:
+        """The record ids of the rows at ``idx``, as a pyarrow array."""
+        import pyarrow as pa
+
+        if self.rid_src is not None:
+            return self.rid_src.take(pa.array(np.asarray(self.rid_at[idx], dtype=np.int64)))
+        return self.record_id.take(pa.array(np.asarray(idx, dtype=np.int64)))
 
     def ids(self, idx: np.ndarray) -> list[str]:
         """The record ids of the rows at ``idx``."""
-        import pyarrow as pa
-
-        if self.record_id is not None:
-            return self.record_id.take(pa.array(np.asarray(idx, dtype=np.int64))).to_pylist()
+        if self.record_id is not None or self.rid_src is not None:
+            return self.rid_take(idx).to_pylist()
         return _ids_by_rowid(self.store, self.rowid[idx].tolist())
 
-    def permute(self, order: np.ndarray, index: np.ndarray | None = None) -> None:
+    def permute(self, order: np.ndarray, index: np.ndarray | None = None,
+                lazy_ids: bool = False) -> None:
         """Put the rows in ``order``, in place (one column at a time: memory stays flat).
         ``index``: the same positions as ``intp`` (numpy gathers by them without a cast, much
-        faster on 10M rows than by ``int32``), used for the gathers only and not kept."""
+        faster on 10M rows than by ``int32``), used for the gathers only and not kept.
+        ``lazy_ids``: leave the record ids where they are (a million texts not moved when
+        only a few are read again: :meth:`ids`, :meth:`rid_take`)."""
         import pyarrow as pa
 
         at = order if index is None else index
@@ -74,7 +87,11 @@ class Columns:
         if self.person is not None:
             self.person = self.person[at]
         self.day = self.day[at]
-        if self.record_id is not None:
+        if self.rid_src is not None:
+            self.rid_at = self.rid_at[at]
+        elif self.record_id is not None and lazy_ids:
+            self.rid_src, self.rid_at, self.record_id = self.record_id, order, None
+        elif self.record_id is not None:
             self.record_id = self.record_id.take(pa.array(at))
         if self.rowid is not None:
             self.rowid = self.rowid[at]
@@ -96,8 +113,6 @@ class Columns:
         self.fetch = fetch
 
     def take(self, order: np.ndarray) -> "Columns":
-        import pyarrow as pa
-
         fields = {}
         for k, v in self.fields.items():
             fields[k] = Val(v.kind, v.data[order], v.scale,
@@ -108,7 +123,8 @@ class Columns:
             return parent(order[idx])
 
         return Columns(
-            len(order), self.record_id.take(pa.array(order)), self.household[order],
+            len(order), self.rid_take(order) if self.record_id is not None or self.rid_src is not None
+            else None, self.household[order],
             None if self.person is None else self.person[order], self.day[order], fields,
             self.vocab, fetch, invalid=None if self.invalid is None else self.invalid[order],
         )
