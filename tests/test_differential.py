@@ -52,7 +52,8 @@ def summary(ev) -> dict:
         # by rule and by category in order (the JSON output lists them so)
         "results": [(r.household, r.person, r.head, r.grid, r.total, r.vetoed,
                      list(r.by_rule.items()), list(r.by_category.items()),
-                     [dict(v) for v in r.vetoes]) for r in ev.results],
+                     [dict(v) for v in r.vetoes], r.earned, r.deducted, r.base, r.records,
+                     r.last_date) for r in ev.results],
         "unmatched": _issues(ev.unmatched),
         "not_covered": _issues(ev.not_covered),
         "invalid": _issues(ev.invalid),

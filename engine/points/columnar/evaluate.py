@@ -797,14 +797,22 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
     seen_units = dict.fromkeys(unit_keys[c] for c in np.flatnonzero(seen).tolist())
 
     # records of the period some rule applied to, and the last one's date, per unit
+    # (rows are in (unit, date) order: a unit's last counted row has its last date)
     counted = np.flatnonzero(in_p & ok & any_match)
     cu = unit[counted].astype(np.int64)
     n_rec = np.bincount(cu, minlength=len(unit_keys)) if len(cu) else np.zeros(len(unit_keys), np.int64)
     last_day = np.full(len(unit_keys), -1, dtype=np.int64)
     if len(cu):
-        np.maximum.at(last_day, cu, day[counted].astype(np.int64))
-    stats = {unit_keys[u]: (int(n_rec[u]), EPOCH + dt.timedelta(days=int(last_day[u])))
-             for u in np.flatnonzero(n_rec).tolist()}
+        ends = np.append(np.flatnonzero(cu[1:] != cu[:-1]), len(cu) - 1)
+        last_day[cu[ends]] = day[counted[ends]]
+    dates: dict[int, dt.date] = {}
+    stats = {}
+    us = np.flatnonzero(n_rec)
+    for u, c, d in zip(us.tolist(), n_rec[us].tolist(), last_day[us].tolist()):
+        date = dates.get(d)
+        if date is None:
+            date = dates[d] = EPOCH + dt.timedelta(days=d)
+        stats[unit_keys[u]] = (c, date)
     lap("sums")
     # -- vetoes ----------------------------------------------------------------------------
     vetoes: dict[Any, list[dict[str, Any]]] = {}
