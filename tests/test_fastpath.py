@@ -464,3 +464,27 @@ def test_database_read_in_many_small_batches(tmp_path, monkeypatch):
                     assert got.ledger == want.ledger
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("years", [1, 100])  # 100 years of days: too many for 16-bit keys
+def test_records_sorted_by_household_date_and_record_id_whatever_their_span(years):
+    """The columnar sort of records that do not come in date order (a file) puts them in
+    (household, date, record_id as text, file order) order, by 16-bit passes or one sort."""
+    import random
+
+    from xiangyue.points.columnar.evaluate import _sort_order
+    from xiangyue.points.columnar.load import load_records
+
+    rnd = random.Random(years)
+    start = dt.date(1950, 1, 1)
+    records = [{"record_id": f"R{rnd.randrange(40)}", "household": f"H{rnd.randrange(5)}",
+                "date": start + dt.timedelta(days=rnd.randrange(3) * 365 * years // 2),
+                "activity": "志愿服务"} for _ in range(300)]
+    fields = load_ruleset(JINGOU).fields
+    cols = load_records(records, fields, set(), False, start, dt.date(2100, 1, 1))
+    order = _sort_order(cols, cols.household).tolist()
+    # households compared by their codes: the order of their first appearance
+    first_seen = {h: i for i, h in reversed(list(enumerate(r["household"] for r in records)))}
+    expected = sorted(range(len(records)), key=lambda i: (
+        first_seen[records[i]["household"]], records[i]["date"], records[i]["record_id"], i))
+    assert order == expected

@@ -349,7 +349,13 @@ def _sort_order(cols: Columns, unit: np.ndarray) -> np.ndarray:
     d0 = int(cols.day.min())
     span = int(cols.day.max()) - d0 + 1
     key = (unit.astype(np.int64) + 1) * span + (cols.day - d0)
-    order = np.argsort(key)
+    if span < 32767 and -1 <= int(unit.min()) and int(unit.max()) < 32766:
+        # two stable passes over 16-bit keys (numpy sorts them by radix: linear time), days
+        # then units; equal keys are put in order below whatever order they come in
+        by_day = np.argsort((cols.day - d0).astype(np.int16), kind="stable")
+        order = by_day[np.argsort((unit[by_day] + 1).astype(np.int16), kind="stable")]
+    else:
+        order = np.argsort(key)
     ks = key[order]
     same = ks[1:] == ks[:-1]
     if same.any():
