@@ -243,8 +243,11 @@ def pick(help_text: str | None, lang: str, *, option: bool = False) -> str | Non
 
 
 def _walk(command: click.Command) -> Iterable[click.Command]:
+    """``command`` and its subcommands; of a lazy group (``xiangyue.cli.main``), only those
+    already imported (the others get their language when they are)."""
     yield command
-    for sub in getattr(command, "commands", {}).values():
+    subs = getattr(command, "commands", {})
+    for sub in subs.loaded() if hasattr(subs, "loaded") else subs.values():
         yield from _walk(sub)
 
 

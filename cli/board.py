@@ -8,7 +8,6 @@ import click
 from xiangyue.errors import Diagnostic, InputError
 from xiangyue.report.boards import BINARY_FORMATS, FORMATS, render
 from xiangyue.report.terminal import color_enabled
-from xiangyue.points.selections import render_stars
 from xiangyue.data.workspace import resolve_ruleset_path
 
 from .options import (emit,
@@ -132,6 +131,8 @@ def stars(ruleset: str | None, ruleset_opt: str | None, db_path: str, records_pa
 
         emit(render_document(stars_document(result, lang), fmt, lang), fmt, output)
         return
+    from xiangyue.points.selections import render_stars
+
     emit(render_stars(result, fmt, lang, color=not output and color_enabled()), fmt, output)
 
 

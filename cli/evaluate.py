@@ -7,8 +7,6 @@ import click
 from xiangyue.demo import DEFAULT_DEMO_DB, run_demo
 from xiangyue.points.explain import story_text
 from xiangyue.i18n import text
-from xiangyue.report.boards import render_table as render_boards
-from xiangyue.report.compliance import render as render_compliance
 from xiangyue.report.jsonout import dumps
 from xiangyue.data.workspace import resolve_ruleset_path
 from xiangyue.report.points import render_csv, render_json, render_table
@@ -129,6 +127,9 @@ def explain(args: tuple[str, ...], ruleset_opt: str | None, db_path: str, record
 @handles_user_errors
 def demo(db_path: str, period: str, lang: str | None) -> None:
     lang = resolve_lang(lang)
+    from xiangyue.report.boards import render_table as render_boards
+    from xiangyue.report.compliance import render as render_compliance
+
     run = run_demo(db_path, period)
     households, records, cases = (i.rows for i in run.imports)
     if lang == "en":

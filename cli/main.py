@@ -1,13 +1,16 @@
 """The ``xiangyue`` command group.
 
 Each module in this package that defines ``commands`` (a list of click commands or groups)
-contributes them; the group holds no logic of its own.
+contributes them; the group holds no logic of its own. A command's module is imported only
+when the command is used (or listed by ``--help``): :data:`COMMANDS` names the module of
+each command, so ``xiangyue explain ...`` does not import what ``county`` or ``check`` need
+(``tests/cli/test_lazy_commands.py`` keeps the table in step with the modules).
 """
 
 from __future__ import annotations
 
 import importlib
-import pkgutil
+from collections.abc import Iterator, MutableMapping
 
 import click
 
@@ -17,6 +20,75 @@ from ._lang import install
 from .options import EXIT_CODES_HELP
 
 install()
+
+#: command name -> the module of this package that defines it (in its ``commands``)
+COMMANDS = {
+    "backup": "batches", "imports": "batches",
+    "board": "board", "stars": "board",
+    "check": "check",
+    "county": "county",
+    "cases": "data", "households": "data", "records": "data",
+    "diff": "diff", "show-effective": "diff",
+    "demo": "evaluate", "evaluate": "evaluate", "explain": "evaluate",
+    "init": "init",
+    "lint": "lint",
+    "balance": "market", "redeem": "market",
+    "passbook": "printables", "rules-notice": "printables",
+    "publish": "publish",
+    "test": "ruletest",
+    "select": "select",
+    "template": "template",
+    "validate": "validate",
+}
+
+
+class LazyCommands(MutableMapping):
+    """The group's commands by name, each module imported the first time one of its
+    commands is looked up (its help shown in the language of the run, as :func:`use` does
+    for the commands already loaded)."""
+
+    def __init__(self, modules: dict[str, str]):
+        self._modules = dict(modules)
+        self._loaded: dict[str, click.Command] = {}
+
+    def _load(self, name: str) -> None:
+        from ._lang import current, use
+
+        module = importlib.import_module(f"xiangyue.cli.{self._modules[name]}")
+        for command in getattr(module, "commands", []):
+            if command.name in self._modules and command.name not in self._loaded:
+                use(command, current())
+                self._loaded[command.name] = command
+        if name not in self._loaded:  # pragma: no cover - COMMANDS names a wrong module
+            raise LookupError(f"xiangyue.cli.{self._modules[name]} defines no {name!r}")
+
+    def __getitem__(self, name: str) -> click.Command:
+        if name not in self._loaded:
+            if name not in self._modules:
+                raise KeyError(name)
+            self._load(name)
+        return self._loaded[name]
+
+    def __setitem__(self, name: str, command: click.Command) -> None:
+        self._modules.setdefault(name, "")
+        self._loaded[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        del self._modules[name]
+        self._loaded.pop(name, None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._modules)
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._modules
+
+    def loaded(self) -> list[click.Command]:
+        """The commands imported so far (nothing is imported)."""
+        return list(self._loaded.values())
 
 
 class _Group(click.Group):
@@ -62,18 +134,7 @@ def main() -> None:
     pass
 
 
-def _register() -> None:
-    import xiangyue.cli as pkg
-
-    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
-        if info.name in {"main", "options"} or info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"xiangyue.cli.{info.name}")
-        for command in getattr(module, "commands", []):
-            main.add_command(command)
-
-
-_register()
+main.commands = LazyCommands(COMMANDS)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -14,16 +14,16 @@ import sqlite3
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from xiangyue.errors import Diagnostic, InputError
 from xiangyue.points.results import Evaluation
 from xiangyue.i18n import Msg, register
-from xiangyue.data.ingest import ImportResult
 from xiangyue.rules.model import Ruleset
 from xiangyue.periods import parse_period
-from xiangyue.rules.pipeline import load_ruleset
-from xiangyue.data.store import open_store
+
+if TYPE_CHECKING:  # the demo's imports and pipeline are imported when it runs
+    from xiangyue.data.ingest import ImportResult
 
 register(
     {
@@ -92,8 +92,10 @@ DEMO_AS_OF = "2024-06-30"  # the demo cases are checked as of the end of the dat
 def run_demo(db_path: str = DEFAULT_DEMO_DB, period: str = "2024-Q1", as_of: str = DEMO_AS_OF) -> DemoRun:
     """Import the demo village into a fresh database, evaluate ``period`` and store the run;
     compute the period's boards and check the demo cases as of ``as_of``."""
-    from xiangyue.points.boards import compute_boards
+    from xiangyue.data.store import open_store
     from xiangyue.data.workspace import remember_ruleset
+    from xiangyue.points.boards import compute_boards
+    from xiangyue.rules.pipeline import load_ruleset
     from xiangyue.village import Village
 
     p = parse_period(period)
