@@ -1,4 +1,4 @@
-"""The village database: one SQLite file (default ``./xiangyue.db``) through sqlite-utils.
+"""The village database: one SQLite file (default ``./xiangyue.db``).
 
 Every write happens inside :meth:`Store.transaction` (``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled
 back on any error), so an import is all or nothing and two clerks writing at once are
@@ -11,8 +11,11 @@ booleans as INTEGER 0/1, ids as TEXT (``"001"`` stays ``"001"``). :func:`to_db` 
 :func:`from_db` convert one value; :meth:`Store.iter_records` gives back rows in the same typed
 representation :func:`xiangyue.data.tables.read_table` produces.
 
-Other modules keep their own tables in the same file: use ``store.db`` (a
-``sqlite_utils.Database``) inside ``with store.transaction():``.
+Other modules keep their own tables in the same file: write with ``store.conn`` inside
+``with store.transaction():``; :meth:`Store.query` reads rows as dicts. ``store.db`` (a
+``sqlite_utils.Database`` on the same connection) is made on first use only: importing
+sqlite-utils costs about 0.1 s (it imports numpy when installed), more than most commands'
+reads.
 """
 
 from __future__ import annotations
@@ -25,8 +28,6 @@ import sqlite3
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
-
-import sqlite_utils
 
 from xiangyue.errors import Diagnostic, StoreError
 from xiangyue.i18n import Msg, register
@@ -278,15 +279,33 @@ class Store:
     """An open village database. Use :func:`open_store` to get one; close it (or use it as a
     context manager) when done."""
 
-    def __init__(self, db: sqlite_utils.Database, path: str, timeout: float = BUSY_TIMEOUT):
-        self.db = db
+    def __init__(self, conn: sqlite3.Connection, path: str, timeout: float = BUSY_TIMEOUT):
+        self._conn = conn
+        self._db: Any = None
         self.path = path
         self.timeout = timeout
         self._depth = 0
 
+    @property
+    def db(self) -> Any:
+        """A ``sqlite_utils.Database`` on this store's connection (imported on first use)."""
+        if self._db is None:
+            import sqlite_utils
+
+            self._db = sqlite_utils.Database(self._conn, execute_plugins=False)
+        return self._db
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
+        """The rows of ``sql`` as dicts (column name -> value), as ``sqlite_utils``'s
+        ``Database.query`` gives them."""
+        cur = self._conn.execute(sql, params)
+        names = [d[0] for d in cur.description]
+        for row in cur:
+            yield dict(zip(names, row))
+
     # -- lifecycle ------------------------------------------------------------------------
     def close(self) -> None:
-        self.db.close()
+        self._conn.close()
 
     def __enter__(self) -> "Store":
         return self
@@ -296,7 +315,7 @@ class Store:
 
     @property
     def conn(self) -> sqlite3.Connection:
-        return self.db.conn
+        return self._conn
 
     # -- transactions ---------------------------------------------------------------------
     def _begin(self, on_wait: Callable[[], None] | None) -> None:
@@ -497,7 +516,7 @@ class Store:
     def imports(self) -> list[dict[str, Any]]:
         """The import log, oldest first."""
         with _mapped(self.path):
-            return list(self.db.query("SELECT * FROM imports ORDER BY id"))
+            return list(self.query("SELECT * FROM imports ORDER BY id"))
 
 
 def _date_range(start: dt.date | None, end: dt.date | None) -> tuple[str, list[Any]]:
@@ -561,7 +580,7 @@ def open_store(path: str | os.PathLike[str] = DEFAULT_DB, *, create: bool = True
                 conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")  # safe in WAL mode
             conn.execute("PRAGMA cache_size = -65536")  # 64 MiB: index upkeep of big imports
-        store = Store(sqlite_utils.Database(conn, execute_plugins=False), name, timeout)
+        store = Store(conn, name, timeout)
         if version < SCHEMA_VERSION:
             with store.transaction():
                 again = conn.execute("PRAGMA user_version").fetchone()[0]

@@ -694,7 +694,7 @@ def voided_redemptions(store: Store, household: str | None = None) -> list[dict[
     if household is not None:
         sql += " WHERE r.household = ?"
         params.append(household)
-    return list(store.db.query(sql + " ORDER BY v.voided_at, r.redemption_id", params))
+    return list(store.query(sql + " ORDER BY v.voided_at, r.redemption_id", params))
 
 
 def list_redemptions(store: Store, household: str | None = None) -> list[dict[str, Any]]:
@@ -705,4 +705,4 @@ def list_redemptions(store: Store, household: str | None = None) -> list[dict[st
     if household is not None:
         sql += " WHERE household = ?"
         params.append(household)
-    return list(store.db.query(sql + " ORDER BY date, redemption_id", params))
+    return list(store.query(sql + " ORDER BY date, redemption_id", params))
