@@ -176,3 +176,21 @@ def test_passbook_of_one_household_is_its_share_of_the_stored_run(village):
     assert stored and next(b for b in everyone if b.household == "A01").to_json() == book.to_json()
     with pytest.raises(XiangyueError):
         village.passbook("NOBODY", "2024-Q1")
+
+
+def test_a_reused_run_gives_back_every_figure_of_every_result(village):
+    """Every field (sums by rule and category read when first asked, the boards'
+    tie-breakers too) equals the evaluation's, whichever evaluator computed it."""
+    from dataclasses import fields
+
+    for engine in ("fast", "reference"):
+        fresh = village.evaluate("2024", engine=engine)
+        reused = village.evaluation("2024")
+        assert reused.run_id == fresh.run_id and reused.ledger is None
+        assert len(reused.results) == len(fresh.results) > 10
+        for a, b in zip(reused.results, fresh.results):
+            for f in fields(b):
+                assert getattr(a, f.name) == getattr(b, f.name), (b.household, f.name)
+            assert a == b and b == a
+        assert any(r.by_rule and r.by_category for r in reused.results)
+        assert all(type(v) is Decimal for r in reused.results for v in r.by_rule.values())

@@ -33,7 +33,8 @@ from typing import Any
 from typing import Callable
 
 from xiangyue.errors import Diagnostic
-from xiangyue.points.results import EngineChoice, Evaluation, LedgerEntry, RecordIssue, UnitResult
+from xiangyue.points.results import (EngineChoice, Evaluation, LazySumsResult, LedgerEntry,
+                                     RecordIssue, UnitResult)
 from xiangyue.rules.model import Ruleset
 from xiangyue.periods import Period
 from xiangyue.report.jsonout import decimal_text, dumps, dumps_records, loads
@@ -277,28 +278,47 @@ def current_run(store: Store, ruleset: Ruleset, period: Period, inputs: str) -> 
     return run_id if row is not None and row[0] == inputs else None
 
 
+class _StoredResult(LazySumsResult):
+    """A stored run's result: its ``by_rule``/``by_category`` JSON texts parsed when first
+    read (the boards read totals only)."""
+
+    __slots__ = ()
+
+    def _build(self) -> None:
+        by_rule, by_category = self._src
+        self._src = None
+        self._rule_d, self._cat_d = _exact(loads(by_rule)), _exact(loads(by_category))
+
+
+def _exact(d: dict[str, Any]) -> dict[str, Decimal]:
+    return {k: v if isinstance(v, Decimal) else Decimal(v) for k, v in d.items()}
+
+
 def load_run(store: Store, run_id: str, ruleset: Ruleset, period: Period) -> Evaluation:
     """A stored run as an :class:`Evaluation` (results, vetoes, listed records and counts;
-    ``ledger`` None: read it with :func:`read_ledger`)."""
+    ``ledger`` None: read it with :func:`read_ledger`). The results' sums by rule and category
+    are parsed when first read."""
     run = get_run(store, run_id)
     if run is None:
         raise KeyError(run_id)
-    def exact(d: dict[str, Any]) -> dict[str, Decimal]:
-        return {k: v if isinstance(v, Decimal) else Decimal(v) for k, v in d.items()}
-
-    results = []
-    for row in read_totals(store, run_id):
-        more = loads(row["more"])
-        day = more.get("last_date")
-        results.append(UnitResult(household=row["household"], person=row["person"],
-                                  head=row["head"], grid=row["grid"], total=row["total"],
-                                  vetoed=row["vetoed"], by_rule=exact(row["by_rule"]),
-                                  by_category=exact(row["by_category"]),
-                                  vetoes=loads(row["vetoes"]) if row.get("vetoes") else [],
-                                  earned=Decimal(more["earned"]),
-                                  deducted=Decimal(more["deducted"]),
-                                  base=Decimal(more["base"]), records=more["records"],
-                                  last_date=dt.date.fromisoformat(day) if day else None))
+    results: list[UnitResult] = []
+    new = object.__new__
+    date = dt.date.fromisoformat
+    cur = store.conn.execute(
+        "SELECT household, person, head, grid, total, vetoed, by_rule, by_category, vetoes, "
+        "more FROM run_totals WHERE run_id = ? ORDER BY seq", (run_id,))
+    for hh, person, head, grid, total, vetoed, by_rule, by_category, vetoes, more in cur:
+        r = new(_StoredResult)
+        r._src = (by_rule, by_category)
+        r.household, r.person, r.head, r.grid = hh, person, head, grid
+        r.total, r.vetoed = Decimal(total), bool(vetoed)
+        r.vetoes = loads(vetoes) if vetoes and vetoes != "[]" else []
+        m = loads(more)
+        r.earned, r.deducted = Decimal(m["earned"]), Decimal(m["deducted"])
+        r.base, r.records = Decimal(m["base"]), m["records"]
+        day = m.get("last_date")
+        r.last_date = date(day) if day else None
+        results.append(r)
     issues: dict[str, list[RecordIssue]] = {k: [] for k in _ISSUE_KINDS}
     cur = store.conn.execute(
         "SELECT kind, record_id, household, date, activity, source_file, source_row, rule, "
@@ -330,14 +350,14 @@ def _has_tables(store: Store) -> bool:
 def get_run(store: Store, run_id: str) -> dict[str, Any] | None:
     if not _has_tables(store):
         return None
-    rows = list(store.db.query("SELECT * FROM runs WHERE run_id = ?", [run_id]))
+    rows = list(store.query("SELECT * FROM runs WHERE run_id = ?", [run_id]))
     return rows[0] if rows else None
 
 
 def list_runs(store: Store) -> list[dict[str, Any]]:
     if not _has_tables(store):
         return []
-    return list(store.db.query("SELECT * FROM runs ORDER BY period, ruleset_version, run_id"))
+    return list(store.query("SELECT * FROM runs ORDER BY period, ruleset_version, run_id"))
 
 
 def _run_rows(store: Store, table: str, run_id: str, household: str | None) -> list[dict[str, Any]]:
@@ -349,7 +369,7 @@ def _run_rows(store: Store, table: str, run_id: str, household: str | None) -> l
     if household is not None:
         sql += " AND household = ?"
         params.append(household)
-    return list(store.db.query(sql + " ORDER BY seq", params))
+    return list(store.query(sql + " ORDER BY seq", params))
 
 
 def read_ledger(store: Store, run_id: str, household: str | None = None) -> list[dict[str, Any]]:

@@ -154,6 +154,52 @@ class UnitResult:
         return out
 
 
+class LazySumsResult(UnitResult):
+    """A :class:`UnitResult` whose ``by_rule`` and ``by_category`` dicts are made the first
+    time either is read (``_build`` sets ``_rule_d`` and ``_cat_d`` from ``_src``), for
+    commands that read thousands of results and few of their sums (boards: totals only).
+    Equal to the plain :class:`UnitResult` with the same values."""
+
+    __slots__ = ("_src", "_rule_d", "_cat_d")
+
+    def _build(self) -> None:  # pragma: no cover - each kind builds its own
+        raise NotImplementedError
+
+    @property  # type: ignore[override]
+    def by_rule(self) -> dict[str, Decimal]:
+        if self._src is not None:
+            self._build()
+        return self._rule_d
+
+    @by_rule.setter
+    def by_rule(self, value: dict[str, Decimal]) -> None:
+        if self._src is not None:
+            self._build()
+        self._rule_d = value
+
+    @property  # type: ignore[override]
+    def by_category(self) -> dict[str, Decimal]:
+        if self._src is not None:
+            self._build()
+        return self._cat_d
+
+    @by_category.setter
+    def by_category(self, value: dict[str, Decimal]) -> None:
+        if self._src is not None:
+            self._build()
+        self._cat_d = value
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, UnitResult):
+            return all(getattr(self, f) == getattr(other, f) for f in _RESULT_FIELDS)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+_RESULT_FIELDS = tuple(UnitResult.__dataclass_fields__)
+
+
 @dataclass(frozen=True)
 class EngineChoice:
     """Which evaluator computed a result: ``fast`` or ``reference``; ``reason`` says why the
