@@ -218,11 +218,30 @@ def _ranked(pool: list[HouseholdTotal], value: Callable[[HouseholdTotal], Decima
             rule: Any, places: int) -> list[tuple[int, HouseholdTotal]]:
     """``pool`` ranked by ``value`` (highest first), then ``rule.ties`` in order; the
     households ranked ``places`` or better (a tie at the last rank lists all tied)."""
-    def key(h: HouseholdTotal) -> tuple:
-        return (-value(h),) + tuple(_tie_key(h, t) for t in rule.ties)
+    ties = rule.ties
+    if ties:
+        keyed = [((-value(h), *[_tie_key(h, t) for t in ties]), h.household, h) for h in pool]
+    else:
+        keyed = [((-value(h),), h.household, h) for h in pool]
+    keyed.sort(key=lambda k: (k[0], k[1]))
+    return _best(keyed, places)
 
-    ordered = sorted(pool, key=lambda h: (key(h), h.household))
-    return [(rank, h) for rank, h in competition_ranks(ordered, key) if rank <= places]
+
+def _best(keyed: list[tuple[Any, str, HouseholdTotal]], places: int
+          ) -> list[tuple[int, HouseholdTotal]]:
+    """The competition ranks of ``keyed`` ((key, household, item) sorted best first) up to
+    ``places`` (all tied at the last rank listed); the ones ranked beyond are not looked at."""
+    out: list[tuple[int, HouseholdTotal]] = []
+    prev: Any = object()
+    rank = 0
+    for i, (k, _, h) in enumerate(keyed):
+        if i == 0 or k != prev:
+            rank = i + 1
+            if rank > places:
+                break
+            prev = k
+        out.append((rank, h))
+    return out
 
 
 def previous_period(period: Any) -> Any:
@@ -248,10 +267,10 @@ def compute_boards(ev: Evaluation, spec: BoardSpec | None = None,
     sizes["black"] = None if spec.black_below is not None else spec.black_size
     black: list[BoardEntry] = []
     listed: set[str] = set()
-    for rank, h in competition_ranks(black_pool, lambda h: h.total):
-        if spec.black_below is not None or rank <= spec.black_size:
-            black.append(BoardEntry(rank, h.household, h.head, h.grid, h.total, h.vetoed))
-            listed.add(h.household)
+    for rank, h in _best([(h.total, h.household, h) for h in black_pool],
+                         len(black_pool) if spec.black_below is not None else spec.black_size):
+        black.append(BoardEntry(rank, h.household, h.head, h.grid, h.total, h.vetoed))
+        listed.add(h.household)
     for h in sorted((h for h in totals if h.vetoed and h.household not in listed),
                     key=lambda h: (h.total, h.household)):
         black.append(BoardEntry(None, h.household, h.head, h.grid, h.total, True))
