@@ -560,7 +560,38 @@ def test_decimals_print_as_exact_json_numbers(text, printed):
     assert loads(out)["v"] == D(text)
 
 
+@pytest.mark.parametrize("text, printed", [
+    ("2.0", "2"), ("-0.0", "0"), ("-0", "0"), ("0.10", "0.1"), ("1E-5", "0.00001"),
+    ("1.10E+3", "1100"), ("2.50E+1", "25"), ("12345678901234567890", "12345678901234567890"),
+    ("1E+30", "1000000000000000000000000000000"), ("5E-30", "0." + "0" * 29 + "5"),
+])
+def test_decimals_print_the_same_on_one_line_and_indented(text, printed):
+    """On one line the C encoder writes what it can; the text is the writer's, every digit."""
+    value = D(text)
+    one_line = dumps({"v": value, "w": [value, {"x": value}]}, indent=None)
+    indented = dumps({"v": value, "w": [value, {"x": value}]}, indent=0)
+    assert one_line == '{"v": %s, "w": [%s, {"x": %s}]}' % ((printed,) * 3)
+    assert one_line.replace(" ", "") == indented.replace("\n", "").replace(" ", "")
+
+
+def test_one_line_json_is_the_writers_text_for_every_kind_of_value():
+    from xiangyue.report.jsonout import _write
+
+    values = [D("121.25"), D("-11"), D("0.1"), D("1E-7"), 1.5, 1e22, True, False, None,
+              "志愿\u2028\x00\"", dt.date(2024, 3, 1), dt.datetime(2024, 3, 1, 8, 30), 0, -7]
+    objs = [values, {"b": values, "a": {"z": [{}], "y": ()}}, {1: "int key"},
+            {"k": {D("1.5"): "decimal key"}}, [[{"h": D("2.50"), "t": [D("-0.0")]}]]]
+    for obj in objs:
+        for sort_keys in (False, True):
+            parts: list[str] = []
+            _write(obj, parts, None, 0, sort_keys)
+            assert dumps(obj, indent=None, sort_keys=sort_keys) == "".join(parts)
+
+
 def test_json_keeps_chinese_and_refuses_nan():
     assert dumps(["志愿服务", dt.date(2024, 3, 1)], indent=None) == '["志愿服务", "2024-03-01"]'
     with pytest.raises(ValueError):
         dumps(D("NaN"))
+    for bad in (D("NaN"), D("-Infinity"), float("nan"), float("inf")):
+        with pytest.raises(ValueError):
+            dumps([bad], indent=None)

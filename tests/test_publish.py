@@ -66,6 +66,23 @@ def test_republishing_unchanged_boards_writes_nothing(db, tmp_path):
         assert list_publications(store)[0].published_at == "2024-04-03T09:30:00+08:00"
 
 
+def test_a_publication_read_back_is_the_one_published(db):
+    """Its boards are read from the database when first asked for (publishing again compares
+    content hashes only): the same boards, the same publication."""
+    from xiangyue.report.jsonout import dumps
+
+    published = publish(db, now=T1).publication
+    again = publish(db, now=T2)
+    with open_store(db, create=False) as store:
+        stored = get_publication(store, "2024-Q1")
+    for read in (again.publication, stored):
+        assert read == published and published == read
+        assert read.boards == published.boards
+        assert dumps(read.boards) == dumps(published.boards)
+    stored.boards = {"changed": True}
+    assert stored.boards == {"changed": True} and stored != published
+
+
 def test_a_correction_publishes_version_2_and_keeps_version_1(db, tmp_path):
     first = publish(db, by="张文书", now=T1).publication
     # a late record: A09 gets 县级表彰 10 in March → red board and 第3网格 change
