@@ -365,3 +365,37 @@ def test_an_unknown_field_type_is_an_error_with_the_others(tmp_path):
         ("E-RULE-CATEGORY", 8, "在 categories 中加上它"),
         ("E-SCHEMA-UNKNOWN-KEY", 9, "现在写作 limit"),
     ]
+
+
+def test_a_rule_file_found_valid_is_not_validated_again_but_any_change_is(tmp_path, monkeypatch):
+    """The structure of a rule file found valid is remembered by its content in the user's
+    private cache folder (a command loading it again does not import jsonschema); a changed
+    file is validated again, and nothing is remembered with XIANGYUE_NO_CACHE."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("XIANGYUE_NO_CACHE", raising=False)
+    rules = tmp_path / "r.yaml"
+    rules.write_text((ROOT / "rulesets" / "examples" / "jingou.yaml").read_text(encoding="utf-8"),
+                     encoding="utf-8")
+    probe = ("import sys\nfrom xiangyue.rules.pipeline import load_ruleset\n"
+             "rs = load_ruleset(sys.argv[1])\n"
+             "print(len(rs.rules), rs.sha256, 'jsonschema' in sys.modules)\n")
+
+    def load() -> list[str]:
+        done = subprocess.run([sys.executable, "-c", probe, str(rules)], capture_output=True,
+                              text=True, check=True)
+        return done.stdout.split()
+
+    first, again = load(), load()
+    assert first[2] == "True" and again == first[:2] + ["False"]  # the same rule file
+    assert len(list((tmp_path / "cache" / "xiangyue").glob("valid-*/*"))) == 1
+    # one key misspelled: validated again, and the mistake reported
+    rules.write_text(rules.read_text(encoding="utf-8").replace("village:", "vilage:", 1),
+                     encoding="utf-8")
+    with pytest.raises(RulesetError) as err:
+        load_ruleset(rules)
+    assert any(d.code.startswith("E-SCHEMA") for d in err.value.diagnostics)
+    monkeypatch.setenv("XIANGYUE_NO_CACHE", "1")
+    rules.write_text(rules.read_text(encoding="utf-8").replace("vilage:", "village:", 1)
+                     .replace("金钩村", "银钩村"), encoding="utf-8")
+    assert load()[2] == "True" and load()[2] == "True"
+    assert len(list((tmp_path / "cache" / "xiangyue").glob("valid-*/*"))) == 1

@@ -137,26 +137,16 @@ def _lark() -> Lark:
 
 def _cache_file() -> str | None:
     """Where Lark keeps the analysed grammar (building it costs ~1 s, every command pays
-    it): a file in the user's own cache folder (``$XDG_CACHE_HOME/xiangyue``, made private),
-    never a shared temporary folder, since Lark's cache is a pickle. Lark checks the
-    grammar's sha256 before using it. None (no cache) when the folder is not the user's own
-    and private, or ``XIANGYUE_NO_CACHE`` is set."""
+    it): a file in the user's own private cache folder (:mod:`xiangyue.rules.cache`), since
+    Lark's cache is a pickle. Lark checks the grammar's sha256 before using it. None (no
+    cache) when there is no such folder."""
     import os
-    import stat
     import sys
 
-    if os.environ.get("XIANGYUE_NO_CACHE") or not hasattr(os, "getuid"):
-        return None
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    folder = os.path.join(base, "xiangyue")
-    try:
-        os.makedirs(folder, mode=0o700, exist_ok=True)
-        st = os.stat(folder)
-        if st.st_uid != os.getuid() or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-            return None
-        if not os.access(folder, os.W_OK):
-            return None
-    except OSError:
+    from xiangyue.rules.cache import private_folder
+
+    folder = private_folder()
+    if folder is None:
         return None
     return os.path.join(folder, "expr-grammar-py%d%d.lark-cache" % sys.version_info[:2])
 

@@ -8,19 +8,21 @@ Chinese and English with a hint (an unknown key gets "did you mean").
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
 import functools
 import json
 from importlib import resources
-from typing import Any
-
-import jsonschema
-from jsonschema.exceptions import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from xiangyue.errors import Diagnostic
 from xiangyue.i18n import Msg, did_you_mean, register
 from xiangyue.rules.source import YamlDoc
+
+if TYPE_CHECKING:  # jsonschema (~40 ms to import) is imported when a file is validated
+    import jsonschema
+    from jsonschema.exceptions import ValidationError
 
 register(
     {
@@ -100,13 +102,20 @@ _PATTERN_HINTS = {
 
 
 @functools.lru_cache(maxsize=1)
+def _schema_text() -> str:
+    return resources.files("xiangyue.schemas").joinpath("ruleset.schema.json").read_text(
+        encoding="utf-8")
+
+
+@functools.lru_cache(maxsize=1)
 def ruleset_schema() -> dict[str, Any]:
-    text = resources.files("xiangyue.schemas").joinpath("ruleset.schema.json").read_text(encoding="utf-8")
-    return json.loads(text)
+    return json.loads(_schema_text())
 
 
 @functools.lru_cache(maxsize=1)
 def _validator() -> jsonschema.Draft202012Validator:
+    import jsonschema
+
     return jsonschema.Draft202012Validator(ruleset_schema())
 
 
@@ -166,6 +175,9 @@ def structural_errors(doc: YamlDoc) -> list[tuple[Diagnostic | None, tuple]]:
     if not isinstance(data, dict):
         p = doc.pos(())
         return [(Diagnostic("E-SCHEMA-ROOT", p.file, p.line, p.column), ())]
+    marker = _valid_marker(data)
+    if marker is not None and os.path.exists(marker):
+        return []  # this very content was found valid before
     out = []
     for e in _validator().iter_errors(data):
         best = best_error(e)
@@ -180,7 +192,38 @@ def structural_errors(doc: YamlDoc) -> list[tuple[Diagnostic | None, tuple]]:
             if meant:
                 out.append((None, path[:-1] + (meant[0],)))
         out.append((error_diagnostic(doc, best), path))
+    if not out and marker is not None:
+        _remember_valid(marker)
     return out
+
+
+#: bump when structural_errors finds problems another way (markers of the old way are unused)
+_MARKERS = "valid-1"
+
+
+def _valid_marker(data: Any) -> str | None:
+    """The file that says a rule file with exactly ``data`` (its ``repr``: keys, order and
+    types) has no structural problem under this schema, in the user's private cache folder
+    (:mod:`xiangyue.rules.cache`); None when there is none. A command that loads a valid rule
+    file again does not import jsonschema."""
+    import hashlib
+
+    from xiangyue.rules.cache import private_folder
+
+    folder = private_folder()
+    if folder is None:
+        return None
+    h = hashlib.sha256(f"{_MARKERS}\n".encode())
+    h.update(_schema_text().encode("utf-8"))
+    h.update(b"\0" + repr(data).encode("utf-8", "surrogatepass"))
+    return os.path.join(folder, _MARKERS, h.hexdigest())
+
+
+def _remember_valid(marker: str) -> None:
+    with contextlib.suppress(OSError):
+        os.makedirs(os.path.dirname(marker), mode=0o700, exist_ok=True)
+        with open(marker, "x", encoding="ascii"):
+            pass
 
 
 def validate_document(doc: YamlDoc) -> list[Diagnostic]:
@@ -273,6 +316,8 @@ def load_checked_yaml(path: str | os.PathLike, schema: dict[str, Any], not_objec
     if not isinstance(doc.data, dict):
         p = doc.pos(())
         raise XiangyueError(Diagnostic(not_object_code, p.file, p.line, p.column), kind="unusable")
+    import jsonschema
+
     validator = jsonschema.Draft202012Validator(schema)
     diags = [error_diagnostic(doc, best_error(e)) for e in validator.iter_errors(doc.data)]
     if diags:
