@@ -10,7 +10,6 @@ from xiangyue.checklists.check import check_case_file, check_store, parse_as_of
 from xiangyue.checklists.duties import parse_from
 from xiangyue.errors import RulesetError, format_diagnostic
 from xiangyue.report.compliance import FORMATS, render, write_report
-from xiangyue.rules.pipeline import load_ruleset
 
 from .options import (emit,
     db_option,
@@ -75,6 +74,8 @@ def check(ruleset: str | None, ruleset_opt: str | None, db_path: str, cases_path
     ruleset = ruleset or resolve_ruleset_path(ruleset_opt, db_path)
     day = parse_as_of(as_of)
     start = parse_from(from_)
+    from xiangyue.rules.pipeline import load_ruleset
+
     try:
         rs = load_ruleset(ruleset)
     except RulesetError as err:

@@ -12,7 +12,6 @@ import click
 from xiangyue.errors import RulesetError, format_diagnostic
 from xiangyue.i18n import text
 from xiangyue.data.ingest import ImportResult, import_cases, import_households, import_records
-from xiangyue.rules.pipeline import load_ruleset
 from xiangyue.data.workspace import columns_ruleset, remember_ruleset
 from xiangyue.data.store import open_store
 
@@ -88,6 +87,8 @@ def _import_command(kind: str, importer: Callable[..., ImportResult], help_text:
         lang = resolve_lang(lang)
         with columns_ruleset(ruleset, db_path) as (path, how):
             say_columns_ruleset(path, how, lang, "的列检查", "checking the columns of")
+            from xiangyue.rules.pipeline import load_ruleset
+
             try:
                 rs = load_ruleset(path)
             except RulesetError as err:

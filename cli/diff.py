@@ -12,7 +12,6 @@ import click
 from xiangyue.review.diff import canonical_text, diff_rulesets, load_one, load_pair
 from xiangyue.errors import XiangyueError, format_diagnostic
 from xiangyue.report.diff import FORMATS, render
-from xiangyue.rules.pipeline import load_ruleset
 
 from .options import (handles_user_errors, lang_option, open_village, period_option, resolve_lang,
                       usage_error)
@@ -188,6 +187,8 @@ Exit codes / 退出码:
 @lang_option
 @handles_user_errors
 def show_effective(file: str, git_mode: bool, lang: str | None) -> None:
+    from xiangyue.rules.pipeline import load_ruleset
+
     lang = resolve_lang(lang)
     try:
         rs = load_ruleset(file)

@@ -18,7 +18,6 @@ from xiangyue.points.market import (
 )
 from xiangyue.report.jsonout import decimal_text, dumps
 from xiangyue.report.terminal import color_enabled, style, table
-from xiangyue.rules.pipeline import load_ruleset
 from xiangyue.data.store import open_store
 
 from .options import (usage_error, 
@@ -67,6 +66,8 @@ Exit codes / 退出码:
 
 
 def _load(ruleset: str):
+    from xiangyue.rules.pipeline import load_ruleset
+
     try:
         return load_ruleset(ruleset)
     except RulesetError as err:

@@ -11,7 +11,6 @@ from xiangyue.errors import RulesetError
 from xiangyue.i18n import text
 from xiangyue.report.import_templates import KINDS, import_template
 from xiangyue.report.output import write_output
-from xiangyue.rules.pipeline import load_ruleset
 
 from .options import (db_option, handles_user_errors, lang_option, resolve_lang, ruleset_option,
                       say_columns_ruleset, usage_error)
@@ -57,6 +56,8 @@ def template(kind: str, ruleset: str | None, output: str, ruleset_opt: str | Non
         raise usage_error("--output must be an .xlsx file / 输出文件应是 .xlsx")
     with columns_ruleset(ruleset or ruleset_opt, db_path) as (path, how):
         say_columns_ruleset(path, how, lang, "生成", "writing the form of")
+        from xiangyue.rules.pipeline import load_ruleset
+
         try:
             rs = load_ruleset(path)
         except RulesetError as err:

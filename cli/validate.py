@@ -8,7 +8,6 @@ import click
 
 from xiangyue.errors import format_diagnostic
 from xiangyue.i18n import label
-from xiangyue.rules.pipeline import validate_files
 
 from .options import lang_option, print_json, resolve_lang
 
@@ -27,6 +26,8 @@ from .options import lang_option, print_json, resolve_lang
 @click.option("--strict", is_flag=True, help="Treat warnings as errors. 警告也算错误。")
 @lang_option
 def validate(files: tuple[str, ...], fmt: str, strict: bool, lang: str | None) -> None:
+    from xiangyue.rules.pipeline import validate_files
+
     lang = resolve_lang(lang)
     results = validate_files(files)
     exit_code = 0

@@ -69,6 +69,8 @@ def test_a_command_imports_its_own_module_and_no_heavy_library_it_does_not_use()
     assert "xiangyue.cli.evaluate" in loaded
     assert not {"xiangyue.cli.county", "xiangyue.cli.check", "xiangyue.cli.data"} & loaded
     assert not heavy & loaded, heavy & loaded
+    # --help imports every command's module, none of the libraries a command's work needs
+    assert not (heavy - {"yaml"}) & _imported("--help")
     for command in ("board", "publish", "explain", "evaluate"):
         assert not {"numpy", "pyarrow", "sqlite_utils", "openpyxl", "fpdf", "dask"} & \
             _imported(command, "--help"), command
