@@ -73,6 +73,16 @@ def test_control_characters_are_shown_not_sent():
     assert "\x1b" not in text and "\x07" not in text and "\\x1b" in text
 
 
+def test_only_the_characters_kept_pass_and_every_other_control_character_is_shown():
+    controls = [chr(c) for c in [*range(0x20), *range(0x7f, 0xa0), 0x61c, 0x200e, 0x200f,
+                                 *range(0x202a, 0x202f), *range(0x2066, 0x206a)]]
+    for keep in ("", "\n\t", "\n\t\r"):
+        for ch in controls:
+            shown = f"\\x{ord(ch):02x}" if ord(ch) < 0x80 else f"\\u{ord(ch):04x}"
+            assert visible(f"a{ch}b", keep=keep) == (f"a{ch}b" if ch in keep else f"a{shown}b")
+        assert visible("行 ] - ^ \\ x", keep=keep) == "行 ] - ^ \\ x"
+
+
 def test_the_cli_guard_lets_only_colour_codes_through():
     import io
 

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import os
+import functools
 import re
 import sys
 import time
@@ -47,7 +48,7 @@ def visible(text: str, keep: str = "\n\t") -> str:
         return text
     if _printable(text, keep):  # nothing to show (a long report: a check much quicker than sub)
         return text
-    return _CONTROL.sub(show, text)
+    return _control_except(keep).sub(show, text)
 
 
 def _printable(text: str, keep: str) -> bool:
@@ -57,6 +58,15 @@ def _printable(text: str, keep: str) -> bool:
     if "\n" in keep:
         return all(line.isprintable() for line in text.split("\n"))
     return text.isprintable()
+
+
+@functools.lru_cache(maxsize=8)
+def _control_except(keep: str) -> re.Pattern[str]:
+    """:data:`_CONTROL` not matching the characters of ``keep``: the line breaks of a long
+    output are not each handed to a Python function (160,000 of them in a board's JSON)."""
+    if not keep:
+        return _CONTROL
+    return re.compile(f"(?![{re.escape(keep)}])" + _CONTROL.pattern)
 
 
 def text_width(text: str) -> int:
