@@ -349,3 +349,25 @@ def test_a_thirty_grid_notice_prints_on_one_a4_sheet(jingou, tmp_path):
     pdf = _render(render_notice(data, date=dt.date(2024, 4, 3)), tmp_path / "big.pdf").read_bytes()
     assert pdf[:5] == b"%PDF-"
     assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 1
+
+
+def test_a_ranking_cut_at_its_places_is_the_full_ranking_cut():
+    """The red board looks only at the households that can be ranked within its places; the
+    ranks are those of the whole pool ranked, ties at the last place all listed."""
+    import random
+
+    from xiangyue.points.boards import HouseholdTotal, _ranked, competition_ranks
+
+    class Rule:
+        ties = ()
+
+    rng = random.Random(14)
+    for _ in range(200):
+        pool = [HouseholdTotal(f"H{i:03d}", None, None, Decimal(rng.randint(-3, 6)) / 2, False)
+                for i in range(rng.randint(0, 40))]
+        rng.shuffle(pool)
+        places = rng.randint(0, 8)
+        everyone = sorted(pool, key=lambda h: (-h.total, h.household))
+        expected = [(rank, h) for rank, h in competition_ranks(everyone, lambda h: h.total)
+                    if rank <= places]
+        assert _ranked(pool, lambda h: h.total, Rule, places) == expected

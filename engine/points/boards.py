@@ -42,9 +42,11 @@ members' totals, and it is vetoed when any member is.
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
+from operator import itemgetter
 from typing import Any, Callable, Sequence, TypeVar
 
 from xiangyue.points.results import Evaluation
@@ -222,9 +224,18 @@ def _ranked(pool: list[HouseholdTotal], value: Callable[[HouseholdTotal], Decima
     if ties:
         keyed = [((-value(h), *[_tie_key(h, t) for t in ties]), h.household, h) for h in pool]
     else:
+        if places <= 0:
+            return []
+        values = [value(h) for h in pool]
+        if len(values) > places:  # ranked `places` or better: at least the places-th value
+            cut = heapq.nlargest(places, values)[-1]
+            pool = [h for h, v in zip(pool, values) if v >= cut]
         keyed = [((-value(h),), h.household, h) for h in pool]
-    keyed.sort(key=lambda k: (k[0], k[1]))
+    keyed.sort(key=_KEY_AND_HOUSEHOLD)  # households differ: the items are never compared
     return _best(keyed, places)
+
+
+_KEY_AND_HOUSEHOLD = itemgetter(0, 1)
 
 
 def _best(keyed: list[tuple[Any, str, HouseholdTotal]], places: int
