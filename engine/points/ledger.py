@@ -307,13 +307,16 @@ def load_run(store: Store, run_id: str, ruleset: Ruleset, period: Period) -> Eva
     cur = store.conn.execute(
         "SELECT household, person, head, grid, total, vetoed, by_rule, by_category, vetoes, "
         "more FROM run_totals WHERE run_id = ? ORDER BY seq", (run_id,))
-    for hh, person, head, grid, total, vetoed, by_rule, by_category, vetoes, more in cur:
+    rows = cur.fetchall()
+    # each row's `more` (a small JSON object) parsed in one call: one decoder run, not 20,000
+    mores = loads("[" + ",".join([row[9] for row in rows]) + "]") if rows else []
+    for (hh, person, head, grid, total, vetoed, by_rule, by_category, vetoes, _more), m in zip(
+            rows, mores):
         r = new(_StoredResult)
         r._src = (by_rule, by_category)
         r.household, r.person, r.head, r.grid = hh, person, head, grid
         r.total, r.vetoed = Decimal(total), bool(vetoed)
         r.vetoes = loads(vetoes) if vetoes and vetoes != "[]" else []
-        m = loads(more)
         r.earned, r.deducted = Decimal(m["earned"]), Decimal(m["deducted"])
         r.base, r.records = Decimal(m["base"]), m["records"]
         day = m.get("last_date")
