@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import json.encoder
 from decimal import Decimal
 from typing import Any
 
 __all__ = ["dumps", "loads", "decimal_text"]
 
-_encode_str = json.JSONEncoder(ensure_ascii=False).encode
+_encode_str = json.encoder.encode_basestring  # what JSONEncoder(ensure_ascii=False) writes for a str
 
 
 def decimal_text(value: Decimal) -> str:
@@ -40,10 +41,73 @@ def _decimal_text(value: Decimal) -> tuple[str, bool]:
 
 
 def dumps(obj: Any, *, indent: int | None = 2, sort_keys: bool = False) -> str:
-    """``obj`` as JSON text (dicts, lists, tuples, str, int, bool, None, Decimal, float, date)."""
+    """``obj`` as JSON text (dicts, lists, tuples, str, int, bool, None, Decimal, float, date).
+
+    On one line (``indent=None``), what the C encoder can write the same is written by it:
+    decimals as the int or float that prints as :func:`decimal_text`, dates as text
+    (:func:`_plain`); anything else (a decimal no float prints exactly, keys other than text)
+    takes the writer below."""
+    if indent is None:
+        try:
+            plain = _plain(obj)
+        except _Unplain:
+            pass
+        else:
+            return _encode_plain_sorted(plain) if sort_keys else _encode_plain(plain)
     parts: list[str] = []
     _Writer(parts, indent, sort_keys).write(obj, 0)
     return "".join(parts)
+
+
+_encode_plain = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
+_encode_plain_sorted = json.JSONEncoder(ensure_ascii=False, allow_nan=False, sort_keys=True).encode
+_AS_IS = frozenset({str, int, bool, type(None)})
+
+
+class _Unplain(Exception):
+    """A value the C encoder would not write as :func:`dumps` does."""
+
+
+def _plain_decimal(value: Decimal) -> int | float:
+    text = str(value)
+    if text.isdigit() or (text[0] == "-" and text[1:].isdigit() and text != "-0"):
+        return int(text)
+    f = float(text)
+    if repr(f) == text and not f.is_integer():  # the float's shortest text is the decimal's
+        return f
+    out = decimal_text(value)  # raises for NaN and infinities, as dumps does
+    if out.lstrip("-").isdigit():
+        return int(out)
+    if repr(float(out)) == out:
+        return float(out)
+    raise _Unplain
+
+
+def _plain(obj: Any) -> Any:
+    """``obj`` with decimals as ints/floats that print as :func:`decimal_text` and dates as
+    ISO text; raises :class:`_Unplain` for what would print otherwise."""
+    t = type(obj)
+    if t in _AS_IS:
+        return obj
+    if t is Decimal:
+        return _plain_decimal(obj)
+    if t is dict:
+        out = {}
+        for k, v in obj.items():
+            if type(k) is not str:
+                raise _Unplain
+            tv = type(v)
+            out[k] = v if tv in _AS_IS else _plain_decimal(v) if tv is Decimal else _plain(v)
+        return out
+    if t is list or t is tuple:
+        return [v if type(v) in _AS_IS else _plain(v) for v in obj]
+    if t is float:
+        if obj != obj or obj in (float("inf"), float("-inf")):
+            raise _Unplain  # dumps raises its own ValueError
+        return obj
+    if t is dt.date or t is dt.datetime:
+        return obj.isoformat()
+    raise _Unplain
 
 
 def dumps_records(items: list[dict[str, Any]] | tuple[dict[str, Any], ...]) -> str:
@@ -71,9 +135,15 @@ def dumps_records(items: list[dict[str, Any]] | tuple[dict[str, Any], ...]) -> s
     return json.dumps(out, ensure_ascii=False, allow_nan=False)
 
 
+_DECODER = json.JSONDecoder(parse_float=Decimal)
+
+
 def loads(text: str) -> Any:
-    """Parse JSON, numbers with a fraction as exact :class:`Decimal`."""
-    return json.loads(text, parse_float=Decimal)
+    """Parse JSON, numbers with a fraction as exact :class:`Decimal` (one decoder for every
+    call: ``json.loads`` with ``parse_float`` builds a new one each time)."""
+    if not isinstance(text, str):
+        return json.loads(text, parse_float=Decimal)
+    return _DECODER.decode(text)
 
 
 class _Writer:
