@@ -92,23 +92,57 @@ def _publications_using(store: Store, kind: str, where: str, params: tuple[Any, 
                         ) -> list[str]:
     """Published versions (``2024-Q1 第 1 版``) whose ledger holds a record (or a household)
     of the batch."""
-    if kind not in ("records", "households") or not store.has_table("publication_ledger"):
+    if kind not in ("records", "households") or not store.has_table("publications"):
         return []
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from xiangyue.data import ledger_blocks as blocks
+
     col = "record_id" if kind == "records" else "household"
-    batch_rows = f"SELECT {col} FROM {_q(kind)} WHERE {where}"
-    # a version's ledger is copied beside it only when its run is replaced
-    # (xiangyue.points.ledger.save_run); until then it is the stored run's
-    rows = store.conn.execute(
-        f"SELECT DISTINCT period, version, published_at FROM ("
-        f"SELECT l.period, l.version, p.published_at FROM publication_ledger l "
-        f"JOIN publications p ON p.period = l.period AND p.version = l.version "
-        f"WHERE l.{col} IN ({batch_rows}) "
-        f"UNION SELECT p.period, p.version, p.published_at FROM publications p "
-        f"JOIN ledger l ON l.run_id = p.run_id WHERE NOT EXISTS (SELECT 1 FROM "
-        f"publication_ledger x WHERE x.period = p.period AND x.version = p.version) "
-        f"AND l.{col} IN ({batch_rows})) ORDER BY period, version",
-        tuple(params) * 2).fetchall()
-    return [f"{period} 第 {version} 版（{str(at)[:10]} 发布）" for period, version, at in rows]
+    conn = store.conn
+    batch = [v for (v,) in conn.execute(f"SELECT {col} FROM {_q(kind)} WHERE {where}", params)]
+    if not batch:
+        return []
+    wanted = pa.array(batch, pa.string())
+    has = {t: store.has_table(t) for t in ("ledger", "ledger_blocks", "publication_ledger",
+                                            "publication_ledger_blocks")}
+
+    def rows_hold(table: str, key_where: str, key: tuple) -> bool:
+        """An earlier version's ledger rows (``ledger``, ``publication_ledger``)."""
+        if not has[table]:
+            return False
+        return conn.execute(f"SELECT 1 FROM {table} WHERE {key_where} AND {col} IN "
+                            f"(SELECT {col} FROM {_q(kind)} WHERE {where}) LIMIT 1",
+                            (*key, *params)).fetchone() is not None
+
+    def blocks_hold(table: str, key: tuple) -> bool | None:
+        """None when ``key`` has no blocks there."""
+        if not has[table] or not blocks.has_blocks(conn, table, key):
+            return None
+        return any(pc.any(pc.is_in(blk.column(col), value_set=wanted)).as_py()
+                   for blk in blocks.read_blocks(conn, table, key, columns=[col]))
+
+    found = []
+    for period, version, at, run_id in conn.execute(
+            "SELECT period, version, published_at, run_id FROM publications "
+            "ORDER BY period, version").fetchall():
+        # a version's ledger is copied beside it only when its run is replaced
+        # (xiangyue.points.ledger.save_run); until then it is the stored run's
+        held = blocks_hold("publication_ledger_blocks", (period, version))
+        if held is None:
+            pub_key = "period = ? AND version = ?"
+            if has["publication_ledger"] and conn.execute(
+                    f"SELECT 1 FROM publication_ledger WHERE {pub_key} LIMIT 1",
+                    (period, version)).fetchone() is not None:
+                held = rows_hold("publication_ledger", pub_key, (period, version))
+            else:
+                held = blocks_hold("ledger_blocks", (run_id,))
+                if held is None:
+                    held = rows_hold("ledger", "run_id = ?", (run_id,))
+        if held:
+            found.append(f"{period} 第 {version} 版（{str(at)[:10]} 发布）")
+    return found
 
 
 def undo_import(store: Store, batch: int, *, force: bool = False,

@@ -6,8 +6,10 @@ Three tables (created on first use):
   sha256 and the period, so evaluating the same rules for the same period again *replaces*
   that run), the rule file's name/version/sha256, the period, counts, and ``created_at``
   (wall-clock time, the only column that differs between two identical runs).
-* ``ledger``: every (record, rule) that applied and every base-points grant, in evaluation
-  order (``seq``), with raw and awarded points and the reasons for any difference.
+* ``ledger_blocks``: the ledger, every (record, rule) that applied and every base-points
+  grant, in evaluation order (``seq``), with raw and awarded points and the reasons for any
+  difference, as compressed Arrow blocks (:mod:`xiangyue.data.ledger_blocks`); databases
+  of earlier versions hold it as rows of a ``ledger`` table, still read.
 * ``run_totals``: each household's (person's) total, veto and points per rule and category.
 * ``run_issues``: the records the run lists (unmatched, not covered, invalid, unknown
   household), so a stored run gives back the whole :class:`Evaluation` but the ledger.
@@ -30,7 +32,7 @@ import hashlib
 from decimal import Decimal
 from typing import Any
 
-from typing import Callable
+from typing import Callable, Iterator
 
 from xiangyue.errors import Diagnostic
 from xiangyue.points.results import (EngineChoice, Evaluation, LazySumsResult, LedgerEntry,
@@ -39,9 +41,11 @@ from xiangyue.rules.model import Ruleset
 from xiangyue.periods import Period
 from xiangyue.report.jsonout import decimal_text, dumps, dumps_records, loads
 from xiangyue.data.store import Store
+from xiangyue.data import ledger_blocks as blocks
 
 __all__ = ["run_id_for", "save_run", "read_ledger", "read_totals", "get_run", "list_runs",
-           "dump_run", "inputs_key", "current_run", "load_run", "entry_row", "ledger_sha256"]
+           "dump_run", "inputs_key", "current_run", "load_run", "entry_row", "ledger_sha256",
+           "ledger_rows", "ledger_blocks_of"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -60,24 +64,6 @@ CREATE TABLE IF NOT EXISTS runs (
     unknown_households INTEGER NOT NULL,
     created_at TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS ledger (
-    run_id TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    record_id TEXT,
-    household TEXT NOT NULL,
-    person TEXT,
-    date TEXT NOT NULL,
-    rule TEXT NOT NULL,
-    rule_name TEXT,
-    category TEXT,
-    raw TEXT NOT NULL,
-    awarded TEXT NOT NULL,
-    reasons TEXT NOT NULL,
-    position TEXT,
-    source_file TEXT,
-    source_row INTEGER,
-    PRIMARY KEY (run_id, seq)
-) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS run_issues (
     run_id TEXT NOT NULL,
     seq INTEGER NOT NULL,
@@ -130,7 +116,7 @@ def run_id_for(ruleset: Ruleset, period: Period) -> str:
 
 
 def _ensure(store: Store) -> None:
-    store.create_tables(_SCHEMA)
+    store.create_tables(_SCHEMA + blocks.SCHEMA_SQL)
     # Older databases: a second index on a million-entry ledger doubled the cost of storing
     # and replacing a run; one household's entries are read by evaluating it (explain).
     store.conn.execute("DROP INDEX IF EXISTS ledger_by_household")
@@ -179,8 +165,9 @@ def save_run(store: Store, ev: Evaluation, *, now: dt.datetime | None = None,
     lock is the only one an evaluation takes: when another program holds it, ``on_wait`` is
     called once and the store waits (:meth:`Store.transaction` ``patient``).
 
-    A ledger that can write itself from its columns (the columnar evaluator's,
-    ``write_rows``) does so: no entry object is built."""
+    The ledger is stored as compressed Arrow blocks (:mod:`xiangyue.data.ledger_blocks`);
+    a ledger that gives its blocks from its columns (the columnar evaluator's,
+    ``arrow_blocks``) does so: no entry object is built."""
     run_id = run_id_for(ev.ruleset, ev.period)
     created = (now or dt.datetime.now(dt.timezone.utc)).isoformat(timespec="seconds")
     ledger = ev.ledger if ev.ledger is not None else []
@@ -188,8 +175,10 @@ def save_run(store: Store, ev: Evaluation, *, now: dt.datetime | None = None,
         _ensure(store)
         conn = store.conn
         _keep_published(store, run_id)
-        for table in ("ledger", "run_totals", "runs", "run_issues"):
+        for table in ("ledger_blocks", "run_totals", "runs", "run_issues"):
             conn.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
+        if store.has_table("ledger"):  # the run as an earlier version stored it
+            conn.execute("DELETE FROM ledger WHERE run_id = ?", (run_id,))
         conn.execute(
             "INSERT INTO runs (run_id, village, ruleset_name, ruleset_version, ruleset_sha256, "
             "period, unit, record_count, entries, unmatched, not_covered, invalid, "
@@ -200,12 +189,11 @@ def save_run(store: Store, ev: Evaluation, *, now: dt.datetime | None = None,
              len(ev.not_covered), len(ev.invalid), len(ev.unknown_households), created,
              inputs, ev.replayed, ev.engine.engine if ev.engine is not None else None),
         )
-        insert = f"INSERT INTO ledger VALUES ({', '.join('?' * len(LEDGER_COLUMNS))})"
-        write_rows = getattr(ledger, "write_rows", None)
-        if write_rows is not None:
-            write_rows(conn, run_id, insert)
-        else:
-            conn.executemany(insert, (entry_row(run_id, seq, e) for seq, e in enumerate(ledger)))
+        arrow_blocks = getattr(ledger, "arrow_blocks", None)
+        blocks.write_blocks(conn, "ledger_blocks", (run_id,),
+                            arrow_blocks(blocks.BLOCK) if arrow_blocks is not None else
+                            blocks.from_rows((entry_row(run_id, seq, e)[1:]
+                                              for seq, e in enumerate(ledger)), blocks.BLOCK))
         conn.executemany(
             f"INSERT INTO run_totals ({', '.join(_TOTAL_COLS)}, vetoes, more) "
             f"VALUES ({', '.join('?' * (len(_TOTAL_COLS) + 2))})",
@@ -248,17 +236,92 @@ def _keep_published(store: Store, run_id: str) -> None:
     """Before a run is replaced: copy its ledger beside every published version made from it
     (``publication_ledger``), so the points behind a published board stay on record.
     Publishing itself copies nothing (:func:`xiangyue.points.publish.publish_boards`)."""
-    if not store.has_table("publication_ledger"):
+    if not store.has_table("publications"):
         return
     conn = store.conn
+    legacy = store.has_table("ledger") and conn.execute(
+        "SELECT 1 FROM ledger WHERE run_id = ? LIMIT 1", (run_id,)).fetchone() is not None
     cols = ", ".join(c for c in LEDGER_COLUMNS if c != "run_id")
     for period, version in conn.execute("SELECT period, version FROM publications "
                                         "WHERE run_id = ?", (run_id,)).fetchall():
-        if conn.execute("SELECT 1 FROM publication_ledger WHERE period = ? AND version = ? "
-                        "LIMIT 1", (period, version)).fetchone() is None:
+        if _published_copy(store, period, version):
+            continue
+        if legacy:  # a run stored by an earlier version: copied as it was, rows
             conn.execute(f"INSERT INTO publication_ledger (period, version, {cols}) "
                          f"SELECT ?, ?, {cols} FROM ledger WHERE run_id = ? ORDER BY seq",
                          (period, version, run_id))
+        else:
+            blocks.copy_blocks(conn, run_id, period, version)
+
+
+def _published_copy(store: Store, period: str, version: int) -> str | None:
+    """Where the copy of a published version's ledger is: "blocks", "rows" (an earlier
+    version's ``publication_ledger`` table), or None (not copied: the run is still stored)."""
+    conn = store.conn
+    if store.has_table("publication_ledger_blocks") and blocks.has_blocks(
+            conn, "publication_ledger_blocks", (period, version)):
+        return "blocks"
+    if store.has_table("publication_ledger") and conn.execute(
+            "SELECT 1 FROM publication_ledger WHERE period = ? AND version = ? LIMIT 1",
+            (period, version)).fetchone() is not None:
+        return "rows"
+    return None
+
+
+def _legacy_run(store: Store, run_id: str) -> bool:
+    """True when the run's ledger is rows of the ``ledger`` table (an earlier version's)."""
+    return store.has_table("ledger") and not (
+        store.has_table("ledger_blocks") and blocks.has_blocks(store.conn, "ledger_blocks",
+                                                               (run_id,)))
+
+
+def ledger_rows(store: Store, run_id: str | None = None, household: str | None = None, *,
+                publication: tuple[str, int] | None = None) -> Iterator[list[tuple]]:
+    """The stored rows (tuples of :data:`xiangyue.data.ledger_blocks.COLUMNS`, as the
+    ``ledger`` table gave them) of a run's ledger, or of the copy kept beside a published
+    version (``publication``: period, version), a block at a time, in ``seq`` order; only
+    ``household``'s with it. Reads either form (blocks, or an earlier version's rows)."""
+    cols = ", ".join(blocks.COLUMNS)
+    if publication is not None:
+        where = _published_copy(store, *publication)
+        if where == "blocks":
+            yield from blocks.read_rows(store.conn, "publication_ledger_blocks", publication,
+                                        household)
+        elif where == "rows":
+            yield from _legacy_rows(store, f"SELECT {cols} FROM publication_ledger WHERE "
+                                    "period = ? AND version = ?", list(publication), household)
+        return
+    if not _has_tables(store):
+        return
+    if _legacy_run(store, run_id):
+        yield from _legacy_rows(store, f"SELECT {cols} FROM ledger WHERE run_id = ?",
+                                [run_id], household)
+    elif store.has_table("ledger_blocks"):
+        yield from blocks.read_rows(store.conn, "ledger_blocks", (run_id,), household)
+
+
+def _legacy_rows(store: Store, sql: str, params: list[Any], household: str | None
+                 ) -> Iterator[list[tuple]]:
+    if household is not None:
+        sql += " AND household = ?"
+        params = params + [household]
+    cur = store.conn.execute(sql + " ORDER BY seq", params)
+    while rows := cur.fetchmany(65536):
+        yield rows
+
+
+def ledger_blocks_of(store: Store, run_id: str | None = None, *,
+                     publication: tuple[str, int] | None = None) -> Iterator[Any]:
+    """A stored ledger as Arrow blocks of :func:`xiangyue.data.ledger_blocks.schema` (either
+    form; an earlier version's rows are converted a block at a time)."""
+    if publication is not None and _published_copy(store, *publication) == "blocks":
+        yield from blocks.read_blocks(store.conn, "publication_ledger_blocks", publication)
+    elif publication is None and _has_tables(store) and not _legacy_run(store, run_id):
+        if store.has_table("ledger_blocks"):
+            yield from blocks.read_blocks(store.conn, "ledger_blocks", (run_id,))
+    else:
+        for rows in ledger_rows(store, run_id, publication=publication):
+            yield blocks.table_of(list(zip(*rows)))
 
 
 
@@ -364,7 +427,7 @@ def list_runs(store: Store) -> list[dict[str, Any]]:
 
 
 def _run_rows(store: Store, table: str, run_id: str, household: str | None) -> list[dict[str, Any]]:
-    """A run's rows of ``ledger`` or ``run_totals`` in order; one household's with ``household``."""
+    """A run's rows of ``run_totals`` in order; one household's with ``household``."""
     if not _has_tables(store):
         return []
     sql = f"SELECT * FROM {table} WHERE run_id = ?"
@@ -378,7 +441,8 @@ def _run_rows(store: Store, table: str, run_id: str, household: str | None) -> l
 def read_ledger(store: Store, run_id: str, household: str | None = None) -> list[dict[str, Any]]:
     """A run's ledger entries (typed: dates, exact decimals, reasons as dicts), in order;
     only one household's with ``household``."""
-    out = _run_rows(store, "ledger", run_id, household)
+    out = [dict(zip(LEDGER_COLUMNS, (run_id, *row)))
+           for rows in ledger_rows(store, run_id, household) for row in rows]
     for row in out:
         row["date"] = dt.date.fromisoformat(row["date"])
         row["raw"] = Decimal(row["raw"])
@@ -407,22 +471,23 @@ def dump_run(store: Store, run_id: str) -> str:
     # bookkeeping, not results: when, from which imports, by which (equivalent) evaluator
     run = {k: v for k, v in run.items() if k not in ("created_at", "inputs", "engine")}
     lines = [dumps(run, indent=None, sort_keys=True)]
-    for table, cols in (("run_totals", _TOTAL_COLS), ("ledger", LEDGER_COLUMNS)):
-        cur = store.conn.execute(
-            f"SELECT {', '.join(cols)} FROM {table} WHERE run_id = ? ORDER BY seq", (run_id,))
-        for row in cur:
-            lines.append(dumps(list(row), indent=None))
+    cur = store.conn.execute(
+        f"SELECT {', '.join(_TOTAL_COLS)} FROM run_totals WHERE run_id = ? ORDER BY seq",
+        (run_id,))
+    for row in cur:
+        lines.append(dumps(list(row), indent=None))
+    for rows in ledger_rows(store, run_id):
+        lines.extend(dumps([run_id, *row], indent=None) for row in rows)
     return "\n".join(lines) + "\n"
 
 
 def ledger_sha256(store: Store, run_id: str) -> str:
     """The sha256 of a stored run's ledger: every row (without the run id) in order, its
-    values joined by unit separators, one line each. Read in blocks from the table, so a
-    million entries cost no entry objects."""
-    h = hashlib.sha256()
-    cols = ", ".join(c for c in LEDGER_COLUMNS if c != "run_id")
-    cur = store.conn.execute(f"SELECT {cols} FROM ledger WHERE run_id = ? ORDER BY seq",
-                             (run_id,))
-    while rows := cur.fetchmany(65536):
-        h.update("".join("\x1f".join(map(str, r)) + "\n" for r in rows).encode("utf-8"))
-    return h.hexdigest()
+    values (``str``) joined by unit separators, one line each. Read a block at a time and
+    hashed in Arrow, so a million entries cost no entry objects."""
+    if _has_tables(store) and _legacy_run(store, run_id):
+        h = hashlib.sha256()
+        for rows in ledger_rows(store, run_id):
+            h.update("".join("\x1f".join(map(str, r)) + "\n" for r in rows).encode("utf-8"))
+        return h.hexdigest()
+    return blocks.sha256_of(ledger_blocks_of(store, run_id))

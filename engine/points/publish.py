@@ -168,18 +168,15 @@ def published_ledger(store: Store, period: str, version: int | None = None) -> l
     """The ledger entries behind a published version (default the latest) of a period."""
     from xiangyue.points.ledger import LEDGER_COLUMNS
 
+    from xiangyue.points.ledger import _published_copy, ledger_rows
+
     pub = get_publication(store, period, version)
-    cur = store.conn.execute("SELECT * FROM publication_ledger WHERE period = ? AND version = ? "
-                             "ORDER BY seq", (pub.period, pub.version))
-    if store.conn.execute("SELECT 1 FROM publication_ledger WHERE period = ? AND version = ? "
-                          "LIMIT 1", (pub.period, pub.version)).fetchone() is None:
-        # not copied yet: the run it was made from is still stored as it was
-        cols = ", ".join(c for c in LEDGER_COLUMNS if c != "run_id")
-        cur = store.conn.execute(f"SELECT ? AS period, ? AS version, {cols} FROM ledger "
-                                 "WHERE run_id = ? ORDER BY seq",
-                                 (pub.period, pub.version, pub.run_id))
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, row)) for row in cur]
+    names = ("period", "version", *(c for c in LEDGER_COLUMNS if c != "run_id"))
+    if _published_copy(store, pub.period, pub.version) is not None:
+        found = ledger_rows(store, publication=(pub.period, pub.version))
+    else:  # not copied yet: the run it was made from is still stored as it was
+        found = ledger_rows(store, pub.run_id)
+    return [dict(zip(names, (pub.period, pub.version, *row))) for rows in found for row in rows]
 
 
 def _has_table(store: Store) -> bool:

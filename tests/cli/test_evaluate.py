@@ -96,7 +96,7 @@ def test_database_mode_stores_the_run(tmp_path):
     assert [h["total"] for h in data["households"]] == [22, 10, -15, 0]
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT period, record_count FROM runs").fetchall() == [("2024-Q1", 12)]
-        assert conn.execute("SELECT count(*) FROM ledger").fetchone()[0] > 0
+        assert conn.execute("SELECT sum(entries) FROM ledger_blocks").fetchone()[0] > 0
     again = run("evaluate", JINGOU, "--db", str(db), "--period", "2024-Q1", "--no-save")
     assert again.exit_code == 0
     explained = run("explain", JINGOU, "JG003", "--db", str(db), "--period", "2024-Q1")

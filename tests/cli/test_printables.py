@@ -12,6 +12,8 @@ from click.testing import CliRunner
 
 from xiangyue.cli.main import main
 from xiangyue.report.jsonout import loads
+from xiangyue.data.store import open_store
+from xiangyue.points.ledger import read_ledger
 
 ROOT = Path(__file__).parent.parent.parent
 JINGOU = str(ROOT / "rulesets" / "examples" / "jingou.yaml")
@@ -43,8 +45,9 @@ def test_passbook_json_is_the_ledger_and_the_redemptions(db):
     book = loads(r.stdout)
     conn = sqlite3.connect(db)
     run_id = conn.execute("SELECT run_id FROM runs WHERE period = '2024-Q1'").fetchone()[0]
-    held = conn.execute("SELECT record_id, rule, awarded FROM ledger WHERE run_id = ? AND "
-                        "household = 'JG001' ORDER BY seq", (run_id,)).fetchall()
+    with open_store(db) as store:
+        held = [(e["record_id"], e["rule"], e["awarded"])
+                for e in read_ledger(store, run_id, household="JG001")]
     assert [(e["record_id"], e["rule"], Decimal(str(e["awarded"]))) for e in book["records"]] == [
         (rid, rule, Decimal(a)) for rid, rule, a in held]
     # redemptions of the period only: D1 (March), not D2 (April)

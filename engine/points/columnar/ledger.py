@@ -386,31 +386,37 @@ class LazyLedger(Sequence):
     def __reversed__(self) -> Iterator[LedgerEntry]:
         return reversed(list(self))
 
-    #: entries written per ``executemany`` (bounds the row tuples held at once)
-    WRITE_BLOCK = 262144
+    def arrow_blocks(self, size: int) -> Iterator[Any]:
+        """The ledger as stored (:mod:`xiangyue.data.ledger_blocks`): Arrow tables of up to
+        about ``size`` entries each, in order, built straight from the columns: each record
+        entry takes its record id, household, date and source from the record's loaded
+        columns, its rule's words from the rule file and its numbers from the columns; reasons
+        are built only for the entries that have some. No :class:`LedgerEntry` is built (but
+        for base points); the rows are the ones :func:`xiangyue.points.ledger.entry_row`
+        gives for each entry. One block's arrays are held at a time."""
+        import pyarrow as pa
 
-    def write_rows(self, conn: Any, run_id: str, insert: str) -> None:
-        """Write the ledger into the ``ledger`` table (``insert``: its ``INSERT ... VALUES``
-        statement) straight from the columns: each record entry takes its record id, date and
-        source from the ``records`` row it was read from (by row id, in SQLite), its rule's
-        words from the rule file and its numbers from the columns; reasons are built only for
-        the entries that have some. No :class:`LedgerEntry` is built (but for base points).
-        The rows are the ones :func:`xiangyue.points.ledger.entry_row` gives for each entry."""
+        from xiangyue.data import ledger_blocks as blocks
         from xiangyue.points.ledger import entry_row
         from xiangyue.report.jsonout import decimal_text, dumps_records
 
         b = self._b
-        if b is None or b.cols.store is None or b.cols.rowid is None:  # records not stored
-            conn.executemany(insert, (entry_row(run_id, seq, e) for seq, e in enumerate(self)))
+        src = b.cols.fields if b is not None else {}
+        sf, sr = src.get("source_file"), src.get("source_row")
+        if (b is None or b.cols.store is None or b.cols.record_id is None
+                or (sf is not None and sf.kind != "text")
+                or (sr is not None and (sr.kind != "num" or sr.scale))):
+            # records not read from the database (or an unusual source column): the entries
+            yield from blocks.from_rows((entry_row("", seq, e)[1:] for seq, e in enumerate(self)),
+                                        size)
             return
-        conn.executemany(insert, (entry_row(run_id, seq, e)
-                                  for seq, e in zip(self._base_at, self._base)))
-        lc = b.lc
+        lc, cols = b.lc, b.cols
         rules = b.rs.rules
-        ids = [r.id for r in rules]
-        names = [r.name for r in rules]
-        cats = [r.category for r in rules]
-        positions = b.positions
+        rule_words = [pa.array(v, pa.string()) for v in (
+            [r.id for r in rules], [r.name for r in rules], [r.category for r in rules],
+            b.positions)]
+        words = pa.array(cols.vocab.words, pa.string())
+        people = pa.array([k[1] for k in b.unit_keys], pa.string()) if b.person else None
         flagged = np.zeros(b.n, dtype=bool)
         for k, f in enumerate(b.flagged):
             if f is not None:
@@ -420,25 +426,28 @@ class LazyLedger(Sequence):
             keep = np.ones(self._n, dtype=bool)
             keep[np.array(self._base_at, dtype=np.int64)] = False
             seq_all = np.flatnonzero(keep)
+            # each base entry goes with the block of the record entry after it
+            base_rec = np.array(self._base_at, dtype=np.int64) - np.arange(len(self._base_at))
         else:
             seq_all = np.arange(b.n, dtype=np.int64)
-        unit_keys = b.unit_keys
-        # The entries' own columns go to a temporary table (no index but the order); one
-        # INSERT ... SELECT then joins each to its record (by row id) and its rule, in SQLite.
-        conn.execute("DROP TABLE IF EXISTS temp.xiangyue_entries")
-        conn.execute("DROP TABLE IF EXISTS temp.xiangyue_rules")
-        conn.execute("CREATE TEMP TABLE xiangyue_entries (seq INTEGER PRIMARY KEY, rid INTEGER, "
-                     "k INTEGER, person TEXT, raw TEXT, awarded TEXT, reasons TEXT)")
-        conn.execute("CREATE TEMP TABLE xiangyue_rules (k INTEGER PRIMARY KEY, rule TEXT, "
-                     "rule_name TEXT, category TEXT, position TEXT)")
-        conn.executemany("INSERT INTO temp.xiangyue_rules VALUES (?, ?, ?, ?, ?)",
-                         zip(range(len(rules)), ids, names, cats, positions))
+            base_rec = np.zeros(0, dtype=np.int64)
+        rid = cols.record_id
 
-        def texts(values: np.ndarray) -> list[str]:
+        def texts(values: np.ndarray) -> Any:
             uniq, inv = np.unique(values, return_inverse=True)
-            words = np.array([decimal_text(b.dec(x)) for x in uniq.tolist()] + [None],
-                             dtype=object)[:-1]
-            return words[inv.ravel()].tolist()
+            return pa.DictionaryArray.from_arrays(
+                pa.array(inv.ravel().astype(np.int32)),
+                pa.array([decimal_text(b.dec(x)) for x in uniq.tolist()], pa.string()))
+
+        def coded(val: Any, rec: np.ndarray) -> Any:
+            """A text column of the records (vocabulary codes) as texts; None when empty."""
+            if val is None:
+                return pa.nulls(len(rec), pa.string())
+            codes = val.data[rec]
+            empty = codes < 0
+            if val.null is not None:
+                empty |= val.null[rec]
+            return words.take(pa.array(codes, mask=empty))
 
         # many entries share their reasons (a limit reached: the same period, max, used and
         # left for every later entry of a household): each text is made once
@@ -452,33 +461,50 @@ class LazyLedger(Sequence):
                 text = memo[key] = dumps_records(found)
             return text
 
-        try:
-            for a in range(0, b.n, self.WRITE_BLOCK):
-                z = min(a + self.WRITE_BLOCK, b.n)
-                rec = lc.rec[a:z]
-                ks = lc.rix[a:z].tolist()
-                reasons = ["[]"] * (z - a)
-                for i in np.flatnonzero(flagged[a:z]).tolist():
-                    reasons[i] = reasons_text(ks[i], int(lc.jj[a + i]), int(rec[i]))
-                # the household is the record's (a person's unit is within its household)
-                if b.person:
-                    people = [unit_keys[u][1] for u in b.unit[rec].tolist()]
-                else:
-                    people = [None] * (z - a)
-                conn.executemany("INSERT INTO temp.xiangyue_entries VALUES (?, ?, ?, ?, ?, ?, ?)",
-                                 zip(seq_all[a:z].tolist(), b.cols.rowid[rec].tolist(), ks,
-                                     people, texts(lc.raw[a:z]), texts(lc.val[a:z]), reasons))
-            conn.execute(
-                "INSERT INTO ledger (run_id, seq, record_id, household, person, date, rule, "
-                "rule_name, category, raw, awarded, reasons, position, source_file, source_row) "
-                "SELECT ?, e.seq, r.record_id, r.household, e.person, r.date, u.rule, "
-                "u.rule_name, u.category, e.raw, e.awarded, e.reasons, u.position, "
-                "r.source_file, r.source_row FROM temp.xiangyue_entries e "
-                "JOIN records r ON r.rowid = e.rid JOIN temp.xiangyue_rules u ON u.k = e.k "
-                "ORDER BY e.seq", (run_id,))
-        finally:
-            conn.execute("DROP TABLE IF EXISTS temp.xiangyue_entries")
-            conn.execute("DROP TABLE IF EXISTS temp.xiangyue_rules")
+        nb = 0  # base entries written
+        for a in range(0, b.n, size):
+            z = min(a + size, b.n)
+            rec = lc.rec[a:z]
+            ks = lc.rix[a:z]
+            reasons = ["[]"] * (z - a)
+            ks_list = None
+            for i in np.flatnonzero(flagged[a:z]).tolist():
+                if ks_list is None:
+                    ks_list = ks.tolist()
+                reasons[i] = reasons_text(ks_list[i], int(lc.jj[a + i]), int(rec[i]))
+            take = pa.array(rec.astype(np.int64, copy=False))
+            kix = pa.array(ks.astype(np.int32, copy=False))
+            if sr is None:
+                rows_col = pa.nulls(z - a, pa.int64())
+            else:
+                rows_col = pa.array(sr.data[rec].astype(np.int64, copy=False),
+                                    mask=None if sr.null is None else sr.null[rec])
+            part = blocks.table_of([
+                pa.array(seq_all[a:z].astype(np.int64, copy=False)),
+                rid.take(take).combine_chunks() if isinstance(rid, pa.ChunkedArray)
+                else rid.take(take),
+                words.take(pa.array(cols.household[rec], mask=cols.household[rec] < 0)),
+                people.take(pa.array(b.unit[rec])) if people is not None
+                else pa.nulls(z - a, pa.string()),
+                pa.array(cols.day[rec].astype(np.int32, copy=False), pa.date32()),
+                *(pa.DictionaryArray.from_arrays(kix, w) for w in rule_words[:3]),
+                texts(lc.raw[a:z]), texts(lc.val[a:z]),
+                pa.array(reasons, pa.string()),
+                pa.DictionaryArray.from_arrays(kix, rule_words[3]),
+                coded(sf, rec).dictionary_encode(),
+                rows_col,
+            ])
+            # the base entries before the next block's first record entry (all, in the last)
+            mb = len(base_rec) if z >= b.n else int(np.searchsorted(base_rec, z, side="left"))
+            if mb > nb:
+                import pyarrow.compute as pc
+
+                extra = blocks.table_of(list(zip(*(
+                    entry_row("", self._base_at[i], self._base[i])[1:] for i in range(nb, mb)))))
+                part = pa.concat_tables([part, extra.cast(part.schema)])
+                part = part.take(pc.sort_indices(part.column("seq")))
+                nb = mb
+            yield part
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, (list, tuple, LazyLedger)):
