@@ -231,8 +231,9 @@ def prepare_cli(kind: str, n: int, workdir: Path) -> None:
     # part of the workload: start from the records alone
     conn = sqlite3.connect(target, isolation_level=None)
     try:
-        for table in ("ledger", "runs", "run_totals", "run_issues", "publications",
-                      "publication_ledger", "settings"):
+        for table in ("ledger", "ledger_blocks", "runs", "run_totals", "run_issues",
+                      "publications", "publication_ledger", "publication_ledger_blocks",
+                      "settings"):
             conn.execute(f"DROP TABLE IF EXISTS {table}")
         conn.execute("VACUUM")
     finally:

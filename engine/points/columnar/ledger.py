@@ -151,6 +151,23 @@ def build_ledger(rs: Ruleset, cols: Columns, unit: np.ndarray, unit_keys: list[A
                                person, records, cols_), [])
 
 
+def _distinct_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(keys, axis=0, return_index=True, return_inverse=True)[1:]`` (an integer
+    matrix): each column's values replaced by their rank, the ranks combined into one integer
+    per row while they fit (a sort of one integer column, not of rows)."""
+    combined = np.zeros(len(keys), dtype=np.int64)
+    span = 1
+    for c in range(keys.shape[1]):
+        uniq, rank = np.unique(keys[:, c], return_inverse=True)
+        span *= len(uniq)
+        if span >= 2**62:
+            _, first, inv = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+            return first, inv.ravel()
+        combined = combined * len(uniq) + rank.ravel()
+    _, first, inv = np.unique(combined, return_index=True, return_inverse=True)
+    return first, inv.ravel()
+
+
 class _LedgerColumns:
     __slots__ = ("rec", "rix", "jj", "raw", "val")
 
@@ -169,6 +186,8 @@ class _LedgerEntryBuilder:
         self.rs, self.cols, self.unit, self.unit_keys = rs, cols, unit, unit_keys
         self.info, self.periods, self.dec, self.scale = info, periods, dec, scale
         self.person, self.records, self.lc = person, records, lc
+        #: record ids by row, fetched together ahead of :meth:`_reasons` (or None)
+        self.id_of: dict[int, str] | None = None
         self.n = len(lc.rec)
         self.ridx = {rr.index: rr.idx for rr in rows}
         rules = rs.rules
@@ -191,9 +210,10 @@ class _LedgerEntryBuilder:
         out: list[dict[str, Any]] = []
         if "once" in inf and inf["once"][0][j]:
             f = int(inf["once"][1][j])
+            first = self.id_of.get(f) if self.id_of is not None else None
             out.append({"limit": "once", "per": rule.once,
                         "period": _period_key(rule.once, int(periods[rule.once][r])),
-                        "first": cols.ids(np.array([f]))[0],
+                        "first": first if first is not None else cols.ids(np.array([f]))[0],
                         "first_date": (EPOCH + dt.timedelta(days=int(cols.day[f]))).isoformat()})
         if "highest_only" in inf and inf["highest_only"][0][j]:
             out.append({"limit": "highest_only", "per": rule.highest_only,
@@ -449,29 +469,80 @@ class LazyLedger(Sequence):
                 empty |= val.null[rec]
             return words.take(pa.array(codes, mask=empty))
 
-        # many entries share their reasons (a limit reached: the same period, max, used and
-        # left for every later entry of a household): each text is made once
-        memo: dict[tuple, str] = {}
+        # Many entries share their reasons (a limit reached: the same period, max, used and
+        # left for every later entry of a household): the reasons of a rule's entry are a
+        # function of the rule's limit columns at the entry and the record's periods, so the
+        # entries with the same such values (found with numpy) share one text, made once.
+        texts_made: list[str] = ["[]"]
+        text_code: dict[str, int] = {"[]": 0}
 
-        def reasons_text(k: int, j: int, r: int) -> str:
-            found = b._reasons(k, j, r)
-            key = tuple(tuple(d.values()) for d in found)
-            text = memo.get(key)
-            if text is None:
-                text = memo[key] = dumps_records(found)
-            return text
+        def key_columns(k: int, js: np.ndarray, rs_: np.ndarray) -> np.ndarray | None:
+            """What :meth:`_LedgerEntryBuilder._reasons` reads for these entries of rule
+            ``k``, one row each (None when some of it is not an integer column)."""
+            rule = rules[k]
+            parts = []
+            # the periods its reasons name: its own limits' and its categories'
+            pers = {p for p in (rule.once, rule.highest_only) if p}
+            pers |= {lim.per for lim in (*(rule.limit or ()), *(rule.deduction_limit or ()))}
+            for name, v in b.info[k].items():
+                if name == "step":
+                    continue
+                for col in v[:3]:
+                    if isinstance(col, np.ndarray):
+                        if col.dtype.kind not in "biu":
+                            return None
+                        parts.append(col[js].astype(np.int64))
+                    elif hasattr(col, "per"):  # a category's limit
+                        pers.add(col.per)
+            for per in sorted(pers):
+                arr = b.periods.get(per)
+                if not isinstance(arr, np.ndarray) or arr.dtype.kind not in "biu":
+                    return None
+                parts.append(arr[rs_].astype(np.int64))
+            return np.stack(parts, axis=1)
+
+        def reasons_codes(ks: np.ndarray, rec: np.ndarray, a: int, z: int) -> np.ndarray:
+            """Each entry's reasons as a code into ``texts_made`` (0: none)."""
+            codes = np.zeros(z - a, dtype=np.int32)
+            at = np.flatnonzero(flagged[a:z])
+            if not len(at):
+                return codes
+            k_at = ks[at]
+            for k in np.unique(k_at).tolist():
+                sel = at[k_at == k]
+                js, rs_ = lc.jj[a + sel], rec[sel]
+                keys = key_columns(k, js, rs_)
+                if keys is None:
+                    first, inv = np.arange(len(sel)), np.arange(len(sel))
+                else:
+                    first, inv = _distinct_rows(keys)
+                once = b.info[k].get("once")
+                if once is not None:  # the first records' ids, fetched together
+                    f = once[1][js[first]][once[0][js[first]]]
+                    b.id_of = dict(zip(f.tolist(), cols.ids(f)))
+                made = []
+                for i in first.tolist():
+                    text = dumps_records(b._reasons(k, int(js[i]), int(rs_[i])))
+                    c = text_code.get(text)
+                    if c is None:
+                        c = text_code[text] = len(texts_made)
+                        texts_made.append(text)
+                    made.append(c)
+                codes[sel] = np.array(made, dtype=np.int32)[inv.ravel()]
+            return codes
+
+        def reasons_column(codes: np.ndarray) -> Any:
+            used, idx = np.unique(codes, return_inverse=True)
+            return pa.DictionaryArray.from_arrays(
+                pa.array(idx.ravel().astype(np.int32)),
+                pa.array([texts_made[c] for c in used.tolist()], pa.string()))
 
         nb = 0  # base entries written
         for a in range(0, b.n, size):
             z = min(a + size, b.n)
             rec = lc.rec[a:z]
             ks = lc.rix[a:z]
-            reasons = ["[]"] * (z - a)
-            ks_list = None
-            for i in np.flatnonzero(flagged[a:z]).tolist():
-                if ks_list is None:
-                    ks_list = ks.tolist()
-                reasons[i] = reasons_text(ks_list[i], int(lc.jj[a + i]), int(rec[i]))
+            reasons = reasons_column(reasons_codes(ks, rec, a, z))
             take = pa.array(rec.astype(np.int64, copy=False))
             kix = pa.array(ks.astype(np.int32, copy=False))
             if sr is None:
@@ -489,7 +560,7 @@ class LazyLedger(Sequence):
                 pa.array(cols.day[rec].astype(np.int32, copy=False), pa.date32()),
                 *(pa.DictionaryArray.from_arrays(kix, w) for w in rule_words[:3]),
                 texts(lc.raw[a:z]), texts(lc.val[a:z]),
-                pa.array(reasons, pa.string()),
+                reasons,
                 pa.DictionaryArray.from_arrays(kix, rule_words[3]),
                 coded(sf, rec).dictionary_encode(),
                 rows_col,
@@ -505,6 +576,7 @@ class LazyLedger(Sequence):
                 part = part.take(pc.sort_indices(part.column("seq")))
                 nb = mb
             yield part
+        b.id_of = None
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, (list, tuple, LazyLedger)):
