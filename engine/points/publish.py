@@ -7,10 +7,11 @@ evaluation ``run_id`` (the run is saved in the ledger tables, :mod:`xiangyue.poi
 ``ledger_sha256`` (hash of the run's stored ledger rows,
 :func:`xiangyue.points.ledger.ledger_sha256`), ``content_sha256`` and ``boards``
 (the boards' JSON with every household's total, :meth:`Boards.to_json`). Table
-``publication_ledger`` keeps a copy of the ledger entries behind each version
-(:func:`published_ledger`), so the points behind a published board stay on record even when
-a later correction replaces the evaluation run (copied when the run is replaced, not at
-publishing: until then the stored run is that ledger).
+``publication_ledger_blocks`` keeps a copy of the ledger behind each version (the run's
+blocks, :mod:`xiangyue.data.ledger_blocks`; ``publication_ledger`` rows in databases of
+earlier versions, still read: :func:`published_ledger`), so the points behind a published
+board stay on record even when a later correction replaces the evaluation run (copied when
+the run is replaced, not at publishing: until then the stored run is that ledger).
 
 A published board never changes silently: publishing a period again computes the boards
 afresh and compares them (``content_sha256``: boards and household totals, not the time or

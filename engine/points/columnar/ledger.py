@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from xiangyue.points.results import LedgerEntry
-from xiangyue.points.columnar.load import EPOCH, Columns
+from xiangyue.points.columnar.load import EPOCH, Columns, release_memory
 from xiangyue.rules.model import Ruleset
 
 
@@ -442,15 +442,10 @@ class LazyLedger(Sequence):
             if f is not None:
                 m = lc.rix == k
                 flagged[m] = f[lc.jj[m]]
-        if self._base_at:
-            keep = np.ones(self._n, dtype=bool)
-            keep[np.array(self._base_at, dtype=np.int64)] = False
-            seq_all = np.flatnonzero(keep)
-            # each base entry goes with the block of the record entry after it
-            base_rec = np.array(self._base_at, dtype=np.int64) - np.arange(len(self._base_at))
-        else:
-            seq_all = np.arange(b.n, dtype=np.int64)
-            base_rec = np.zeros(0, dtype=np.int64)
+        # the record entries before each base entry: a record entry's seq is its place among
+        # them plus the base entries before it; a base entry goes in the block of the record
+        # entry after it
+        base_rec = np.array(self._base_at, dtype=np.int64) - np.arange(len(self._base_at))
         rid = cols.record_id
 
         def texts(values: np.ndarray) -> Any:
@@ -551,7 +546,8 @@ class LazyLedger(Sequence):
                 rows_col = pa.array(sr.data[rec].astype(np.int64, copy=False),
                                     mask=None if sr.null is None else sr.null[rec])
             part = blocks.table_of([
-                pa.array(seq_all[a:z].astype(np.int64, copy=False)),
+                pa.array(np.arange(a, z) + np.searchsorted(base_rec, np.arange(a, z),
+                                                           side="right")),
                 rid.take(take).combine_chunks() if isinstance(rid, pa.ChunkedArray)
                 else rid.take(take),
                 words.take(pa.array(cols.household[rec], mask=cols.household[rec] < 0)),
@@ -576,6 +572,8 @@ class LazyLedger(Sequence):
                 part = part.take(pc.sort_indices(part.column("seq")))
                 nb = mb
             yield part
+            del part
+            release_memory()  # the block's arrays, freed: the next one reuses the pages
         b.id_of = None
 
     def __eq__(self, other: object) -> bool:
