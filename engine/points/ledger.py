@@ -235,22 +235,20 @@ def _more(r: UnitResult) -> dict[str, Any]:
 
 def _keep_published(store: Store, run_id: str) -> None:
     """Before a run is replaced: copy its ledger beside every published version made from it
-    (``publication_ledger``), so the points behind a published board stay on record.
+    (``publication_ledger_blocks``), so the points behind a published board stay on record.
     Publishing itself copies nothing (:func:`xiangyue.points.publish.publish_boards`)."""
     if not store.has_table("publications"):
         return
     conn = store.conn
     legacy = store.has_table("ledger") and conn.execute(
         "SELECT 1 FROM ledger WHERE run_id = ? LIMIT 1", (run_id,)).fetchone() is not None
-    cols = ", ".join(c for c in LEDGER_COLUMNS if c != "run_id")
     for period, version in conn.execute("SELECT period, version FROM publications "
                                         "WHERE run_id = ?", (run_id,)).fetchall():
         if _published_copy(store, period, version):
             continue
-        if legacy:  # a run stored by an earlier version: copied as it was, rows
-            conn.execute(f"INSERT INTO publication_ledger (period, version, {cols}) "
-                         f"SELECT ?, ?, {cols} FROM ledger WHERE run_id = ? ORDER BY seq",
-                         (period, version, run_id))
+        if legacy:  # a run stored by an earlier version: its rows copied as blocks
+            blocks.write_blocks(conn, "publication_ledger_blocks", (period, version),
+                                ledger_blocks_of(store, run_id))
         else:
             blocks.copy_blocks(conn, run_id, period, version)
 
