@@ -23,7 +23,7 @@ from xiangyue.points.evaluate import evaluate as _door
 from xiangyue.points.inputs import read_households_file, read_records_file
 from xiangyue.rules.model import BasePoints, Category
 from xiangyue.periods import parse_period
-from xiangyue.report.jsonout import dumps, loads
+from xiangyue.report.jsonout import dumps, dumps_flat, loads
 from xiangyue.rules.pipeline import load_ruleset
 
 
@@ -586,6 +586,20 @@ def test_one_line_json_is_the_writers_text_for_every_kind_of_value():
             parts: list[str] = []
             _write(obj, parts, None, 0, sort_keys)
             assert dumps(obj, indent=None, sort_keys=sort_keys) == "".join(parts)
+
+
+@pytest.mark.parametrize("d", [
+    {}, {"sorting": D("4.5"), "courtyard": D("-3"), "志愿服务": D("0.30000000000000000001")},
+    {"earned": D("12"), "records": 4, "last_date": dt.date(2024, 3, 1), "base": D("0")},
+    {"last_date": None, 'a"b\u2028': "x\ty", "n": D("1E+2")},
+])
+def test_flat_dicts_through_the_c_encoder_print_as_the_writer(d):
+    # a stored run's totals (dumps_flat) read back the same as the Python writer's text
+    from xiangyue.report.jsonout import _write
+
+    parts: list[str] = []
+    _write(d, parts, None, 0, False)
+    assert dumps_flat(d) == "".join(parts)
 
 
 def test_json_keeps_chinese_and_refuses_nan():
