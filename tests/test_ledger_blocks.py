@@ -182,3 +182,20 @@ def test_a_database_of_an_earlier_version_is_read_published_and_replaced(db, rul
         assert published_ledger(store, "2024-Q1", 1) == published
         assert _publications_using(store, "records", "record_id = ?", ("R100",)) == [
             "2024-Q1 第 2 版（2024-04-04 发布）"]
+
+
+def test_a_person_unit_ledger_is_stored_with_its_people(tmp_path):
+    rules = HERE.parent / "rulesets" / "examples" / "person.yaml"
+    rs = load_ruleset(rules)
+    with open_store(tmp_path / "p.db") as store:
+        import_records(store, HERE / "evaluate" / "person_records.csv", rs)
+        p = parse_period("2024-03")
+        evs = {engine: evaluate(rs, Inputs(stored_records(store, rs, p), None, True, store), p,
+                                engine=engine, with_ledger=True)
+               for engine in ("reference", "fast")}
+        assert evs["fast"].engine.engine == "fast"
+        expected = [entry_row("", seq, e)[1:] for seq, e in enumerate(evs["reference"].ledger)]
+        assert {row[3] for row in expected} >= {"张三", "李四"}  # each entry names its person
+        for ev in evs.values():
+            run_id = save_run(store, ev)
+            assert [row for rows in ledger_rows(store, run_id) for row in rows] == expected
