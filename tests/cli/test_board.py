@@ -94,6 +94,8 @@ def test_publish_list_show(tmp_path):
             "--output-dir", str(tmp_path / "out"))
     assert r.exit_code == 0, r.output
     assert r.stdout.startswith("已发布 2024-Q1 红黑榜第 1 版")
+    # no --date: dated today, long after the quarter ended: the clerk is told (not in stdout)
+    assert "2024-Q1 已于 2024-03-31 结束" in r.stderr and "--date" in r.stderr
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
         "金钩村-2024-Q1-红黑榜-v1.html", "金钩村-2024-Q1-红黑榜-v1.xlsx"]
     r = run("publish", RULES, "--period", "2024-Q1", "--db", db)
@@ -116,3 +118,20 @@ def test_help_has_example(command):
     assert r.exit_code == 0 and "示例" in r.stdout and "退出码" in r.stdout
     r = run(command, "--help", "--lang", "en")
     assert r.exit_code == 0 and "Example" in r.stdout and "Exit codes" in r.stdout
+
+
+def test_publish_with_a_date_or_for_a_recent_period_says_nothing_of_dates(tmp_path):
+    import datetime as dt
+
+    from xiangyue.periods import period_key
+
+    db = str(tmp_path / "v.db")
+    for what in ("households", "records"):
+        assert run(what, "import", str(TESTS / "boards" / f"{what}.csv"), "-r", RULES,
+                   "--db", db).exit_code == 0
+    r = run("publish", RULES, "--period", "2024-Q1", "--db", db, "--date", "2024-04-03")
+    assert r.exit_code == 0 and "--date" not in r.stderr
+    this_month = period_key(dt.date.today(), "month")
+    r = run("publish", RULES, "--period", this_month, "--db", db, "--lang", "en")
+    assert r.exit_code == 0, r.output
+    assert "dated today" not in r.stderr
