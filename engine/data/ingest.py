@@ -247,16 +247,38 @@ class _Import:
         self.stream = stream
         self.table = stream.result
         result = ImportResult(self.kind, stream.file, file_sha256(self.path))
-        with self.store.transaction(), _no_gc():
-            try:
-                self._write(result)
-            finally:
-                if self._seen_made:
-                    self.store.conn.execute(f"DROP TABLE IF EXISTS temp.{_SEEN}")
+        with contextlib.ExitStack() as stack:
+            self.staged = self._staged(stack)
+            with self.store.transaction(), _no_gc():
+                try:
+                    self._write(result)
+                finally:
+                    if self._seen_made:
+                        self.store.conn.execute(f"DROP TABLE IF EXISTS temp.{_SEEN}")
         result.warnings = summarize([d for d in self.diags if d.severity != "error"])
         result.header_line = self.table.header_line
         result.sheet = self.table.sheet
         return result
+
+    def _staged(self, stack: contextlib.ExitStack) -> str | None:
+        """A clean UTF-8 CSV of records staged for one ``INSERT … SELECT``
+        (:mod:`xiangyue.data.bulk`): the table to select from, or None (the row path: any other
+        file, or options the bulk path does not take)."""
+        self.clean = None
+        if self.kind != "records" or self.encoding or self.sheet or self.header_row not in (
+                None, 1):
+            return None
+        from xiangyue.data import bulk
+
+        clean = bulk.clean_records(self.path, self.fields, self.ruleset)
+        if clean is None:
+            return None
+        try:
+            source = stack.enter_context(bulk.staged(self.store.conn, clean))
+        except Exception:  # noqa: BLE001 - no staging file (temp folder, driver): the row path
+            return None
+        self.clean = clean
+        return source
 
     # -- helpers ----------------------------------------------------------------------------
     def _add(self, code: str, line: int, column: str, severity: str = "error",
@@ -438,7 +460,18 @@ class _Import:
         self.bad_first: dict[Any, int] = {}
         self.conflicts: list[Diagnostic] = []
         rows = 0
-        for block in self.stream.blocks():
+        bulk_rows = self._bulk(result, names) if self.staged is not None else None
+        if bulk_rows is not None:
+            from xiangyue.data.bulk import distinct, first_rows
+
+            rows = bulk_rows
+            if acol is not None:
+                col = self.clean.column(self.fields[acol].id)
+                strange = first_rows(col, distinct(col) - known_names - {None})
+            if register and hcol is not None:
+                col = self.clean.column("household")
+                unknown = first_rows(col, distinct(col) - register)
+        for block in (self.stream.blocks() if bulk_rows is None else ()):
             cols, lines = block.columns, block.lines
             n = len(lines)
             rows += n
@@ -497,7 +530,8 @@ class _Import:
                 k, first = self.dup_first[line]
                 self.stream.add("E-TABLE-DUP-KEY", line, column, name=spec.label or spec.id,
                                 value=k, first=first, row=line)
-        self.diags[:0] = self.stream.finish()
+        if bulk_rows is None:
+            self.diags[:0] = self.stream.finish()
         if any(d.severity == "error" for d in self.diags):
             raise InputError(self.diags)  # rolls the transaction back: nothing written
         if self.kind == "cases":
@@ -528,6 +562,28 @@ class _Import:
         conn.execute("UPDATE imports SET rows = ?, added = ?, unchanged = ?, replaced = ? "
                      "WHERE id = ?", (result.rows, result.added, result.unchanged,
                                       result.replaced, batch))
+
+    def _bulk(self, result: ImportResult, names: list[str]) -> int | None:
+        """The staged clean file in one ``INSERT OR IGNORE … SELECT`` (file order: the same
+        rowids as the row path); the rows read, or None when a row's key was already stored
+        (nothing of it kept: the row path says unchanged, replaced or conflict)."""
+        conn, clean = self.store.conn, self.clean
+        assert clean is not None
+        conn.execute("SAVEPOINT xiangyue_bulk")
+        select = ", ".join(_q(f.id) for f in self.fields)
+        added = conn.execute(
+            f"INSERT OR IGNORE INTO {_q(self.kind)} ({', '.join(map(_q, names))}) "
+            f"SELECT {select}, {_literal(self.source)}, source_row, NULL, {_literal(self.now)}, "
+            f"{int(self.batch)} FROM {self.staged} ORDER BY rowid").rowcount
+        if added != clean.rows:
+            conn.execute("ROLLBACK TO xiangyue_bulk")
+            conn.execute("RELEASE xiangyue_bulk")
+            return None
+        conn.execute("RELEASE xiangyue_bulk")
+        result.added = added
+        self.table.columns.update(clean.headers)
+        self.table.encoding = "utf-8"
+        return clean.rows
 
     def _dup(self, line: int, key: Any, first: int) -> None:
         """Row ``line`` repeats ``key`` first seen in row ``first`` (the earliest one wins)."""
