@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
 import tempfile
 from dataclasses import dataclass
 from typing import Any, Iterator, Sequence
@@ -145,7 +146,9 @@ def staged(conn: Any, records: CleanRecords) -> Iterator[str]:
         try:
             yield f"{STAGED}.{_ROWS}"
         finally:
-            conn.execute(f"DETACH DATABASE {STAGED}")
+            # (an error inside a transaction still open: the file goes with its folder)
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute(f"DETACH DATABASE {STAGED}")
 
 
 def first_rows(column: Any, values: set[Any]) -> dict[Any, list[int]]:

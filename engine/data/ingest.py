@@ -29,7 +29,7 @@ import json
 import os
 import sqlite3
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from xiangyue.errors import Diagnostic, InputError
 from xiangyue.i18n import Msg, register
@@ -153,6 +153,24 @@ def _no_gc() -> Iterator[None]:
             gc.enable()
 
 
+#: Helper threads of SQLite's sorter when an import builds its indexes at the end.
+_SORT_THREADS = min(4, max(1, (os.cpu_count() or 1) - 1))
+
+
+def _suggest(vocab: Any, names: Sequence[Any]) -> dict[Any, Any]:
+    return {a: vocab.suggest(str(a)) for a in names} if vocab is not None else {}
+
+
+@contextlib.contextmanager
+def _beside(fn: Callable[..., Any], *args: Any) -> Iterator[Any]:
+    """``fn(*args)`` in a thread while the body runs; yields its future (waited for on the
+    way out, so nothing outlives the import)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        yield pool.submit(fn, *args)
+
+
 def _vocabulary(ruleset: Ruleset) -> Any:
     """The activity names the rules know, when they are all a record can match (else None)."""
     from xiangyue.rules.vocabulary import vocabulary
@@ -246,9 +264,10 @@ class _Import:
                              strict_columns=self.strict_columns)
         self.stream = stream
         self.table = stream.result
-        result = ImportResult(self.kind, stream.file, file_sha256(self.path))
         with contextlib.ExitStack() as stack:
-            self.staged = self._staged(stack)
+            with _beside(file_sha256, self.path) as sha256:  # hashlib lets go of the GIL
+                self.staged = self._staged(stack)
+            result = ImportResult(self.kind, stream.file, sha256.result())
             with self.store.transaction(), _no_gc():
                 try:
                     self._write(result)
@@ -460,17 +479,24 @@ class _Import:
         self.bad_first: dict[Any, int] = {}
         self.conflicts: list[Diagnostic] = []
         rows = 0
-        bulk_rows = self._bulk(result, names) if self.staged is not None else None
-        if bulk_rows is not None:
+        suggested: dict[Any, Any] = {}  # activity -> the names close to it (vocab.suggest)
+        bulk_rows = None
+        if self.staged is not None:
             from xiangyue.data.bulk import distinct, first_rows
 
-            rows = bulk_rows
+            odd: dict[Any, list[int]] = {}
             if acol is not None:
                 col = self.clean.column(self.fields[acol].id)
-                strange = first_rows(col, distinct(col) - known_names - {None})
-            if register and hcol is not None:
-                col = self.clean.column("household")
-                unknown = first_rows(col, distinct(col) - register)
+                odd = first_rows(col, distinct(col) - known_names - {None})
+            with _beside(_suggest, vocab, list(odd)) as suggesting:
+                # the suggestions (pinyin: a library to load, then a comparison per name) on
+                # the other core while SQLite inserts (it lets go of the GIL)
+                bulk_rows = self._bulk(result, names)
+            if bulk_rows is not None:
+                rows, strange, suggested = bulk_rows, odd, suggesting.result()
+                if register and hcol is not None:
+                    col = self.clean.column("household")
+                    unknown = first_rows(col, distinct(col) - register)
         for block in (self.stream.blocks() if bulk_rows is None else ()):
             cols, lines = block.columns, block.lines
             n = len(lines)
@@ -547,7 +573,7 @@ class _Import:
 
             column = self._col(vocab.field.id)
             for a, (first, count) in strange.items():
-                close = vocab.suggest(str(a))
+                close = suggested[a] if a in suggested else vocab.suggest(str(a))
                 self._add("W-IMPORT-ACTIVITY", first, column, severity="warning",
                           name=vocab.field.label or vocab.field.id, value=a, count=count,
                           first=first, suggestions=close,
@@ -557,6 +583,8 @@ class _Import:
                           + ", ".join(vocab.names[:12]))
         if any(d.severity == "error" for d in self.diags):
             raise InputError(summarize(self.diags))  # rolls back: nothing written
+        if deferred:  # sorts of a million keys: SQLite's sorter may use a helper thread
+            conn.execute(f"PRAGMA threads = {_SORT_THREADS}")
         for sql in deferred:
             conn.execute(sql)
         conn.execute("UPDATE imports SET rows = ?, added = ?, unchanged = ?, replaced = ? "
