@@ -56,7 +56,8 @@ def clean_records(path: str | os.PathLike[str], fields: Sequence[FieldSpec],
     """The record file's stored columns when it is a clean UTF-8 CSV the import accepts as it
     is; None (the row path) otherwise, or when pyarrow / adbc-driver-sqlite are missing."""
     try:
-        import adbc_driver_sqlite  # noqa: F401  (needed by stage())
+        import adbc_driver_sqlite  # noqa: F401  (needed by staged())
+        import numpy as np
         import pyarrow as pa
         import pyarrow.compute as pc
 
@@ -112,7 +113,7 @@ def clean_records(path: str | os.PathLike[str], fields: Sequence[FieldSpec],
             col = pc.fill_null(col, pa.scalar(to_db(f.type, f.default), _arrow_type(pa, f)))
         columns.append(col)
     names = [f.id for f in fields]
-    out = pa.table(columns + [pa.array(range(2, n + 2), pa.int64())],
+    out = pa.table(columns + [pa.array(np.arange(2, n + 2, dtype=np.int64))],
                    names=names + ["source_row"])
     return CleanRecords(out, dict(found.headers))
 
@@ -135,10 +136,13 @@ def staged(conn: Any, records: CleanRecords) -> Iterator[str]:
     transaction: SQLite detaches only outside one."""
     from adbc_driver_sqlite import dbapi as adbc
 
+    from xiangyue.data.store import PAGE_SIZE
+
     with tempfile.TemporaryDirectory(prefix="xiangyue-import-") as folder:
         path = os.path.join(folder, "staged.db")
         with adbc.connect(path, autocommit=True) as db:
             with db.cursor() as cur:
+                cur.execute(f"PRAGMA page_size = {PAGE_SIZE}")  # as the village database's
                 cur.execute("PRAGMA journal_mode = OFF")
                 cur.execute("PRAGMA synchronous = OFF")
                 cur.adbc_ingest(_ROWS, records.table, mode="create")

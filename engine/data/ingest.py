@@ -596,7 +596,12 @@ class _Import:
         rowids as the row path); the rows read, or None when a row's key was already stored
         (nothing of it kept: the row path says unchanged, replaced or conflict)."""
         conn, clean = self.store.conn, self.clean
-        assert clean is not None
+        assert clean is not None and self.single is not None
+        key = _q(self.single)
+        if self.start_max and conn.execute(
+                f"SELECT 1 FROM {self.staged} AS s JOIN {_q(self.kind)} AS t ON t.{key} = s.{key} "
+                "LIMIT 1").fetchone():
+            return None  # a re-import: said row by row (most often: unchanged)
         conn.execute("SAVEPOINT xiangyue_bulk")
         select = ", ".join(_q(f.id) for f in self.fields)
         added = conn.execute(
