@@ -1,15 +1,17 @@
 """A clean CSV record file into the database in bulk: no Python object per cell.
 
 ``records import big.csv`` of a file the columnar reader accepts as clean
-(:func:`xiangyue.points.columnar.csvload.read_csv_records`: UTF-8, the header on row 1, one line
-per record, no cell the row path would question, no repeated record id) is checked here for
-what an import asks beyond an evaluation (every required field filled, every value among the
-field's allowed values), turned into the values the row path stores (:func:`~xiangyue.data.store.to_db`
-of each typed cell, the field's default for an empty one), written to a staging SQLite file
-by ``adbc-driver-sqlite`` (C++, from the Arrow columns) and copied into the village database
-with one ``INSERT … SELECT`` inside the import's transaction (:class:`xiangyue.data.ingest._Import`).
-Any file this does not accept (other encodings, title rows, loose numbers or dates, a bad
-cell, XLSX/JSONL, ...) returns None and goes the row path, so every message stays the same.
+(:func:`xiangyue.points.columnar.csvload.read_csv_table` with the import's own fields: UTF-8,
+the header on row 1, one line per record, no cell the row path's converter refuses — so every
+required field filled, every value among the field's allowed values and within its bounds —,
+no repeated record id) goes in bulk. The reader gives each column as codes into the row path's
+typed values, one per distinct cell; each of those is turned once into the value the row path
+stores (:func:`~xiangyue.data.store.to_db`), the rows are written block by block to a staging
+SQLite file by ``adbc-driver-sqlite`` (C++, from Arrow batches: memory holds the codes and one
+batch, not the file's text) and copied into the village database with one ``INSERT … SELECT``
+inside the import's transaction (:class:`xiangyue.data.ingest._Import`). Any file this does
+not accept (other encodings, title rows, a bad cell, XLSX/JSONL, ...) returns None and goes
+the row path, so every message stays the same.
 """
 
 from __future__ import annotations
@@ -18,120 +20,183 @@ import contextlib
 import os
 import sqlite3
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterator, Sequence
+
+import numpy as np
 
 from xiangyue.rules.model import FieldSpec, Ruleset
 
-#: Files larger than this go the row path: the clean reader holds the whole file in memory
-#: (about twice its size as Arrow columns), the row path a block of rows at a time.
-MAX_BYTES = 256 << 20
+#: Files larger than this go the row path (memory bounded by its block of rows): the reader
+#: keeps every row's record id and codes until the file is staged, so the peak grows with the
+#: file (measured on jingou: 0.23 GB at 1M records, 0.61 GB at 10M = a 572 MiB file; the row
+#: path stays near 0.28 GB). 640 MiB takes the benchmark's 10M records in bulk under 1 GB.
+MAX_BYTES = 640 << 20
 
 STAGED = "xiangyue_staged"  # the schema name of the attached staging file
 _ROWS = "rows"  # its one table
+#: rows of one Arrow batch written to the staging file (its text: a few MB)
+BATCH_ROWS = 1 << 16
+_NUMBERS = ("integer", "boolean")  # stored as SQLite integers
 
 
 @dataclass
 class CleanRecords:
-    """The records of a clean CSV file as the row path would store them: ``table`` holds one
-    Arrow column per field (``fields`` order, stored form) and ``source_row``."""
+    """The records of a clean CSV file as the row path would store them: ``table`` the
+    reader's :class:`~xiangyue.points.columnar.csvload.CsvTable`, ``stored`` for each coded
+    field the stored value of each code, ``fields`` in the import's order."""
 
-    table: Any  # pyarrow.Table
+    table: Any  # csvload.CsvTable; None once staged (:meth:`release`)
+    fields: list[FieldSpec]
+    stored: dict[str, list[Any]]
     headers: dict[str, str]  # field id -> its header text in the file
+    n: int = 0
+    #: field id -> {stored value: [first row, rows]} (first-appearance order), for the
+    #: fields kept by :meth:`release`
+    summary: dict[str, dict[Any, list[int]]] = field(default_factory=dict)
 
     @property
     def rows(self) -> int:
-        return int(self.table.num_rows)
+        return self.n
 
-    def column(self, field_id: str) -> Any:
-        return self.table.column(field_id)
+    def release(self, keep: Sequence[str]) -> None:
+        """Drop the columns once staged (the import's SQLite work then runs beside no copy of
+        the file), keeping for the fields ``keep`` each value's first row and count."""
+        for fid in keep:
+            self.summary[fid] = self._count(fid)
+        self.table = None
+        self.stored = {}
+        _give_back()
 
+    def batches(self) -> Any:
+        """The stored rows as a ``pyarrow.RecordBatchReader`` (one column per field, then
+        ``source_row``), made batch by batch from the codes."""
+        import pyarrow as pa
 
-def _unused(*_args: Any) -> Any:
-    raise AssertionError("the row path is not read here")  # pragma: no cover
+        t = self.table
+        types = [pa.int64() if f.type in _NUMBERS else pa.string() for f in self.fields]
+        schema = pa.schema([(f.id, ty) for f, ty in zip(self.fields, types)]
+                           + [("source_row", pa.int64())])
+        words = {f.id: pa.array(self.stored[f.id], ty) for f, ty in zip(self.fields, types)
+                 if f.id in self.stored}  # the stored value of each code
+
+        def make() -> Iterator[Any]:
+            for start in range(0, t.n, BATCH_ROWS):
+                stop = min(t.n, start + BATCH_ROWS)
+                cols = []
+                for f, ty in zip(self.fields, types):
+                    if f.id == t.key_id:
+                        cols.append(t.key.slice(start, stop - start))
+                    elif f.id in words:
+                        cols.append(words[f.id].take(pa.array(t.coded[f.id].codes[start:stop])))
+                    else:  # not in the file: its default
+                        cols.append(pa.array([self.constant(f)] * (stop - start), ty))
+                cols.append(pa.array(np.arange(start + 2, stop + 2, dtype=np.int64)))
+                yield pa.record_batch(cols, schema=schema)
+
+        return pa.RecordBatchReader.from_batches(schema, make())
+
+    def constant(self, f: FieldSpec) -> Any:
+        from xiangyue.data.store import to_db
+
+        return to_db(f.type, self.table.defaults.get(f.id))
+
+    def _groups(self, fid: str) -> tuple[np.ndarray | None, list[Any]]:
+        """The column ``fid`` as (each row's group, each group's stored value): cells that
+        differ in the file may store the same value (``007.50``, ``7.50``). None: one group
+        for every row (a field the file lacks)."""
+        t = self.table
+        if fid == t.key_id:
+            enc = t.key.dictionary_encode()
+            return np.asarray(enc.indices), enc.dictionary.to_pylist()
+        vals = self.stored.get(fid)
+        if vals is None:
+            spec = next(f for f in self.fields if f.id == fid)
+            return None, [self.constant(spec)]
+        index: dict[Any, int] = {}
+        lut = np.array([index.setdefault(v, len(index)) for v in vals], dtype=np.int32)
+        codes = t.coded[fid].codes
+        return (codes if len(index) == len(vals) else lut[codes]), list(index)
+
+    def _count(self, fid: str) -> dict[Any, list[int]]:
+        """Each stored value of field ``fid``: [its first row number, how many rows], in the
+        order of first appearance (as the row path counts them)."""
+        groups, vals = self._groups(fid)
+        if groups is None:
+            return {vals[0]: [2, self.n]} if self.n else {}
+        found, first, count = np.unique(groups, return_index=True, return_counts=True)
+        return {vals[int(found[i])]: [int(first[i]) + 2, int(count[i])]
+                for i in np.argsort(first, kind="stable").tolist()}
+
+    def distinct(self, fid: str) -> set[Any]:
+        """The distinct stored values of field ``fid`` (None for empty cells)."""
+        if fid in self.summary:
+            return set(self.summary[fid])
+        return set(self._groups(fid)[1])
+
+    def first_rows(self, fid: str, values: set[Any]) -> dict[Any, list[int]]:
+        """For each of ``values`` found in field ``fid``: [its first row number, how many
+        rows], in the order of first appearance (as the row path counts them)."""
+        counted = self.summary.get(fid)
+        if counted is None:
+            counted = self._count(fid)
+        return {v: list(c) for v, c in counted.items() if v in values}
 
 
 def clean_records(path: str | os.PathLike[str], fields: Sequence[FieldSpec],
-                  ruleset: Ruleset) -> CleanRecords | None:
+                  ruleset: Ruleset, key: str = "record_id") -> CleanRecords | None:
     """The record file's stored columns when it is a clean UTF-8 CSV the import accepts as it
     is; None (the row path) otherwise, or when pyarrow / adbc-driver-sqlite are missing."""
     try:
         import adbc_driver_sqlite  # noqa: F401  (needed by staged())
-        import numpy as np
         import pyarrow as pa
-        import pyarrow.compute as pc
 
-        from xiangyue.points.columnar.csvload import read_csv_records
+        from xiangyue.points.columnar.csvload import read_csv_table
     except ImportError:
+        return None
+    fields = list(fields)
+    spec = next((f for f in fields if f.id == key), None)
+    if spec is None or spec.type != "text" or \
+            any(f.type not in ("text", "decimal", "integer", "date", "boolean") for f in fields):
         return None
     try:
         if os.path.getsize(path) > MAX_BYTES:
             return None
     except OSError:
         return None
-    found = read_csv_records(ruleset, str(path), _unused, _unused)
-    if found is None:
+    table = read_csv_table(str(path), fields, key)
+    if table is None:
         return None
     from xiangyue.data.store import to_db
 
-    table = found.table
-    n = table.num_rows
-    columns: list[Any] = []
+    stored: dict[str, list[Any]] = {}
     for f in fields:
-        if f.type not in ("text", "decimal", "integer", "date"):
-            return None
-        if f.id not in table.column_names:
-            if f.required:
-                return None  # the row path names the missing column
-            columns.append(pa.array([to_db(f.type, f.default)] * n, _arrow_type(pa, f))
-                           if f.default is not None else pa.nulls(n, _arrow_type(pa, f)))
+        col = table.coded.get(f.id)
+        if col is None:
             continue
-        col = table.column(f.id).combine_chunks()
-        empty = pc.equal(col, "")
-        has_empty = pc.any(empty).as_py()
-        if has_empty and f.required:
-            return None  # E-TABLE-REQUIRED: the row path says where
-        if f.values:
-            if f.type != "text":
-                return None
-            allowed = pa.array(list(f.values), pa.string())
-            if not pc.all(pc.or_(empty, pc.is_in(col, allowed))).as_py():
-                return None  # E-TABLE-VALUE
-        if f.type == "decimal":
-            # the text as stored: Decimal's own form ('007.50' -> '7.50'), each distinct once
-            uniq = pc.unique(col)
-            stored = [to_db("decimal", _decimal(t)) if t else None for t in uniq.to_pylist()]
-            col = pc.take(pa.array(stored, pa.string()), pc.index_in(col, uniq))
-        elif f.type == "integer":
-            try:
-                col = pc.cast(pc.if_else(empty, pa.scalar(None, pa.string()), col), pa.int64())
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                return None
-        elif has_empty:
-            col = pc.if_else(empty, pa.scalar(None, pa.string()), col)
-        if has_empty and f.default is not None:
-            col = pc.fill_null(col, pa.scalar(to_db(f.type, f.default), _arrow_type(pa, f)))
-        columns.append(col)
-    names = [f.id for f in fields]
-    out = pa.table(columns + [pa.array(np.arange(2, n + 2, dtype=np.int64))],
-                   names=names + ["source_row"])
-    return CleanRecords(out, dict(found.headers))
+        vals = [to_db(f.type, v) for v in col.values]  # each distinct cell once
+        try:
+            pa.array(vals, pa.int64() if f.type in _NUMBERS else pa.string())
+        except (pa.ArrowInvalid, OverflowError):
+            return None  # an integer beyond 64 bits: the row path says what SQLite says
+        stored[f.id] = vals
+    return CleanRecords(table, fields, stored, dict(table.headers), table.n)
 
 
-def _decimal(text: str) -> Any:
-    from decimal import Decimal
+def _give_back() -> None:
+    """The freed columns' memory back to the system (Arrow's pool, then malloc's)."""
+    import pyarrow as pa
 
-    return Decimal(text)
+    from xiangyue.points.columnar.load import release_memory
 
-
-def _arrow_type(pa: Any, f: FieldSpec) -> Any:
-    return pa.int64() if f.type == "integer" else pa.string()
+    pa.default_memory_pool().release_unused()
+    release_memory()
 
 
 @contextlib.contextmanager
 def staged(conn: Any, records: CleanRecords) -> Iterator[str]:
-    """The records written to a staging SQLite file (``adbc_ingest``: C++ from the Arrow
-    columns, no Python per cell), attached to ``conn`` as :data:`STAGED`; yields the table to
+    """The records written to a staging SQLite file (``adbc_ingest``: C++ from Arrow batches,
+    no Python per cell), attached to ``conn`` as :data:`STAGED`; yields the table to
     ``SELECT`` from. Detached and deleted afterwards. Attach before the import's
     transaction: SQLite detaches only outside one."""
     from adbc_driver_sqlite import dbapi as adbc
@@ -145,7 +210,7 @@ def staged(conn: Any, records: CleanRecords) -> Iterator[str]:
                 cur.execute(f"PRAGMA page_size = {PAGE_SIZE}")  # as the village database's
                 cur.execute("PRAGMA journal_mode = OFF")
                 cur.execute("PRAGMA synchronous = OFF")
-                cur.adbc_ingest(_ROWS, records.table, mode="create")
+                cur.adbc_ingest(_ROWS, records.batches(), mode="create")
         conn.execute(f"ATTACH DATABASE ? AS {STAGED}", (path,))
         try:
             yield f"{STAGED}.{_ROWS}"
@@ -153,32 +218,3 @@ def staged(conn: Any, records: CleanRecords) -> Iterator[str]:
             # (an error inside a transaction still open: the file goes with its folder)
             with contextlib.suppress(sqlite3.Error):
                 conn.execute(f"DETACH DATABASE {STAGED}")
-
-
-def first_rows(column: Any, values: set[Any]) -> dict[Any, list[int]]:
-    """For each of ``values`` found in ``column`` (an Arrow column of a
-    :class:`CleanRecords`): [its first row number, how many rows], in the order of first
-    appearance (as the row path counts them)."""
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    out: dict[Any, list[int]] = {}
-    if not values:
-        return out
-    hit = pc.is_in(column, pa.array(list(values), column.type))
-    positions = np.flatnonzero(np.asarray(pc.fill_null(hit, False)))
-    for pos, v in zip(positions.tolist(), column.take(pa.array(positions)).to_pylist()):
-        seen = out.get(v)
-        if seen is None:
-            out[v] = [pos + 2, 1]
-        else:
-            seen[1] += 1
-    return out
-
-
-def distinct(column: Any) -> set[Any]:
-    """The distinct values of an Arrow column (None for empty cells)."""
-    import pyarrow.compute as pc
-
-    return set(pc.unique(column).to_pylist())

@@ -284,18 +284,22 @@ class _Import:
         (:mod:`xiangyue.data.bulk`): the table to select from, or None (the row path: any other
         file, or options the bulk path does not take)."""
         self.clean = None
-        if self.kind != "records" or self.encoding or self.sheet or self.header_row not in (
-                None, 1):
+        if self.kind != "records" or self.single is None or self.encoding or self.sheet or \
+                self.header_row not in (None, 1):
             return None
         from xiangyue.data import bulk
 
-        clean = bulk.clean_records(self.path, self.fields, self.ruleset)
+        clean = bulk.clean_records(self.path, self.fields, self.ruleset, self.single)
         if clean is None:
             return None
         try:
             source = stack.enter_context(bulk.staged(self.store.conn, clean))
         except Exception:  # noqa: BLE001 - no staging file (temp folder, driver): the row path
             return None
+        # what _write still asks of the file's columns: the households and activities seen
+        vocab = _vocabulary(self.ruleset)
+        clean.release([f.id for f in self.fields
+                       if f.id == "household" or (vocab and f.id == vocab.field.id)])
         self.clean = clean
         return source
 
@@ -482,12 +486,11 @@ class _Import:
         suggested: dict[Any, Any] = {}  # activity -> the names close to it (vocab.suggest)
         bulk_rows = None
         if self.staged is not None:
-            from xiangyue.data.bulk import distinct, first_rows
-
+            clean = self.clean
             odd: dict[Any, list[int]] = {}
             if acol is not None:
-                col = self.clean.column(self.fields[acol].id)
-                odd = first_rows(col, distinct(col) - known_names - {None})
+                aid = self.fields[acol].id
+                odd = clean.first_rows(aid, clean.distinct(aid) - known_names - {None})
             with _beside(_suggest, vocab, list(odd)) as suggesting:
                 # the suggestions (pinyin: a library to load, then a comparison per name) on
                 # the other core while SQLite inserts (it lets go of the GIL)
@@ -495,8 +498,8 @@ class _Import:
             if bulk_rows is not None:
                 rows, strange, suggested = bulk_rows, odd, suggesting.result()
                 if register and hcol is not None:
-                    col = self.clean.column("household")
-                    unknown = first_rows(col, distinct(col) - register)
+                    hid = self.fields[hcol].id
+                    unknown = clean.first_rows(hid, clean.distinct(hid) - register)
         for block in (self.stream.blocks() if bulk_rows is None else ()):
             cols, lines = block.columns, block.lines
             n = len(lines)
