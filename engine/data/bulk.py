@@ -28,9 +28,10 @@ import numpy as np
 from xiangyue.rules.model import FieldSpec, Ruleset
 
 #: Files larger than this go the row path (memory bounded by its block of rows): the reader
-#: keeps every row's record id and codes until the file is staged, so the peak grows with the
-#: file (measured on jingou: 0.23 GB at 1M records, 0.61 GB at 10M = a 572 MiB file; the row
-#: path stays near 0.28 GB). 640 MiB takes the benchmark's 10M records in bulk under 1 GB.
+#: keeps every row's record id and codes until the file is staged, so the peak (the read's)
+#: grows with the file (measured on jingou, the whole import: 0.34 GB at 1M records, 0.61 GB
+#: in-process and 0.68 GB from the CLI at 10M = a 572 MiB file; the row path stays near
+#: 0.26 GB). 640 MiB takes the benchmark's 10M records in bulk under 1 GB.
 MAX_BYTES = 640 << 20
 
 STAGED = "xiangyue_staged"  # the schema name of the attached staging file
