@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sys
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Mapping
@@ -405,6 +406,15 @@ def _points(expr: Any, table: Table, scope: Any, rows: np.ndarray) -> Val:
     return Evaluator(Table(len(rows), sub, table.vocab), scope)(expr)
 
 
+def _rss_mb() -> float:
+    """The process's resident set now, in MB (Linux; 0 elsewhere)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
 def _fast(plan: FastPlan, source: Any, period: Period,
           households: list[Mapping[str, Any]] | None, with_ledger: bool) -> Evaluation:
     import gc
@@ -436,8 +446,10 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
         if os.environ.get("XIANGYUE_PROFILE_MEMORY"):
             import resource
 
-            LAST_PROFILE[name + " peak MB"] = resource.getrusage(
-                resource.RUSAGE_SELF).ru_maxrss / 1024
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            LAST_PROFILE[name + " peak MB"] = peak
+            print(f"xiangyue memory: {name}: peak {peak:.0f} MB, now {_rss_mb():.0f} MB, "
+                  f"{LAST_PROFILE[name]:.2f} s", file=sys.stderr)
 
     # records after the period, up to the end of the last veto period overlapping it, count
     # for the veto only (see xiangyue.points.evaluate)
@@ -656,7 +668,7 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
                 info["highest_only"] = (~s & (award != v), prev)
             v = award
         pos, neg = v > 0, v < 0
-        rr.pre = v
+        rr.pre = v if with_ledger else None  # only the ledger's reasons read it again
         for lims, mask, sign, name in ((rule.limit, pos, 1, "cap"),
                                        (rule.deduction_limit, neg, -1, "deduction_cap")):
             if not lims:
@@ -681,6 +693,9 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
             rr.raw = v
         if with_ledger:
             ledger_info[rr.index] = info
+        # the last rule's temporaries would otherwise live on to the end of the evaluation
+        del u, v, pos, neg, per_cache, info
+    a = got = used = s = mx = prev = award = seg = first = occ = kept = hit = None  # noqa: F841
 
     release_memory()
     lap("rule limits")
@@ -718,10 +733,17 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
                     u_before[w] = used[sel]
                     ledger_info[rr.index][name] = (hit, u_before, limit)
                 rr.value = newv
+                if not with_ledger:
+                    rr.raw = newv  # not the value before the category's cut (freed)
+                del sel, w, newv
+            del rec, rix, where, amount, o, s, got, used
             if with_ledger:
                 _recount_reasons(rs, members, ledger_info, name, sign, limit, unit, periods,
                                  scaled)
 
+    if not with_ledger:  # the signs before the caps are read by the category limits only
+        for rr in rows:
+            rr.pos = rr.neg = None  # type: ignore[assignment]
     release_memory()
     lap("category limits")
     # -- sums for the reported period ------------------------------------------------------
@@ -819,6 +841,7 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
         if date is None:
             date = dates[d] = EPOCH + dt.timedelta(days=d)
         stats[unit_keys[u]] = (c, date)
+    del counted, cu, n_rec, last_day, seen
     lap("sums")
     # -- vetoes ----------------------------------------------------------------------------
     vetoes: dict[Any, list[dict[str, Any]]] = {}
