@@ -200,14 +200,19 @@ def _starts(unit: np.ndarray, per: np.ndarray) -> np.ndarray:
 
 def _seg(starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(run number of each row, position of each run's first row)."""
-    return np.cumsum(starts) - 1, np.flatnonzero(starts)
+    seg = np.cumsum(starts, dtype=np.intp)
+    seg -= 1
+    return seg, np.flatnonzero(starts)
 
 
 def _seg_cumsum(x: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    c = np.cumsum(x)
-    seg, first = _seg(starts)
-    base = (c - x)[first]
-    return c - base[seg]
+    """The running sum of ``x`` within each run (one full-size temporary: each run's base
+    repeated over its rows)."""
+    c = np.cumsum(x, dtype=np.int64)
+    first = np.flatnonzero(starts)
+    base = c[first] - x[first]
+    c -= np.repeat(base, np.diff(np.append(first, len(x))))
+    return c
 
 
 def _seg_cummax(x: np.ndarray, starts: np.ndarray) -> np.ndarray:
@@ -244,8 +249,11 @@ def _clamp(amount: np.ndarray, starts: np.ndarray, limit: int) -> tuple[np.ndarr
     (awarded, used before each row). used after = min(cumsum, max) by induction."""
     m = max(limit, 0)
     c = _seg_cumsum(amount, starts)
-    before = np.minimum(c - amount, m)
-    return np.minimum(c, m) - before, before
+    before = c - amount
+    np.minimum(before, m, out=before)
+    np.minimum(c, m, out=c)
+    c -= before
+    return c, before
 
 
 # ------------------------------------------------------------------------------------------
@@ -711,14 +719,18 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
                        if rule.category == cat.id and len(rr.idx)]
             if not members:
                 continue
-            rec = np.concatenate([rr.idx for rr in members]).astype(np.int64)
+            rec = np.concatenate([rr.idx for rr in members])
             rix = np.concatenate([np.full(len(rr.idx), rr.index, dtype=np.int32) for rr in members])
-            where = np.concatenate([np.arange(len(rr.idx), dtype=np.int32) for rr in members])
+            key = rec.astype(np.int64)
+            key *= nrules
+            key += rix
+            o = np.argsort(key, kind="stable")
+            del key
+            rec, rix = rec[o], rix[o]
+            where = np.concatenate([np.arange(len(rr.idx), dtype=np.int32) for rr in members])[o]
             amount = np.concatenate([
                 np.where(rr.pos, rr.value, 0) if sign > 0 else np.where(rr.neg, -rr.value, 0)
-                for rr in members])
-            o = np.argsort(rec * nrules + rix, kind="stable")
-            rec, rix, where, amount = rec[o], rix[o], where[o], amount[o]
+                for rr in members])[o]
             s = _starts(unit[rec], periods[limit.per][rec])
             got, used = _clamp(amount, s, scaled(limit.max))
             for rr in members:

@@ -472,7 +472,9 @@ def _load_store(store: Any, fields: Sequence[FieldSpec], needed: set[str], perso
             rid = col["record_id"]
             if not (pa.types.is_string(rid.type) or pa.types.is_large_string(rid.type)):
                 raise Unsupported("record ids not stored as text")
-            part["record_id"] = rid
+            # a copy: an array imported from the driver keeps its whole batch (every column's
+            # texts) alive until its last buffer is freed
+            part["record_id"] = pa.concat_arrays([rid, pa.array([], rid.type)])
         with lock:
             part["household"] = _text_codes(col["household"], vocab)
             if person:
