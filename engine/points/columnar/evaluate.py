@@ -433,10 +433,14 @@ def _fast(plan: FastPlan, source: Any, period: Period,
     if with_ledger:
         gc.disable()
     try:
-        return _fast_run(plan, source, period, households, with_ledger)
+        ev = _fast_run(plan, source, period, households, with_ledger)
     finally:
         if was_enabled:
             gc.enable()
+    # the evaluation's arrays below glibc's mmap threshold are freed into the heap: given
+    # back now, before the caller renders or stores (which would otherwise add to them)
+    release_memory()
+    return ev
 
 
 def _fast_run(plan: FastPlan, source: Any, period: Period,

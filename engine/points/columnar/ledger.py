@@ -123,12 +123,17 @@ def build_ledger(rs: Ruleset, cols: Columns, unit: np.ndarray, unit_keys: list[A
         parts_val.append(rr.value[sel])
     if not parts_rec:
         return LazyLedger(None, [])
+    # each column's parts freed as soon as it is joined
     rec = np.concatenate(parts_rec)
+    del parts_rec
     rix = np.concatenate(parts_rule)
+    del parts_rule
     jj = np.concatenate(parts_j)
+    del parts_j
     raw_all = np.concatenate(parts_raw)
+    del parts_raw
     val_all = np.concatenate(parts_val)
-    del parts_rec, parts_rule, parts_j, parts_raw, parts_val
+    del parts_val
     # records in (date, record_id) order
     if rank is not None:
         grank = rank
@@ -143,10 +148,22 @@ def build_ledger(rs: Ruleset, cols: Columns, unit: np.ndarray, unit_keys: list[A
         so = np.asarray(pc.sort_indices(t, sort_keys=[("d", "ascending"), ("r", "ascending"),
                                                       ("o", "ascending")]))
         grank[ps[so]] = np.arange(len(ps))
-    o = np.argsort(grank[rec].astype(np.int64) * nrules + rix, kind="stable")
+    key = grank[rec].astype(np.int64)
     del grank
-    cols_ = _LedgerColumns(rec[o], rix[o], jj[o], raw_all[o], val_all[o])
-    del rec, rix, jj, raw_all, val_all, o
+    key *= nrules
+    key += rix
+    o = np.argsort(key, kind="stable")
+    del key
+    # gathered one column at a time (each original freed before the next is gathered)
+    rec = rec[o]
+    rix = rix[o]
+    jj = jj[o]
+    raw_all = raw_all[o]
+    val_all = val_all[o]
+    del o
+    cols_ = _LedgerColumns(rec, rix, jj, raw_all, val_all)
+    del rec, rix, jj, raw_all, val_all
+    release_memory()
     return LazyLedger(_LedgerEntryBuilder(rs, cols, unit, unit_keys, rows, info, periods, dec, scale,
                                person, records, cols_), [])
 
