@@ -712,7 +712,6 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
     release_memory()
     lap("rule limits")
     # -- category limits, over the rules' awards in record order ----------------------
-    nrules = len(rs.rules)
     for cat in rs.categories:
         for limits, name, sign in ((cat.limit, "category_cap", 1),
                                    (cat.deduction_limit, "category_deduction_cap", -1)):
@@ -723,20 +722,24 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
                        if rule.category == cat.id and len(rr.idx)]
             if not members:
                 continue
+            # in (record, rule) order: the members come in rule order and each one's rows
+            # in record order, so a stable sort by record is enough (no combined key)
             rec = np.concatenate([rr.idx for rr in members])
-            rix = np.concatenate([np.full(len(rr.idx), rr.index, dtype=np.int32) for rr in members])
-            key = rec.astype(np.int64)
-            key *= nrules
-            key += rix
-            o = np.argsort(key, kind="stable")
-            del key
-            rec, rix = rec[o], rix[o]
+            o = np.argsort(rec, kind="stable")
+            rec = rec[o]
+            rix = np.concatenate([np.full(len(rr.idx), rr.index, dtype=np.int32)
+                                  for rr in members])[o]
             where = np.concatenate([np.arange(len(rr.idx), dtype=np.int32) for rr in members])[o]
             amount = np.concatenate([
                 np.where(rr.pos, rr.value, 0) if sign > 0 else np.where(rr.neg, -rr.value, 0)
                 for rr in members])[o]
+            del o
             s = _starts(unit[rec], periods[limit.per][rec])
+            del rec
             got, used = _clamp(amount, s, scaled(limit.max))
+            del s
+            if not with_ledger:
+                used = None
             for rr in members:
                 sel = rix == rr.index
                 w = where[sel]
@@ -752,14 +755,15 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
                 if not with_ledger:
                     rr.raw = newv  # not the value before the category's cut (freed)
                 del sel, w, newv
-            del rec, rix, where, amount, o, s, got, used
+            del rix, where, amount, got, used
             if with_ledger:
                 _recount_reasons(rs, members, ledger_info, name, sign, limit, unit, periods,
                                  scaled)
 
-    if not with_ledger:  # the signs before the caps are read by the category limits only
-        for rr in rows:
-            rr.pos = rr.neg = None  # type: ignore[assignment]
+    # the signs and points before the caps are read by the category limits only (the
+    # ledger's builder reads raw and value)
+    for rr in rows:
+        rr.pos = rr.neg = rr.pre = None  # type: ignore[assignment]
     release_memory()
     lap("category limits")
     # -- sums for the reported period ------------------------------------------------------
@@ -842,13 +846,13 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
 
     # records of the period some rule applied to, and the last one's date, per unit
     # (rows are in (unit, date) order: a unit's last counted row has its last date)
-    counted = np.flatnonzero(in_p & ok & any_match)
-    cu = unit[counted].astype(np.int64)
+    counted = in_p & ok & any_match
+    cu = unit[counted]  # (codes as they are: no 64-bit copy of every record's)
     n_rec = np.bincount(cu, minlength=len(unit_keys)) if len(cu) else np.zeros(len(unit_keys), np.int64)
     last_day = np.full(len(unit_keys), -1, dtype=np.int64)
     if len(cu):
         ends = np.append(np.flatnonzero(cu[1:] != cu[:-1]), len(cu) - 1)
-        last_day[cu[ends]] = day[counted[ends]]
+        last_day[cu[ends]] = day[counted][ends]
     dates: dict[int, dt.date] = {}
     stats = {}
     us = np.flatnonzero(n_rec)
