@@ -351,30 +351,41 @@ def _sort_order(cols: Columns, unit: np.ndarray) -> np.ndarray:
         small = np.int32 if cols.n < 2**31 - 1 else np.int64
         by_rank = np.empty(cols.n, dtype=small)
         by_rank[cols.rank] = np.arange(cols.n, dtype=small)
-        u = unit[by_rank]
-        if len(u) and -32768 <= int(u.min()) and int(u.max()) < 32767:
-            u = u.astype(np.int16)  # numpy sorts 16-bit keys by radix: linear time
-        return by_rank[np.argsort(u, kind="stable")]
+        if len(unit) and -32768 <= int(unit.min()) and int(unit.max()) < 32767:
+            # numpy sorts 16-bit keys by radix: linear time (narrowed before the gather)
+            u = unit.astype(np.int16)[by_rank]
+        else:
+            u = unit[by_rank]
+        a = np.argsort(u, kind="stable")
+        del u
+        return by_rank[a]
     d0 = int(cols.day.min())
     span = int(cols.day.max()) - d0 + 1
-    key = (unit.astype(np.int64) + 1) * span + (cols.day - d0)
+
+    def key(u: np.ndarray, d: np.ndarray) -> np.ndarray:  # (unit, date) as one integer
+        return (u.astype(np.int64) + 1) * span + (d - d0)
+
     if span < 32767 and -1 <= int(unit.min()) and int(unit.max()) < 32766:
         # two stable passes over 16-bit keys (numpy sorts them by radix: linear time), days
         # then units; equal keys are put in order below whatever order they come in
         by_day = np.argsort((cols.day - d0).astype(np.int16), kind="stable")
         order = by_day[np.argsort((unit[by_day] + 1).astype(np.int16), kind="stable")]
+        del by_day
     else:
-        order = np.argsort(key)
-    ks = key[order]
-    same = ks[1:] == ks[:-1]
+        order = np.argsort(key(unit, cols.day))
+    # rows of equal (unit, date), found from the sorted units and days (no 64-bit key of
+    # every record)
+    us, ds = unit[order], cols.day[order]
+    same = us[1:] == us[:-1]
+    same &= ds[1:] == ds[:-1]
     if same.any():
-        tie = np.zeros(len(ks), dtype=bool)
+        tie = np.zeros(len(us), dtype=bool)
         tie[1:] |= same
         tie[:-1] |= same
         t = np.flatnonzero(tie)
         sub = order[t]
         # equal (unit, date): record_id as text, then the source's order (ids may repeat)
-        sub_table = pa.table({"k": ks[t], "r": cols.rid_take(sub), "p": sub})
+        sub_table = pa.table({"k": key(us[t], ds[t]), "r": cols.rid_take(sub), "p": sub})
         perm = pc.sort_indices(sub_table, sort_keys=[("k", "ascending"), ("r", "ascending"),
                                                      ("p", "ascending")])
         order[t] = sub[np.asarray(perm)]

@@ -566,9 +566,8 @@ def _load_store(store: Any, fields: Sequence[FieldSpec], needed: set[str], perso
                   rowid, store)
 
     def fetch(idx: np.ndarray) -> list[dict[str, Any]]:  # positions as read (not permuted)
-        if rid is not None:
-            ids = rid.take(pa.array(np.asarray(idx, dtype=np.int64))).to_pylist()
-            return fetch_records(store, fields, ids)
+        # by row id (record ids are the table's key: the same rows), so that this function
+        # keeps the row ids as read alive, not every record id once more
         return fetch_records(store, fields, rowid[idx].tolist(), by_rowid=True)
 
     out.fetch = fetch
