@@ -488,3 +488,19 @@ def test_records_sorted_by_household_date_and_record_id_whatever_their_span(year
     expected = sorted(range(len(records)), key=lambda i: (
         first_seen[records[i]["household"]], records[i]["date"], records[i]["record_id"], i))
     assert order == expected
+
+
+def test_running_sums_and_caps_within_runs():
+    """Running sums restart at each run; a cap of 5 per run gives what is left of it."""
+    import numpy as np
+
+    from xiangyue.points.columnar.evaluate import _clamp, _seg_cumsum
+
+    amount = np.array([3, 4, 2, 6, 1, 0, 5], dtype=np.int64)
+    starts = np.array([True, False, False, True, False, True, False])
+    # runs: [3, 4, 2] [6, 1] [0, 5]
+    assert _seg_cumsum(amount, starts).tolist() == [3, 7, 9, 6, 7, 0, 5]
+    got, before = _clamp(amount, starts, 5)
+    assert got.tolist() == [3, 2, 0, 5, 0, 0, 5]
+    assert before.tolist() == [0, 3, 5, 0, 5, 0, 0]
+    assert _seg_cumsum(amount[:0], starts[:0]).tolist() == []
