@@ -109,31 +109,14 @@ def build_ledger(rs: Ruleset, cols: Columns, unit: np.ndarray, unit_keys: list[A
     """The ledger as columns (record, rule, raw, awarded), in the reference order; entries are
     built when asked for (see :class:`LazyLedger`). ``rank``: each (sorted) record's place
     in (date, record_id) order when the source knows it (the database's date index)."""
-    rules = rs.rules
-    nrules = len(rules)
-    parts_rec, parts_rule, parts_j, parts_raw, parts_val = [], [], [], [], []
+    # each rule's entries: the rows of the period (in record order)
+    sels = []
     for rr in rows:
-        if not len(rr.idx):
-            continue
-        sel = np.flatnonzero(in_p[rr.idx])
-        parts_rec.append(rr.idx[sel])
-        parts_rule.append(np.full(len(sel), rr.index, dtype=np.int32))
-        parts_j.append(sel.astype(np.int32))
-        parts_raw.append(rr.raw[sel])
-        parts_val.append(rr.value[sel])
-    if not parts_rec:
+        sel = np.flatnonzero(in_p[rr.idx]) if len(rr.idx) else ()
+        if len(sel):
+            sels.append((rr, sel.astype(np.int32) if len(sel) < 2**31 - 1 else sel))
+    if not sels:
         return LazyLedger(None, [])
-    # each column's parts freed as soon as it is joined
-    rec = np.concatenate(parts_rec)
-    del parts_rec
-    rix = np.concatenate(parts_rule)
-    del parts_rule
-    jj = np.concatenate(parts_j)
-    del parts_j
-    raw_all = np.concatenate(parts_raw)
-    del parts_raw
-    val_all = np.concatenate(parts_val)
-    del parts_val
     # records in (date, record_id) order
     if rank is not None:
         grank = rank
@@ -148,19 +131,44 @@ def build_ledger(rs: Ruleset, cols: Columns, unit: np.ndarray, unit_keys: list[A
         so = np.asarray(pc.sort_indices(t, sort_keys=[("d", "ascending"), ("r", "ascending"),
                                                       ("o", "ascending")]))
         grank[ps[so]] = np.arange(len(ps))
-    key = grank[rec].astype(np.int64)
-    del grank
-    key *= nrules
-    key += rix
-    o = np.argsort(key, kind="stable")
-    del key
-    # gathered one column at a time (each original freed before the next is gathered)
-    rec = rec[o]
-    rix = rix[o]
-    jj = jj[o]
-    raw_all = raw_all[o]
-    val_all = val_all[o]
-    del o
+        del ps, t, so
+    # The entries in (record's place, rule) order without a sort of the entries: each
+    # record's first entry goes after the entries of the records before it (counted in
+    # place order), and the rules, taken in file order, fill each record's entries in turn.
+    total = sum(len(sel) for _, sel in sels)
+    small = np.int32 if total < 2**31 - 1 and cols.n < 2**31 - 1 else np.int64
+    count = np.zeros(cols.n, dtype=small)
+    for rr, sel in sels:
+        count[rr.idx[sel]] += 1  # a rule's rows are distinct records
+    has = np.flatnonzero(count)
+    at_place = np.full(cols.n, -1, dtype=small)  # the record at each place (-1: none)
+    at_place[grank[has]] = has
+    del has
+    placed = at_place[at_place >= 0]  # records with entries, in place order
+    del at_place
+    c = count[placed]
+    first = np.cumsum(c, dtype=small)
+    first -= c
+    del c
+    nxt = count  # each record's next entry position (the count array, reused)
+    nxt[placed] = first
+    del placed, first
+    rec = np.empty(total, dtype=np.result_type(*(rr.idx.dtype for rr, _ in sels)))
+    rix = np.empty(total, dtype=np.int32)
+    jj = np.empty(total, dtype=np.int32)
+    raw_all = np.empty(total, dtype=np.result_type(*(rr.raw.dtype for rr, _ in sels)))
+    val_all = np.empty(total, dtype=np.result_type(*(rr.value.dtype for rr, _ in sels)))
+    for rr, sel in sels:
+        r = rr.idx[sel]
+        dest = nxt[r]
+        nxt[r] += 1
+        rec[dest] = r
+        rix[dest] = rr.index
+        jj[dest] = sel
+        raw_all[dest] = rr.raw[sel]
+        val_all[dest] = rr.value[sel]
+        del r, dest
+    del nxt, sels
     cols_ = _LedgerColumns(rec, rix, jj, raw_all, val_all)
     del rec, rix, jj, raw_all, val_all
     release_memory()
