@@ -504,3 +504,21 @@ def test_running_sums_and_caps_within_runs():
     assert got.tolist() == [3, 2, 0, 5, 0, 0, 5]
     assert before.tolist() == [0, 3, 5, 0, 5, 0, 0]
     assert _seg_cumsum(amount[:0], starts[:0]).tolist() == []
+
+
+@pytest.mark.parametrize("slice_rows", [1, 3, 7, 1 << 20])
+def test_stable_order_of_small_keys_slice_by_slice(monkeypatch, slice_rows):
+    """Placing rows by counts, a slice at a time, gives the stable sort's order."""
+    import random
+
+    import numpy as np
+
+    from xiangyue.points.columnar import evaluate as ev
+
+    monkeypatch.setattr(ev, "ORDER_SLICE", slice_rows)
+    assert ev._stable_order_small(np.array([2, 0, 2, 1, 0], dtype=np.int16)).tolist() == \
+        [1, 4, 3, 0, 2]
+    rnd = random.Random(slice_rows)
+    keys = np.array([rnd.randrange(6) for _ in range(500)], dtype=np.int16)
+    assert ev._stable_order_small(keys).tolist() == np.argsort(keys, kind="stable").tolist()
+    assert ev._stable_order_small(keys[:0]).tolist() == []

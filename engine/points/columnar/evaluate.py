@@ -351,12 +351,15 @@ def _sort_order(cols: Columns, unit: np.ndarray) -> np.ndarray:
         small = np.int32 if cols.n < 2**31 - 1 else np.int64
         by_rank = np.empty(cols.n, dtype=small)
         by_rank[cols.rank] = np.arange(cols.n, dtype=small)
-        if len(unit) and -32768 <= int(unit.min()) and int(unit.max()) < 32767:
-            # numpy sorts 16-bit keys by radix: linear time (narrowed before the gather)
+        if len(unit) and -1 <= int(unit.min()) and int(unit.max()) < 32767:
+            # few units (codes from -1): placed by counts, a slice at a time (no 64-bit
+            # index of every record)
             u = unit.astype(np.int16)[by_rank]
+            u += 1
+            a = _stable_order_small(u)
         else:
             u = unit[by_rank]
-        a = np.argsort(u, kind="stable")
+            a = np.argsort(u, kind="stable")
         del u
         return by_rank[a]
     d0 = int(cols.day.min())
@@ -390,6 +393,31 @@ def _sort_order(cols: Columns, unit: np.ndarray) -> np.ndarray:
                                                      ("p", "ascending")])
         order[t] = sub[np.asarray(perm)]
     return order
+
+
+#: rows ordered per slice by :func:`_stable_order_small` (a module constant for the tests)
+ORDER_SLICE = 1 << 20
+
+
+def _stable_order_small(keys: np.ndarray) -> np.ndarray:
+    """``np.argsort(keys, kind="stable")`` for small non-negative integer keys, as ``int32``
+    positions (or ``int64`` beyond 2**31 rows): each key's rows start after the rows of the
+    smaller keys (counted), and slice by slice each row goes after the rows of its key
+    already placed, so only a slice's 64-bit sort indices are held at a time."""
+    n = len(keys)
+    k = int(keys.max()) + 1 if n else 0
+    nxt = np.zeros(k, dtype=np.int64)  # where each key's next row goes
+    np.cumsum(np.bincount(keys, minlength=k)[:-1], out=nxt[1:])
+    out = np.empty(n, dtype=np.int32 if n < 2**31 - 1 else np.int64)
+    for a in range(0, n, ORDER_SLICE):
+        part = keys[a:a + ORDER_SLICE]
+        o = np.argsort(part, kind="stable")
+        sk = part[o]
+        firsts = np.flatnonzero(np.r_[True, sk[1:] != sk[:-1]])
+        within = np.arange(len(sk)) - np.repeat(firsts, np.diff(np.r_[firsts, len(sk)]))
+        out[nxt[sk] + within] = o + a
+        nxt += np.bincount(part, minlength=k)
+    return out
 
 
 def _units(cols: Columns, person: bool) -> tuple[np.ndarray, list[Any], np.ndarray]:
