@@ -45,8 +45,8 @@ from typing import Any, Mapping
 import numpy as np
 
 from xiangyue.points.inputs import Inputs, NotAllowed, replay_window
-from xiangyue.points.results import (BASE_RULE, ZERO, Evaluation, LedgerEntry, UnitResult,
-                                     base_days, build_results, register_of)
+from xiangyue.points.results import (BASE_RULE, ZERO, Evaluation, LazySumsResult, LedgerEntry,
+                                     UnitResult, base_days, build_results, register_of)
 from xiangyue.points import reference
 from xiangyue.periods import overlapping_keys
 from xiangyue.rules.checker import Scope
@@ -988,12 +988,12 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
 # Results per household, their sums by rule and category built when read
 
 
-class _FastUnitResult(UnitResult):
-    """A :class:`~xiangyue.points.evaluate.UnitResult` whose ``by_rule`` and ``by_category`` dicts
-    are built from the fast path's arrays the first time they are read (equal to the
+class _FastUnitResult(LazySumsResult):
+    """A :class:`~xiangyue.points.results.UnitResult` whose ``by_rule`` and ``by_category``
+    dicts are built from the fast path's arrays the first time they are read (equal to the
     reference's; a dict once built)."""
 
-    __slots__ = ("_src", "_rule_d", "_cat_d")
+    __slots__ = ()
 
     def _build(self) -> None:
         src, self._src = self._src, None
@@ -1009,45 +1009,6 @@ class _FastUnitResult(UnitResult):
             ca, cb = lists.cb[j], lists.cb[j + 1]
             by_cat.update(zip(lists.cids[ca:cb], lists.cvals[ca:cb]))
         self._rule_d, self._cat_d = by_rule, by_cat
-
-    @property  # type: ignore[override]
-    def by_rule(self) -> dict[str, Decimal]:
-        if self._src is not None:
-            self._build()
-        return self._rule_d
-
-    @by_rule.setter
-    def by_rule(self, value: dict[str, Decimal]) -> None:
-        if self._src is not None:
-            self._build()
-        self._rule_d = value
-
-    @property  # type: ignore[override]
-    def by_category(self) -> dict[str, Decimal]:
-        if self._src is not None:
-            self._build()
-        return self._cat_d
-
-    @by_category.setter
-    def by_category(self, value: dict[str, Decimal]) -> None:
-        if self._src is not None:
-            self._build()
-        self._cat_d = value
-
-    def _key(self) -> tuple:
-        return (self.household, self.person, self.head, self.grid, self.total, self.vetoed,
-                self.by_rule, self.by_category, self.vetoes, self.earned, self.deducted,
-                self.base, self.records, self.last_date)
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, UnitResult):
-            return self._key() == (other.household, other.person, other.head, other.grid,
-                                   other.total, other.vetoed, other.by_rule, other.by_category,
-                                   other.vetoes, other.earned, other.deducted, other.base,
-                                   other.records, other.last_date)
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]
 
 
 class _Sums:
