@@ -25,6 +25,8 @@ import operator
 import datetime as dt
 import os
 import sqlite3
+import threading
+import weakref
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
@@ -285,6 +287,12 @@ class Store:
         self.path = path
         self.timeout = timeout
         self._depth = 0
+        self._closed = False
+        self._thread = threading.get_ident()  # sqlite3 connections stay in their thread
+        self._key = _file_key(path) if path and path != ":memory:" else None
+        if self._key is not None:
+            with _OPEN_LOCK:
+                _OPEN.setdefault(self._key, weakref.WeakSet()).add(self)
 
     @property
     def db(self) -> Any:
@@ -306,6 +314,21 @@ class Store:
     # -- lifecycle ------------------------------------------------------------------------
     def close(self) -> None:
         self._conn.close()
+        self._closed = True
+        if self._key is not None:
+            with _OPEN_LOCK:
+                _OPEN.get(self._key, weakref.WeakSet()).discard(self)
+
+    def _open(self) -> bool:
+        return not self._closed
+
+    def _reopen(self) -> None:
+        """A fresh connection to the same file, set up as :func:`open_store` sets it up."""
+        with _mapped(self.path):
+            conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
+            _configure(conn, self.timeout)
+        self._conn = conn
+        self._db = None
 
     def __enter__(self) -> "Store":
         return self
@@ -530,6 +553,63 @@ def _date_range(start: dt.date | None, end: dt.date | None) -> tuple[str, list[A
     return (" WHERE " + " AND ".join(conds) if conds else ""), params
 
 
+def _configure(conn: sqlite3.Connection, timeout: float) -> None:
+    """The settings of every connection of a store (they last as long as the connection)."""
+    conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+    conn.execute("PRAGMA synchronous = NORMAL")  # safe in WAL mode
+    conn.execute("PRAGMA cache_size = -65536")  # 64 MiB: index upkeep of big imports
+
+
+#: the open stores of this process, by file (see :func:`released`)
+_OPEN: dict[Any, "weakref.WeakSet[Store]"] = {}
+_OPEN_LOCK = threading.Lock()
+
+
+def _file_key(path: str) -> Any:
+    try:
+        st = os.stat(path)
+        return (st.st_dev, st.st_ino)
+    except OSError:
+        return os.path.realpath(path)
+
+
+class StillInUse(Exception):
+    """A store of this process cannot let go of the file now (a transaction is open, or it
+    belongs to another thread)."""
+
+
+@contextlib.contextmanager
+def released(path: str) -> Iterator[None]:
+    """No connection of this process's SQLite (Python's ``sqlite3``) open on the file ``path``
+    for the time of the block: every open :class:`Store` on it is closed, then opened again.
+
+    For a second copy of the SQLite library in the same process (``adbc-driver-sqlite`` links
+    its own): POSIX locks belong to the process, so when that copy closes its descriptors of
+    the file, its -wal or -shm, every lock this copy holds on them is gone without it knowing.
+    Another program then finds no one holding the database: it truncates the -shm it has
+    mapped (SIGBUS), rebuilds the WAL index under its transaction (``locking protocol``) or, as
+    the last connection, checkpoints and deletes the -wal and -shm. The two copies must never
+    have the file open at the same time ("How To Corrupt An SQLite Database File" §2.2).
+
+    Raises :class:`StillInUse` (nothing closed) when a store of the file is inside a
+    transaction or was opened by another thread.
+    """
+    key = _file_key(path)
+    with _OPEN_LOCK:
+        stores = [s for s in _OPEN.get(key, ()) if s._open()]
+    me = threading.get_ident()
+    for s in stores:
+        if s._conn.in_transaction or s._depth or s._thread != me:
+            raise StillInUse(s.path)
+    for s in stores:
+        s._conn.close()
+    try:
+        yield
+    finally:
+        for s in stores:
+            s._reopen()
+
+
 def open_store(path: str | os.PathLike[str] = DEFAULT_DB, *, create: bool = True,
                timeout: float = BUSY_TIMEOUT) -> Store:
     """Open (and, with ``create``, make) the village database at ``path``.
@@ -570,7 +650,6 @@ def open_store(path: str | os.PathLike[str] = DEFAULT_DB, *, create: bool = True
             if version > SCHEMA_VERSION:
                 raise StoreError(Diagnostic("E-STORE-NEWER", file=name, args={
                     "path": name, "found": version, "supported": SCHEMA_VERSION}))
-            conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
             if version == 0:
                 # a new file: 32 KiB pages (no effect on an existing one). Imports of many rows
                 # split fewer pages and write fewer WAL frames: 1M records import about 30%
@@ -578,8 +657,7 @@ def open_store(path: str | os.PathLike[str] = DEFAULT_DB, *, create: bool = True
                 conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
             if not memory and conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")  # safe in WAL mode
-            conn.execute("PRAGMA cache_size = -65536")  # 64 MiB: index upkeep of big imports
+            _configure(conn, timeout)
         store = Store(conn, name, timeout)
         if version < SCHEMA_VERSION:
             with store.transaction():

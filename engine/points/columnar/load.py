@@ -22,6 +22,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from xiangyue.data.store import StillInUse, released
 from xiangyue.points.columnar.expr import MAX_SCALE, Unsupported, Val, Vocab, decimal_to_scaled
 from xiangyue.points.results import INVALID
 from xiangyue.rules.model import FieldSpec
@@ -332,11 +333,9 @@ def _q(name: str) -> str:
 
 
 def _read_only_uri(path: str) -> str:
-    """The database as a read-only SQLite URI for the ADBC readers. ADBC links its own copy of
-    SQLite: POSIX locks do not tell it about this process's other connections (the Store's),
-    so a read-write ADBC connection closing believed itself the last one, checkpointed and
-    deleted the -wal and -shm files under them (disk I/O error on their next use). A
-    read-only connection never checkpoints nor deletes them."""
+    """The database as a read-only SQLite URI for the ADBC readers: they never write, never
+    checkpoint. ADBC links its own copy of SQLite, which knows nothing of this process's
+    sqlite3 connections: they are closed while it reads (``xiangyue.data.store.released``)."""
     from pathlib import Path
 
     return Path(path).resolve().as_uri() + "?mode=ro"
@@ -359,19 +358,26 @@ def load_store(store: Any, fields: Sequence[FieldSpec], needed: set[str], person
     # Arrow's own allocator keeps what it frees; the system's gives it back (bounded memory)
     previous = pa.default_memory_pool()
     pa.set_memory_pool(pa.system_memory_pool())
+    have = set(store.columns("records"))
+    lo, hi = store.conn.execute(  # two sub-queries: each is one index probe
+        "SELECT (SELECT min(rowid) FROM records), (SELECT max(rowid) FROM records)").fetchone()
     try:
-        return _load_store(store, fields, needed, person, start, end, threads, batch_rows,
-                           with_ids, path, adbc)
+        # ADBC's own copy of SQLite and this process's sqlite3 never have the file open at
+        # the same time: closing the one's descriptors drops the other's locks (see released)
+        with released(path):
+            return _load_store(store, fields, needed, person, start, end, threads, batch_rows,
+                               with_ids, path, adbc, have, lo, hi)
+    except StillInUse:
+        raise Unsupported("the database is inside a transaction of this program") from None
     finally:
         pa.set_memory_pool(previous)
 
 
 def _load_store(store: Any, fields: Sequence[FieldSpec], needed: set[str], person: bool,
                 start: dt.date, end: dt.date, threads: int, batch_rows: int, with_ids: bool,
-                path: str, adbc: Any) -> Columns:
+                path: str, adbc: Any, have: set[str], lo: int | None, hi: int | None) -> Columns:
     import pyarrow as pa
 
-    have = set(store.columns("records"))
     specs = {f.id: f for f in fields}
     wanted = [f for f in sorted(needed) if f in specs and f not in ("record_id", "household", "date", "person")]
     if with_ids:  # a ledger: its entries say where each record was imported from
@@ -402,8 +408,6 @@ def _load_store(store: Any, fields: Sequence[FieldSpec], needed: set[str], perso
 
     # the date index gives the order; record ids are then read only when asked for
     read_order()
-    lo, hi = store.conn.execute(  # two sub-queries: each is one index probe
-        "SELECT (SELECT min(rowid) FROM records), (SELECT max(rowid) FROM records)").fetchone()
     if lo is None:
         lo, hi = 0, 0
     lo -= 1
