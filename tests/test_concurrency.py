@@ -15,6 +15,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -127,3 +128,22 @@ def test_released_closes_this_programs_connections_and_opens_them_again(tmp_path
                 with released(str(db)):
                     pass  # pragma: no cover
             assert b.count("records") == before  # b was not closed either
+
+
+def test_no_thread_opens_the_file_inside_released(tmp_path):
+    """Another thread opening the database while this one is inside ``released`` waits until
+    the block ends (its connection's locks would be dropped by the second library's close)."""
+    db = _village(tmp_path, 50)
+    counted: list[int] = []
+
+    def count() -> None:
+        with open_store(db) as store:
+            counted.append(store.count("records"))
+
+    with released(str(db)):
+        other = threading.Thread(target=count)
+        other.start()
+        other.join(0.3)
+        assert other.is_alive() and counted == []
+    other.join()
+    assert counted == [50]

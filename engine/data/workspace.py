@@ -20,6 +20,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Iterator, Literal
 
+from xiangyue.data.store import file_guard
 from xiangyue.errors import Diagnostic, InputError
 from xiangyue.i18n import Msg, register
 
@@ -56,11 +57,12 @@ def remembered_ruleset(db_path: str | os.PathLike | None) -> str | None:
     if not db_path or not os.path.isfile(db_path):
         return None
     try:
-        conn = sqlite3.connect(f"file:{os.fspath(db_path)}?mode=ro", uri=True, timeout=5)
-        try:
-            row = conn.execute("SELECT value FROM settings WHERE key = 'ruleset'").fetchone()
-        finally:
-            conn.close()
+        with file_guard(db_path):  # not while a second SQLite library has it open
+            conn = sqlite3.connect(f"file:{os.fspath(db_path)}?mode=ro", uri=True, timeout=5)
+            try:
+                row = conn.execute("SELECT value FROM settings WHERE key = 'ruleset'").fetchone()
+            finally:
+                conn.close()
     except sqlite3.OperationalError as err:
         if "no such table" in str(err):
             return None  # a village database that no command has remembered a rule file in
