@@ -72,6 +72,22 @@ def test_a_register_import_makes_the_run_stale(village, tmp_path):
     assert red[0].head == "张壹"
 
 
+def test_undoing_an_earlier_batch_makes_the_run_stale(village, tmp_path):
+    # the last import id and the last row id stay the same when an earlier batch is undone
+    from xiangyue.data.batches import undo_import
+
+    first, second = tmp_path / "a.csv", tmp_path / "b.csv"
+    first.write_text(HEAD + "R900,A02,2024-03-05,获得表彰,,,市级,网格员甲,\n", encoding="utf-8")
+    second.write_text(HEAD + "R901,A03,2024-03-06,志愿服务,,,,网格员甲,\n", encoding="utf-8")
+    batch = village.import_records(first).id
+    village.import_records(second)
+    assert village.boards("2024-Q1").red[0].household == "A02"  # 15 + 15: stored
+    with open_store(village.db_path) as store:
+        undo_import(store, batch)
+    red = [(e.household, e.total) for e in village.boards("2024-Q1").red]
+    assert ("A02", Decimal(30)) not in red and red[0] == ("A01", Decimal(20))
+
+
 def test_stored_runs_are_identical_across_engines(village):
     """The ledger written from columns (fast) is row for row the one written from entries."""
     with open_store(village.db_path) as store:

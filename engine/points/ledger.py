@@ -129,14 +129,16 @@ def _ensure(store: Store) -> None:
 
 def inputs_key(store: Store, households_file: str | None = None) -> str:
     """What a run read, as one text: the last import of records or households (the imports
-    log), the records table's last row id and count, and the register (the database's, or
-    the sha256 of a register file given instead), and this package's version. Any import
-    changes it, so a run stored under another key is stale."""
+    log) and how many of them were undone, the records table's last row id, and the register
+    (the database's, or the sha256 of a register file given instead), and this package's
+    version. Any import or undo changes it (undoing an earlier batch changes neither the last
+    import nor the last row id), so a run stored under another key is stale."""
     from xiangyue import __version__
 
     conn = store.conn
-    last = conn.execute("SELECT max(id) FROM imports WHERE kind IN ('records', 'households')"
-                        ).fetchone()[0]
+    last, undone = conn.execute(
+        "SELECT max(id), count(undone_at) FROM imports WHERE kind IN ('records', 'households')"
+    ).fetchone()
     top = conn.execute("SELECT max(rowid) FROM records").fetchone()[0]
     register = "db"
     if households_file is not None:
@@ -145,7 +147,8 @@ def inputs_key(store: Store, households_file: str | None = None) -> str:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 h.update(block)
         register = "file:" + h.hexdigest()
-    return f"v{__version__}/{_LAYOUT};imports:{last};records:{top};register:{register}"
+    return (f"v{__version__}/{_LAYOUT};imports:{last};undone:{undone};records:{top};"
+            f"register:{register}")
 
 
 def entry_row(run_id: str, seq: int, e: LedgerEntry) -> tuple:
