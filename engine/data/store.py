@@ -41,7 +41,11 @@ __all__ = [
 ]
 
 DEFAULT_DB = "xiangyue.db"
-SCHEMA_VERSION = 1
+#: the database's layout version (``PRAGMA user_version``): 2 since runs keep their ledger as
+#: Arrow blocks (``ledger_blocks``), which an earlier xiangyue would read as an empty ledger
+#: (its ``ledger`` table) and hash as such: it now stops with E-STORE-NEWER instead. A version-1
+#: database is brought to 2 when opened (nothing else changes in it).
+SCHEMA_VERSION = 2
 PAGE_SIZE = 32768  # bytes, for new database files
 BUSY_TIMEOUT = 5.0  # seconds a writer waits for another writer before giving up
 #: seconds a patient writer (storing an evaluation's run, after saying so) waits for another

@@ -213,7 +213,11 @@ def _valid_marker(data: Any) -> str | None:
     folder = private_folder()
     if folder is None:
         return None
-    h = hashlib.sha256(f"{_MARKERS}\n".encode())
+    from xiangyue import __version__
+
+    # the package's version too: a new release may check more (formats, its own rules) than
+    # its schema text shows
+    h = hashlib.sha256(f"{_MARKERS}\n{__version__}\n".encode())
     h.update(_schema_text().encode("utf-8"))
     h.update(b"\0" + repr(data).encode("utf-8", "surrogatepass"))
     return os.path.join(folder, _MARKERS, h.hexdigest())
