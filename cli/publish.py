@@ -6,7 +6,7 @@ import click
 
 from xiangyue.data.workspace import resolve_ruleset_path
 
-from xiangyue.errors import Diagnostic, InputError
+from xiangyue.errors import Diagnostic, InputError, format_diagnostic
 from xiangyue.i18n import text
 from xiangyue.points.publish import (
     NOTICE_FORMATS,
@@ -137,10 +137,10 @@ def publish_cmd(ruleset: str | None, ruleset_opt: str | None, period: str | None
         notice_date=notice_date.date() if notice_date else None, formats=formats,
         progress=progress_bar)
     pub = result.publication
-    if notice_date is None and result.status == "published":
-        _say_date_of_today(pub, lang)
+    for d in result.warnings:
+        click.echo(format_diagnostic(d, lang), err=True)
     if fmt == "json":
-        click.echo(dumps(result.to_json()))
+        click.echo(dumps(result.to_json(lang)))
         return
     _say_completed(result.completed, lang)
     if result.status == "unchanged":
@@ -169,25 +169,6 @@ def publish_cmd(ruleset: str | None, ruleset_opt: str | None, period: str | None
     for f in result.files:
         click.echo(text(f"已写入 {f}", f"wrote {f}", lang))
 
-
-
-#: a notice dated today for a period that ended longer ago than this is probably a late copy
-LATE_NOTICE_DAYS = 31
-
-
-def _say_date_of_today(pub, lang: str) -> None:
-    """Without --date the notice is dated today: say so (stderr) when the period ended long
-    ago, where the date printed is probably not the one meant."""
-    from xiangyue.periods import parse_period
-
-    end = parse_period(pub.period).end
-    if (pub.date - end).days > LATE_NOTICE_DAYS:
-        click.echo(text(
-            f"公示上的日期为今天（{pub.date.isoformat()}），{pub.period} 已于 {end.isoformat()} 结束；"
-            "如是补发当时的公示，请用 --date 指定当时的公示日期",
-            f"the notice is dated today ({pub.date.isoformat()}) though {pub.period} ended on "
-            f"{end.isoformat()}; for the notice of that time, give its date with --date", lang),
-            err=True)
 
 
 def _say_completed(completed, lang: str) -> None:

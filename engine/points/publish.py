@@ -43,6 +43,11 @@ __all__ = ["Publication", "PublishResult", "Completed", "publish_boards", "list_
            "complete_pending", "NOTICE_FORMATS"]
 
 register({
+    "W-PUBLISH-DATED-TODAY": Msg(
+        zh="公示上的日期为今天（{date}），{period} 已于 {end} 结束",
+        en="the notice is dated today ({date}) though {period} ended on {end}",
+        hint_zh="如是补发当时的公示，请用 --date 指定当时的公示日期",
+        hint_en="for the notice of that time, give its date with --date"),
     "E-PUBLISH-NONE": Msg(
         zh="{period} 还没有发布过红黑榜", en="no boards have been published for {period}",
         hint_zh="先运行 xiangyue publish 规则文件 --period {period}",
@@ -146,11 +151,13 @@ class PublishResult:
     previous: Publication | None
     files: list[str]
     completed: list[Completed] = field(default_factory=list)
+    warnings: list[Diagnostic] = field(default_factory=list)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, lang: str = "zh") -> dict[str, Any]:
         return {"status": self.status, "publication": self.publication.to_json(with_boards=False),
                 "previous_version": self.previous.version if self.previous else None,
-                "files": list(self.files), "completed": [c.to_json() for c in self.completed]}
+                "files": list(self.files), "completed": [c.to_json() for c in self.completed],
+                "warnings": [d.to_json(lang) for d in self.warnings]}
 
 
 def _ensure(store: Store) -> None:
@@ -298,7 +305,21 @@ def publish_boards(store: Store, ruleset: Ruleset, ev: Evaluation, *, by: str | 
                 (pub.period, pub.version, os.path.abspath(output_dir), ",".join(formats), lang))
     # the run's ledger is copied beside the version only when the run is replaced
     # (xiangyue.points.ledger.save_run): until then the stored run is the version's ledger
-    return PublishResult("published", pub, latest, [])
+    warnings = [] if notice_date is not None else _dated_today(pub, period.end)
+    return PublishResult("published", pub, latest, [], warnings=warnings)
+
+
+#: a notice dated today for a period that ended longer ago than this is probably a late copy
+LATE_NOTICE_DAYS = 31
+
+
+def _dated_today(pub: Publication, end: dt.date) -> list[Diagnostic]:
+    """No --date: the notice is dated today; a warning when the period ended long before,
+    where the date printed is probably not the one meant."""
+    if (pub.date - end).days <= LATE_NOTICE_DAYS:
+        return []
+    return [Diagnostic("W-PUBLISH-DATED-TODAY", file="--date", severity="warning", args={
+        "date": pub.date.isoformat(), "period": pub.period, "end": end.isoformat()})]
 
 
 def write_publication_files(store: Store, pub: Publication,

@@ -131,7 +131,21 @@ def test_publish_with_a_date_or_for_a_recent_period_says_nothing_of_dates(tmp_pa
                    "--db", db).exit_code == 0
     r = run("publish", RULES, "--period", "2024-Q1", "--db", db, "--date", "2024-04-03")
     assert r.exit_code == 0 and "--date" not in r.stderr
+    assert loads(run("publish", RULES, "--period", "2024-Q1", "--db", db, "--format",
+                     "json").stdout)["warnings"] == []  # unchanged: nothing new dated
     this_month = period_key(dt.date.today(), "month")
     r = run("publish", RULES, "--period", this_month, "--db", db, "--lang", "en")
     assert r.exit_code == 0, r.output
     assert "dated today" not in r.stderr
+
+
+def test_publish_json_carries_the_date_warning(tmp_path):
+    db = str(tmp_path / "v.db")
+    for what in ("households", "records"):
+        assert run(what, "import", str(TESTS / "boards" / f"{what}.csv"), "-r", RULES,
+                   "--db", db).exit_code == 0
+    r = run("publish", RULES, "--period", "2024-Q1", "--db", db, "--format", "json",
+            "--lang", "en")
+    assert r.exit_code == 0, r.output
+    [w] = loads(r.stdout)["warnings"]
+    assert w["code"] == "W-PUBLISH-DATED-TODAY" and "ended on 2024-03-31" in w["message"]
