@@ -60,8 +60,21 @@ def stored(db: Path) -> dict[str, list[tuple]]:
             cur = conn.execute(f"SELECT rowid, * FROM {table} ORDER BY rowid")
             names = [d[0] for d in cur.description]
             keep = [i for i, n in enumerate(names) if n not in ("imported_at", "removed_at")]
-            out[table] = [tuple((type(r[i]).__name__, r[i]) for i in keep) for r in cur]
+            out[table] = [tuple((type(r[i]).__name__, _timeless(names[i], r[i])) for i in keep)
+                          for r in cur]
     return out
+
+
+def _timeless(column: str, value):
+    """An archived row (``removed_rows.row``, JSON) without its clock: the two runs of a test
+    may fall on either side of a second."""
+    if column != "row":
+        return value
+    import json
+
+    data = json.loads(value)
+    data.pop("imported_at", None)
+    return json.dumps(data, ensure_ascii=False, sort_keys=True)
 
 
 @pytest.fixture
