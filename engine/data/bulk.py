@@ -195,16 +195,24 @@ def _give_back() -> None:
 
 
 @contextlib.contextmanager
-def staged(conn: Any, records: CleanRecords) -> Iterator[str]:
+def staged(conn: Any, records: CleanRecords, beside: str | None = None) -> Iterator[str]:
     """The records written to a staging SQLite file (``adbc_ingest``: C++ from Arrow batches,
     no Python per cell), attached to ``conn`` as :data:`STAGED`; yields the table to
     ``SELECT`` from. Detached and deleted afterwards. Attach before the import's
-    transaction: SQLite detaches only outside one."""
+    transaction: SQLite detaches only outside one.
+
+    The file goes in a private hidden folder beside the village database ``beside`` (the
+    same disk, which holds the records anyway; not a shared temporary folder, which may be
+    memory and outlives a killed import's copy of the village's data elsewhere); the system's
+    temporary folder only for a database without a folder (``:memory:``)."""
     from adbc_driver_sqlite import dbapi as adbc
 
     from xiangyue.data.store import PAGE_SIZE
 
-    with tempfile.TemporaryDirectory(prefix="xiangyue-import-") as folder:
+    where = None
+    if beside and beside != ":memory:":
+        where = os.path.dirname(os.path.abspath(beside))
+    with tempfile.TemporaryDirectory(prefix=".xiangyue-import-", dir=where) as folder:
         path = os.path.join(folder, "staged.db")
         with adbc.connect(path, autocommit=True) as db:
             with db.cursor() as cur:

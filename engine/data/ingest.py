@@ -293,7 +293,7 @@ class _Import:
         if clean is None:
             return None
         try:
-            source = stack.enter_context(bulk.staged(self.store.conn, clean))
+            source = stack.enter_context(bulk.staged(self.store.conn, clean, self.store.path))
         except Exception:  # noqa: BLE001 - no staging file (temp folder, driver): the row path
             return None
         # what _write still asks of the file's columns: the households and activities seen
