@@ -53,7 +53,7 @@ from xiangyue.rules.checker import Scope
 from xiangyue.rules.compiler import inline_tables
 from xiangyue.points.columnar.expr import (INT_LIMIT, Evaluator, Table, Unsupported, Val, check_supported,
                             decimal_to_scaled, rescale, scaled_to_decimal)
-from xiangyue.points.columnar.ledger import _period_key
+from xiangyue.points.columnar.ledger import _period_key, decimal_list
 from xiangyue.points.columnar.load import (EPOCH, Columns, load_records, load_store, not_allowed_mask,
                                            release_memory)
 from xiangyue.rules.model import Ruleset
@@ -859,12 +859,12 @@ def _fast_run(plan: FastPlan, source: Any, period: Period,
     if parts_u:
         rule_names = np.array([r.id for r in rs.rules] + [None], dtype=object)[:-1]
         ids = rule_names[K].tolist()
-        vals = _decimals(V, dec)
+        vals = decimal_list(V, dec)
         cids = cat_names[CC].tolist()
-        cvals = _decimals(CV, dec)
-        tvals = _decimals(TV, dec)
-        pvals = _decimals(TP, dec)
-        nvals = _decimals(TN, dec)
+        cvals = decimal_list(CV, dec)
+        tvals = decimal_list(TV, dec)
+        pvals = decimal_list(TP, dec)
+        nvals = decimal_list(TN, dec)
         ubounds = np.append(ufirst, len(U)).tolist()
         cstarts = np.flatnonzero(_starts(CU, CU))
         cbounds = np.append(cstarts, len(CU)).tolist()
@@ -1046,15 +1046,8 @@ class _Sums:
         cu = CU[o]
         bounds = np.searchsorted(cu, np.arange(len(TU) + 1), side="left")
         return SimpleNamespace(ub=ub.tolist(), ids=rule_ids[K].tolist(),
-                               vals=_decimals(V, self.dec), cb=bounds.tolist(),
-                               cids=cat_names[CC[o]].tolist(), cvals=_decimals(CV[o], self.dec))
-
-
-def _decimals(values: np.ndarray, dec: Any) -> list[Decimal]:
-    """Each scaled value as a Decimal (``dec``), one conversion per distinct value."""
-    uniq, inv = np.unique(values, return_inverse=True)
-    objs = np.array([dec(x) for x in uniq.tolist()] + [None], dtype=object)[:-1]
-    return objs[inv.ravel()].tolist()
+                               vals=decimal_list(V, self.dec), cb=bounds.tolist(),
+                               cids=cat_names[CC[o]].tolist(), cvals=decimal_list(CV[o], self.dec))
 
 
 def _household_results(rs: Ruleset, period: Period,

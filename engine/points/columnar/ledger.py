@@ -35,6 +35,13 @@ def _period_key(kind: str, idx: int) -> str:
     return f"{1970 + idx:04d}"
 
 
+def decimal_list(values: np.ndarray, dec: Any) -> list[Decimal]:
+    """Each scaled value as a Decimal (``dec``), one conversion per distinct value."""
+    uniq, inv = np.unique(values, return_inverse=True)
+    objs = np.array([dec(x) for x in uniq.tolist()] + [None], dtype=object)[:-1]
+    return objs[inv.ravel()].tolist()
+
+
 def materialize(rs: Ruleset, cols: Columns, idx: np.ndarray) -> list[dict[str, Any]]:
     """Typed record dicts (every field of the rule file) built from the loaded columns."""
     from xiangyue.points.columnar.expr import scaled_to_decimal
@@ -312,9 +319,7 @@ class _LedgerEntryBuilder:
         empty: tuple = ()
 
         def decimals(values: np.ndarray) -> list[Decimal]:
-            uniq, inv = np.unique(values, return_inverse=True)
-            objs = np.array([dec(x) for x in uniq.tolist()] + [None], dtype=object)[:-1]
-            return objs[inv.ravel()].tolist()
+            return decimal_list(values, dec)
 
         unit_keys = self.unit_keys
         units = [unit_keys[u] for u in self.unit[rec].tolist()]
