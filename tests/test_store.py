@@ -194,6 +194,39 @@ def test_a_database_from_a_newer_version_is_refused(tmp_path):
     assert code_of(info) == "E-STORE-NEWER"
 
 
+def test_an_earlier_version_database_is_made_current_when_opened(tmp_path):
+    p = tmp_path / "v.db"
+    with open_store(p) as s:
+        with s.transaction():
+            s.conn.execute("INSERT INTO households (household) VALUES ('001')")
+        s.conn.execute("PRAGMA user_version = 1")
+    with open_store(p) as s:
+        assert s.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert s.conn.execute("SELECT household FROM households").fetchall() == [("001",)]
+
+
+def test_an_earlier_version_database_that_cannot_be_written_is_read_as_it_is(tmp_path):
+    # a county reviewer's read-only copy of a village database made by the previous version
+    import shutil
+    import subprocess
+
+    p = tmp_path / "v.db"
+    with open_store(p) as s:
+        with s.transaction():
+            s.conn.execute("INSERT INTO households (household) VALUES ('001')")
+        s.conn.execute("PRAGMA user_version = 1")
+        s.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    chattr = shutil.which("chattr")
+    if chattr is None or subprocess.run([chattr, "+i", str(p)], capture_output=True).returncode:
+        pytest.skip("no way to make a file read-only for this user here (chattr +i)")
+    try:
+        with open_store(p, create=False) as s:
+            assert s.conn.execute("SELECT household FROM households").fetchall() == [("001",)]
+            assert s.conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    finally:
+        subprocess.run([chattr, "-i", str(p)], capture_output=True)
+
+
 def test_reopening_keeps_the_data(tmp_path):
     with open_store(tmp_path / "v.db") as s:
         with s.transaction():

@@ -673,11 +673,17 @@ def open_store(path: str | os.PathLike[str] = DEFAULT_DB, *, create: bool = True
                 _configure(conn, timeout)
             store = Store(conn, name, timeout)
         if version < SCHEMA_VERSION:
-            with store.transaction():
-                again = conn.execute("PRAGMA user_version").fetchone()[0]
-                if again < SCHEMA_VERSION:
-                    store.create_tables(_BASE_SCHEMA)
-                    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            try:
+                with store.transaction():
+                    again = conn.execute("PRAGMA user_version").fetchone()[0]
+                    if again < SCHEMA_VERSION:
+                        store.create_tables(_BASE_SCHEMA)
+                        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            except StoreError as err:
+                # a version-1 database on a read-only share (a county reviewer's copy) is read
+                # as it is; a new or writable one is made current above
+                if version == 0 or err.diagnostics[0].code != "E-STORE-READONLY":
+                    raise
         return store
     except BaseException:
         if conn is not None:
