@@ -300,3 +300,24 @@ def test_evaluate_reads_the_database_while_another_process_imports(tmp_path):
         assert store.conn.execute("SELECT count(*) FROM records WHERE record_id LIKE 'N%'"
                                   ).fetchone()[0] == 2000
     assert Village(db, JINGOU).evaluate("2024-Q1").run_id is not None
+
+
+def test_a_killed_imports_staging_folder_is_removed_by_a_later_one(tmp_path):
+    """The staging copy lives beside the village database; one a killed import left behind
+    is removed by the next import once a day old, never one that may be running now."""
+    old = tmp_path / f"{bulk.STAGING_PREFIX}dead"
+    old.mkdir()
+    (old / "staged.db").write_bytes(b"x" * 1000)
+    young = tmp_path / f"{bulk.STAGING_PREFIX}running"
+    young.mkdir()
+    link = tmp_path / f"{bulk.STAGING_PREFIX}link"
+    link.symlink_to(old)
+    day_ago = time.time() - bulk.STALE_STAGING_SECONDS - 60
+    os.utime(old, (day_ago, day_ago))
+    os.utime(link, (day_ago, day_ago), follow_symlinks=False)
+    clean = write(tmp_path, "clean.csv", CLEAN)
+    with open_store(tmp_path / "v.db") as store:
+        import_households(store, write(tmp_path, "hh.csv", REGISTER), RS)
+        assert import_records(store, clean, RS).added == 6
+    left = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(bulk.STAGING_PREFIX))
+    assert left == [f"{bulk.STAGING_PREFIX}link", f"{bulk.STAGING_PREFIX}running"]

@@ -194,6 +194,40 @@ def _give_back() -> None:
     release_memory()
 
 
+#: the staging folders' names (hidden); one left by an import killed before it could remove it
+#: is removed by a later import once it is older than :data:`STALE_STAGING_SECONDS`
+STAGING_PREFIX = ".xiangyue-import-"
+STALE_STAGING_SECONDS = 24 * 3600  # no import runs for a day: its folder is a leftover
+
+
+def remove_stale_staging(folder: str, *, now: float | None = None) -> list[str]:
+    """Remove the staging folders in ``folder`` that imports killed long ago left behind (a
+    copy of a records file each, up to hundreds of MB); returns their paths. A folder younger
+    than a day may be another import's, running now: it is left alone."""
+    import shutil
+    import time
+
+    now = time.time() if now is None else now
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        if not entry.name.startswith(STAGING_PREFIX):
+            continue
+        try:
+            if not entry.is_dir(follow_symlinks=False):
+                continue
+            if now - entry.stat(follow_symlinks=False).st_mtime < STALE_STAGING_SECONDS:
+                continue
+        except OSError:
+            continue
+        shutil.rmtree(entry.path, ignore_errors=True)
+        removed.append(entry.path)
+    return removed
+
+
 @contextlib.contextmanager
 def staged(conn: Any, records: CleanRecords, beside: str | None = None) -> Iterator[str]:
     """The records written to a staging SQLite file (``adbc_ingest``: C++ from Arrow batches,
@@ -212,7 +246,8 @@ def staged(conn: Any, records: CleanRecords, beside: str | None = None) -> Itera
     where = None
     if beside and beside != ":memory:":
         where = os.path.dirname(os.path.abspath(beside))
-    with tempfile.TemporaryDirectory(prefix=".xiangyue-import-", dir=where) as folder:
+        remove_stale_staging(where)
+    with tempfile.TemporaryDirectory(prefix=STAGING_PREFIX, dir=where) as folder:
         path = os.path.join(folder, "staged.db")
         with adbc.connect(path, autocommit=True) as db:
             with db.cursor() as cur:
