@@ -23,7 +23,7 @@ from xiangyue.points.evaluate import evaluate as _door
 from xiangyue.points.inputs import read_households_file, read_records_file
 from xiangyue.rules.model import BasePoints, Category
 from xiangyue.periods import parse_period
-from xiangyue.report.jsonout import dumps, dumps_flat, loads
+from xiangyue.report.jsonout import dumps, loads
 from xiangyue.rules.pipeline import load_ruleset
 
 
@@ -594,12 +594,12 @@ def test_one_line_json_is_the_writers_text_for_every_kind_of_value():
     {"last_date": None, 'a"b\u2028': "x\ty", "n": D("1E+2")},
 ])
 def test_flat_dicts_through_the_c_encoder_print_as_the_writer(d):
-    # a stored run's totals (dumps_flat) read back the same as the Python writer's text
+    # a stored run's totals (one-line dumps, the C encoder) read back as the Python writer's text
     from xiangyue.report.jsonout import _write
 
     parts: list[str] = []
     _write(d, parts, None, 0, False)
-    assert dumps_flat(d) == "".join(parts)
+    assert dumps(d, indent=None) == "".join(parts)
 
 
 def test_json_keeps_chinese_and_refuses_nan():

@@ -29,7 +29,8 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 __all__ = ["COLUMNS", "BLOCK", "SCHEMA_SQL", "schema", "from_rows", "write_blocks",
-           "read_blocks", "read_rows", "has_blocks", "copy_blocks", "hash_block", "rows_of"]
+           "read_blocks", "read_rows", "has_blocks", "copy_blocks", "hash_block", "rows_of",
+           "system_pool"]
 
 #: a stored ledger's columns, in order (the ``ledger`` table's, without ``run_id``)
 COLUMNS = ("seq", "record_id", "household", "person", "date", "rule", "rule_name", "category",
@@ -119,9 +120,10 @@ def _blob(table: Any) -> bytes:
 
 
 @contextlib.contextmanager
-def _system_pool() -> Iterator[None]:
-    """Arrow allocates from the system's allocator meanwhile: it gives back what a block
-    freed before the next one is built (Arrow's own keeps it: +50 MB at 1M entries)."""
+def system_pool() -> Iterator[None]:
+    """Arrow allocates from the system's allocator meanwhile: it gives back what is freed
+    (Arrow's own keeps it: +50 MB at 1M ledger entries). Process-wide while it lasts: keep
+    the block short (never around a ``yield``)."""
     import pyarrow as pa
 
     previous = pa.default_memory_pool()
@@ -138,7 +140,7 @@ def write_blocks(conn: Any, table: str, key: tuple, blocks: Iterable[Any]) -> in
     entries written. The caller holds the transaction and has deleted the key's old blocks."""
     marks = ", ".join("?" * (len(key) + 4))
     n = 0
-    with _system_pool():
+    with system_pool():
         for i, blk in enumerate(blocks):
             if not blk.num_rows:
                 continue
@@ -165,14 +167,14 @@ def read_blocks(conn: Any, table: str, key: tuple, household: str | None = None,
     import pyarrow.compute as pc
 
     cur = conn.execute(f"SELECT data FROM {table} WHERE {_where(table)} ORDER BY block", key)
-    with _system_pool():
-        while (row := cur.fetchone()) is not None:
+    while (row := cur.fetchone()) is not None:
+        with system_pool():
             blk = pa.ipc.open_stream(row[0]).read_all()
             if household is not None:
                 blk = blk.filter(pc.equal(blk.column("household"), household))
             if columns is not None:
                 blk = blk.select(columns)
-            yield blk
+        yield blk
 
 
 def rows_of(blk: Any) -> list[tuple]:

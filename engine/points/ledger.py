@@ -39,7 +39,7 @@ from xiangyue.points.results import (EngineChoice, Evaluation, LazySumsResult, L
                                      RecordIssue, UnitResult)
 from xiangyue.rules.model import Ruleset
 from xiangyue.periods import Period
-from xiangyue.report.jsonout import decimal_text, dumps, dumps_flat, dumps_records, loads
+from xiangyue.report.jsonout import decimal_text, dumps, dumps_records, loads
 from xiangyue.data.store import Store
 from xiangyue.data import ledger_blocks as blocks
 
@@ -202,9 +202,9 @@ def save_run(store: Store, ev: Evaluation, *, now: dt.datetime | None = None,
             f"VALUES ({', '.join('?' * (len(_TOTAL_COLS) + 2))})",
             (
                 (run_id, seq, r.household, r.person, r.head, r.grid, decimal_text(r.total),
-                 int(r.vetoed), dumps_flat(r.by_rule), dumps_flat(r.by_category),
+                 int(r.vetoed), dumps(r.by_rule, indent=None), dumps(r.by_category, indent=None),
                  dumps([dict(v) for v in r.vetoes], indent=None) if r.vetoes else "[]",
-                 dumps_flat(_more(r)))
+                 dumps(_more(r), indent=None))
                 for seq, r in enumerate(ev.results)
             ),
         )

@@ -16,7 +16,7 @@ import json.encoder
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["dumps", "loads", "decimal_text", "dumps_records", "dumps_flat"]
+__all__ = ["dumps", "loads", "decimal_text", "dumps_records"]
 
 _encode_str = json.encoder.encode_basestring  # what JSONEncoder(ensure_ascii=False) writes for a str
 
@@ -136,12 +136,6 @@ def dumps_records(items: list[dict[str, Any]] | tuple[dict[str, Any], ...]) -> s
 
 
 _DECODER = json.JSONDecoder(parse_float=Decimal)
-
-
-def dumps_flat(d: dict[str, Any]) -> str:
-    """``dumps(d, indent=None)`` of one flat dict (texts, numbers, dates, None): a stored run's
-    totals, tens of thousands of them (the one-line path of :func:`dumps` is the C encoder)."""
-    return dumps(d, indent=None)
 
 
 def loads(text: str) -> Any:

@@ -22,6 +22,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from xiangyue.data.ledger_blocks import system_pool
 from xiangyue.data.store import StillInUse, released
 from xiangyue.points.columnar.expr import MAX_SCALE, Unsupported, Val, Vocab, decimal_to_scaled
 from xiangyue.points.results import INVALID
@@ -345,8 +346,6 @@ def load_store(store: Any, fields: Sequence[FieldSpec], needed: set[str], person
                start: dt.date, end: dt.date, threads: int = 2,
                batch_rows: int = 131072, with_ids: bool = False) -> Columns:
     """The records dated ``start``..``end`` from the village database, as columns."""
-    import pyarrow as pa
-
     try:
         from adbc_driver_sqlite import dbapi as adbc
     except ImportError:  # pragma: no cover - a broken install
@@ -355,22 +354,18 @@ def load_store(store: Any, fields: Sequence[FieldSpec], needed: set[str], person
     path = store.path
     if not path or path == ":memory:":
         raise Unsupported("an in-memory database")
-    # Arrow's own allocator keeps what it frees; the system's gives it back (bounded memory)
-    previous = pa.default_memory_pool()
-    pa.set_memory_pool(pa.system_memory_pool())
     have = set(store.columns("records"))
     lo, hi = store.conn.execute(  # two sub-queries: each is one index probe
         "SELECT (SELECT min(rowid) FROM records), (SELECT max(rowid) FROM records)").fetchone()
     try:
         # ADBC's own copy of SQLite and this process's sqlite3 never have the file open at
-        # the same time: closing the one's descriptors drops the other's locks (see released)
-        with released(path):
+        # the same time: closing the one's descriptors drops the other's locks (see released);
+        # Arrow's own allocator keeps what it frees, the system's gives it back (bounded memory)
+        with released(path), system_pool():
             return _load_store(store, fields, needed, person, start, end, threads, batch_rows,
                                with_ids, path, adbc, have, lo, hi)
     except StillInUse:
         raise Unsupported("the database is inside a transaction of this program") from None
-    finally:
-        pa.set_memory_pool(previous)
 
 
 def _load_store(store: Any, fields: Sequence[FieldSpec], needed: set[str], person: bool,
