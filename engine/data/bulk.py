@@ -56,10 +56,6 @@ class CleanRecords:
     #: fields kept by :meth:`release`
     summary: dict[str, dict[Any, list[int]]] = field(default_factory=dict)
 
-    @property
-    def rows(self) -> int:
-        return self.n
-
     def release(self, keep: Sequence[str]) -> None:
         """Drop the columns once staged (the import's SQLite work then runs beside no copy of
         the file), keeping for the fields ``keep`` each value's first row and count."""
@@ -67,7 +63,9 @@ class CleanRecords:
             self.summary[fid] = self._count(fid)
         self.table = None
         self.stored = {}
-        _give_back()
+        from xiangyue.points.columnar.load import release_arrow_memory
+
+        release_arrow_memory()  # the freed columns' memory back to the system
 
     def batches(self) -> Any:
         """The stored rows as a ``pyarrow.RecordBatchReader`` (one column per field, then
@@ -182,16 +180,6 @@ def clean_records(path: str | os.PathLike[str], fields: Sequence[FieldSpec],
             return None  # an integer beyond 64 bits: the row path says what SQLite says
         stored[f.id] = vals
     return CleanRecords(table, fields, stored, dict(table.headers), table.n)
-
-
-def _give_back() -> None:
-    """The freed columns' memory back to the system (Arrow's pool, then malloc's)."""
-    import pyarrow as pa
-
-    from xiangyue.points.columnar.load import release_memory
-
-    pa.default_memory_pool().release_unused()
-    release_memory()
 
 
 #: the staging folders' names (hidden); one left by an import killed before it could remove it

@@ -611,7 +611,7 @@ class _Import:
             f"INSERT OR IGNORE INTO {_q(self.kind)} ({', '.join(map(_q, names))}) "
             f"SELECT {select}, {_literal(self.source)}, source_row, NULL, {_literal(self.now)}, "
             f"{int(self.batch)} FROM {self.staged} ORDER BY rowid").rowcount
-        if added != clean.rows:
+        if added != clean.n:
             conn.execute("ROLLBACK TO xiangyue_bulk")
             conn.execute("RELEASE xiangyue_bulk")
             return None
@@ -619,7 +619,7 @@ class _Import:
         result.added = added
         self.table.columns.update(clean.headers)
         self.table.encoding = "utf-8"
-        return clean.rows
+        return clean.n
 
     def _dup(self, line: int, key: Any, first: int) -> None:
         """Row ``line`` repeats ``key`` first seen in row ``first`` (the earliest one wins)."""

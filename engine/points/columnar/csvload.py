@@ -34,7 +34,7 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 
 from xiangyue.points.columnar.expr import Vocab
-from xiangyue.points.columnar.load import EPOCH, Columns, _text_list, _value_list, release_memory
+from xiangyue.points.columnar.load import EPOCH, Columns, _text_list, _value_list, release_arrow_memory
 from xiangyue.rules.model import FieldSpec, Ruleset
 
 #: bytes of the file parsed at a time (whole lines): the text of one block is held at once
@@ -408,8 +408,7 @@ def _read(path: str, fields: list[FieldSpec], key: str, must_have: Sequence[str]
             len(pc.unique(key_arr)) != n:  # (rising keys are all different: no hashing)
         raise Fallback  # a key twice: the row path names both rows
     columns = {fid: c.finish() for fid, c in coded.items()}
-    pa.default_memory_pool().release_unused()  # the blocks' text, freed: give it back
-    release_memory()
+    release_arrow_memory()  # the blocks' text, freed: give it back
     defaults = {f.id: f.default for f in fields if f.id not in headers}
     return CsvTable(str(path), n, key, key_arr, columns, ids, headers, defaults)
 

@@ -171,6 +171,15 @@ def release_memory() -> None:
         _TRIM(0)
 
 
+def release_arrow_memory() -> None:
+    """What Arrow's pool freed (a file's text once coded, columns once staged) back to it,
+    then the C heap's freed pages back to the system (:func:`release_memory`)."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+    release_memory()
+
+
 def _day(d: dt.date) -> int:
     return (d - EPOCH).days
 
