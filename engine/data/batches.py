@@ -105,42 +105,13 @@ def _publications_using(store: Store, kind: str, where: str, params: tuple[Any, 
     if not batch:
         return []
     wanted = pa.array(batch, pa.string())
-    has = {t: store.has_table(t) for t in ("ledger", "ledger_blocks", "publication_ledger",
-                                            "publication_ledger_blocks")}
-
-    def rows_hold(table: str, key_where: str, key: tuple) -> bool:
-        """An earlier version's ledger rows (``ledger``, ``publication_ledger``)."""
-        if not has[table]:
-            return False
-        return conn.execute(f"SELECT 1 FROM {table} WHERE {key_where} AND {col} IN "
-                            f"(SELECT {col} FROM {_q(kind)} WHERE {where}) LIMIT 1",
-                            (*key, *params)).fetchone() is not None
-
-    def blocks_hold(table: str, key: tuple) -> bool | None:
-        """None when ``key`` has no blocks there."""
-        if not has[table] or not blocks.has_blocks(conn, table, key):
-            return None
-        return any(pc.any(pc.is_in(blk.column(col), value_set=wanted)).as_py()
-                   for blk in blocks.read_blocks(conn, table, key, columns=[col]))
-
     found = []
     for period, version, at, run_id in conn.execute(
             "SELECT period, version, published_at, run_id FROM publications "
             "ORDER BY period, version").fetchall():
-        # a version's ledger is copied beside it only when its run is replaced
-        # (xiangyue.points.ledger.save_run); until then it is the stored run's
-        held = blocks_hold("publication_ledger_blocks", (period, version))
-        if held is None:
-            pub_key = "period = ? AND version = ?"
-            if has["publication_ledger"] and conn.execute(
-                    f"SELECT 1 FROM publication_ledger WHERE {pub_key} LIMIT 1",
-                    (period, version)).fetchone() is not None:
-                held = rows_hold("publication_ledger", pub_key, (period, version))
-            else:
-                held = blocks_hold("ledger_blocks", (run_id,))
-                if held is None:
-                    held = rows_hold("ledger", "run_id = ?", (run_id,))
-        if held:
+        run, copy = blocks.behind_publication(store, period, version, run_id)
+        if any(blk.num_rows and pc.any(pc.is_in(blk.column(col), value_set=wanted)).as_py()
+               for blk in blocks.ledger_blocks_of(store, run, publication=copy)):
             found.append(f"{period} 第 {version} 版（{str(at)[:10]} 发布）")
     return found
 

@@ -30,7 +30,8 @@ from typing import Any
 
 __all__ = ["COLUMNS", "BLOCK", "SCHEMA_SQL", "schema", "from_rows", "write_blocks",
            "read_blocks", "read_rows", "has_blocks", "copy_blocks", "hash_block", "rows_of",
-           "system_pool"]
+           "system_pool", "behind_publication", "published_copy", "legacy_run", "ledger_rows",
+           "ledger_blocks_of"]
 
 #: a stored ledger's columns, in order (the ``ledger`` table's, without ``run_id``)
 COLUMNS = ("seq", "record_id", "household", "person", "date", "rule", "rule_name", "category",
@@ -236,3 +237,85 @@ def sha256_of(blocks: Iterable[Any]) -> str:
     for blk in blocks:
         hash_block(h, blk)
     return h.hexdigest()
+
+
+# --- which form holds a stored ledger ------------------------------------------------------
+# A run's ledger is blocks (``ledger_blocks``) or, written by an earlier version, rows of the
+# ``ledger`` table; a published version's copy is blocks (``publication_ledger_blocks``) or
+# rows (``publication_ledger``); a version not copied yet is still its run's ledger.
+
+
+def behind_publication(store: Any, period: str, version: int, run_id: str
+                       ) -> tuple[str | None, tuple[str, int] | None]:
+    """``(run_id, publication)`` for :func:`ledger_rows` / :func:`ledger_blocks_of`: the
+    ledger behind a published version, its copy once its run was replaced, else the run's."""
+    if published_copy(store, period, version) is not None:
+        return None, (period, version)
+    return run_id, None
+
+
+def published_copy(store: Any, period: str, version: int) -> str | None:
+    """Where the copy of a published version's ledger is: "blocks", "rows" (an earlier
+    version's ``publication_ledger`` table), or None (not copied: the run is still stored)."""
+    conn = store.conn
+    if store.has_table("publication_ledger_blocks") and has_blocks(
+            conn, "publication_ledger_blocks", (period, version)):
+        return "blocks"
+    if store.has_table("publication_ledger") and conn.execute(
+            "SELECT 1 FROM publication_ledger WHERE period = ? AND version = ? LIMIT 1",
+            (period, version)).fetchone() is not None:
+        return "rows"
+    return None
+
+
+def legacy_run(store: Any, run_id: str) -> bool:
+    """True when the run's ledger is rows of the ``ledger`` table (an earlier version's)."""
+    return store.has_table("ledger") and not (
+        store.has_table("ledger_blocks") and has_blocks(store.conn, "ledger_blocks", (run_id,)))
+
+
+def ledger_rows(store: Any, run_id: str | None = None, household: str | None = None, *,
+                publication: tuple[str, int] | None = None) -> Iterator[list[tuple]]:
+    """The stored rows (tuples of :data:`COLUMNS`, as the ``ledger`` table gave them) of a run's ledger, or of the copy kept beside a published
+    version (``publication``: period, version), a block at a time, in ``seq`` order; only
+    ``household``'s with it. Reads either form (blocks, or an earlier version's rows)."""
+    cols = ", ".join(COLUMNS)
+    if publication is not None:
+        where = published_copy(store, *publication)
+        if where == "blocks":
+            yield from read_rows(store.conn, "publication_ledger_blocks", publication, household)
+        elif where == "rows":
+            yield from _legacy_rows(store, f"SELECT {cols} FROM publication_ledger WHERE "
+                                    "period = ? AND version = ?", list(publication), household)
+        return
+    if not store.has_table("runs"):
+        return
+    if legacy_run(store, run_id):
+        yield from _legacy_rows(store, f"SELECT {cols} FROM ledger WHERE run_id = ?",
+                                [run_id], household)
+    elif store.has_table("ledger_blocks"):
+        yield from read_rows(store.conn, "ledger_blocks", (run_id,), household)
+
+
+def _legacy_rows(store: Any, sql: str, params: list[Any], household: str | None
+                 ) -> Iterator[list[tuple]]:
+    if household is not None:
+        sql += " AND household = ?"
+        params = params + [household]
+    cur = store.conn.execute(sql + " ORDER BY seq", params)
+    while rows := cur.fetchmany(65536):
+        yield rows
+
+
+def ledger_blocks_of(store: Any, run_id: str | None = None, *,
+                     publication: tuple[str, int] | None = None) -> Iterator[Any]:
+    """A stored ledger as Arrow blocks of :func:`schema` (either form; an earlier version's
+    rows are converted a block at a time)."""
+    if publication is not None and published_copy(store, *publication) == "blocks":
+        yield from read_blocks(store.conn, "publication_ledger_blocks", publication)
+    elif publication is None and store.has_table("runs") and not legacy_run(store, run_id):
+        if store.has_table("ledger_blocks"):
+            yield from read_blocks(store.conn, "ledger_blocks", (run_id,))
+    else:
+        for rows in ledger_rows(store, run_id, publication=publication):
+            yield table_of(list(zip(*rows)))

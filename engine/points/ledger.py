@@ -42,6 +42,7 @@ from xiangyue.periods import Period
 from xiangyue.report.jsonout import decimal_text, dumps, dumps_records, loads
 from xiangyue.data.store import Store
 from xiangyue.data import ledger_blocks as blocks
+from xiangyue.data.ledger_blocks import ledger_blocks_of, ledger_rows
 
 __all__ = ["run_id_for", "save_run", "read_ledger", "read_totals", "get_run", "list_runs",
            "dump_run", "inputs_key", "current_run", "load_run", "entry_row", "ledger_sha256",
@@ -247,83 +248,13 @@ def _keep_published(store: Store, run_id: str) -> None:
         "SELECT 1 FROM ledger WHERE run_id = ? LIMIT 1", (run_id,)).fetchone() is not None
     for period, version in conn.execute("SELECT period, version FROM publications "
                                         "WHERE run_id = ?", (run_id,)).fetchall():
-        if _published_copy(store, period, version):
+        if blocks.published_copy(store, period, version):
             continue
         if legacy:  # a run stored by an earlier version: its rows copied as blocks
             blocks.write_blocks(conn, "publication_ledger_blocks", (period, version),
                                 ledger_blocks_of(store, run_id))
         else:
             blocks.copy_blocks(conn, run_id, period, version)
-
-
-def _published_copy(store: Store, period: str, version: int) -> str | None:
-    """Where the copy of a published version's ledger is: "blocks", "rows" (an earlier
-    version's ``publication_ledger`` table), or None (not copied: the run is still stored)."""
-    conn = store.conn
-    if store.has_table("publication_ledger_blocks") and blocks.has_blocks(
-            conn, "publication_ledger_blocks", (period, version)):
-        return "blocks"
-    if store.has_table("publication_ledger") and conn.execute(
-            "SELECT 1 FROM publication_ledger WHERE period = ? AND version = ? LIMIT 1",
-            (period, version)).fetchone() is not None:
-        return "rows"
-    return None
-
-
-def _legacy_run(store: Store, run_id: str) -> bool:
-    """True when the run's ledger is rows of the ``ledger`` table (an earlier version's)."""
-    return store.has_table("ledger") and not (
-        store.has_table("ledger_blocks") and blocks.has_blocks(store.conn, "ledger_blocks",
-                                                               (run_id,)))
-
-
-def ledger_rows(store: Store, run_id: str | None = None, household: str | None = None, *,
-                publication: tuple[str, int] | None = None) -> Iterator[list[tuple]]:
-    """The stored rows (tuples of :data:`xiangyue.data.ledger_blocks.COLUMNS`, as the
-    ``ledger`` table gave them) of a run's ledger, or of the copy kept beside a published
-    version (``publication``: period, version), a block at a time, in ``seq`` order; only
-    ``household``'s with it. Reads either form (blocks, or an earlier version's rows)."""
-    cols = ", ".join(blocks.COLUMNS)
-    if publication is not None:
-        where = _published_copy(store, *publication)
-        if where == "blocks":
-            yield from blocks.read_rows(store.conn, "publication_ledger_blocks", publication,
-                                        household)
-        elif where == "rows":
-            yield from _legacy_rows(store, f"SELECT {cols} FROM publication_ledger WHERE "
-                                    "period = ? AND version = ?", list(publication), household)
-        return
-    if not _has_tables(store):
-        return
-    if _legacy_run(store, run_id):
-        yield from _legacy_rows(store, f"SELECT {cols} FROM ledger WHERE run_id = ?",
-                                [run_id], household)
-    elif store.has_table("ledger_blocks"):
-        yield from blocks.read_rows(store.conn, "ledger_blocks", (run_id,), household)
-
-
-def _legacy_rows(store: Store, sql: str, params: list[Any], household: str | None
-                 ) -> Iterator[list[tuple]]:
-    if household is not None:
-        sql += " AND household = ?"
-        params = params + [household]
-    cur = store.conn.execute(sql + " ORDER BY seq", params)
-    while rows := cur.fetchmany(65536):
-        yield rows
-
-
-def ledger_blocks_of(store: Store, run_id: str | None = None, *,
-                     publication: tuple[str, int] | None = None) -> Iterator[Any]:
-    """A stored ledger as Arrow blocks of :func:`xiangyue.data.ledger_blocks.schema` (either
-    form; an earlier version's rows are converted a block at a time)."""
-    if publication is not None and _published_copy(store, *publication) == "blocks":
-        yield from blocks.read_blocks(store.conn, "publication_ledger_blocks", publication)
-    elif publication is None and _has_tables(store) and not _legacy_run(store, run_id):
-        if store.has_table("ledger_blocks"):
-            yield from blocks.read_blocks(store.conn, "ledger_blocks", (run_id,))
-    else:
-        for rows in ledger_rows(store, run_id, publication=publication):
-            yield blocks.table_of(list(zip(*rows)))
 
 
 
@@ -487,7 +418,7 @@ def ledger_sha256(store: Store, run_id: str) -> str:
     """The sha256 of a stored run's ledger: every row (without the run id) in order, its
     values (``str``) joined by unit separators, one line each. Read a block at a time and
     hashed in Arrow, so a million entries cost no entry objects."""
-    if _has_tables(store) and _legacy_run(store, run_id):
+    if _has_tables(store) and blocks.legacy_run(store, run_id):
         h = hashlib.sha256()
         for rows in ledger_rows(store, run_id):
             h.update("".join("\x1f".join(map(str, r)) + "\n" for r in rows).encode("utf-8"))

@@ -174,16 +174,13 @@ def _ensure(store: Store) -> None:
 
 def published_ledger(store: Store, period: str, version: int | None = None) -> list[dict[str, Any]]:
     """The ledger entries behind a published version (default the latest) of a period."""
+    from xiangyue.data.ledger_blocks import behind_publication, ledger_rows
     from xiangyue.points.ledger import LEDGER_COLUMNS
-
-    from xiangyue.points.ledger import _published_copy, ledger_rows
 
     pub = get_publication(store, period, version)
     names = ("period", "version", *(c for c in LEDGER_COLUMNS if c != "run_id"))
-    if _published_copy(store, pub.period, pub.version) is not None:
-        found = ledger_rows(store, publication=(pub.period, pub.version))
-    else:  # not copied yet: the run it was made from is still stored as it was
-        found = ledger_rows(store, pub.run_id)
+    run_id, copy = behind_publication(store, pub.period, pub.version, pub.run_id)
+    found = ledger_rows(store, run_id, publication=copy)
     return [dict(zip(names, (pub.period, pub.version, *row))) for rows in found for row in rows]
 
 
