@@ -43,7 +43,7 @@ def ledger_of(ev) -> list:
     return [(e, e.reasons) for e in ev.ledger]
 
 def read_csv_records(rs, path):
-    return csvload.read_csv_records(rs, path, lambda: read_records_file(rs, path), NotAllowed(rs))
+    return csvload.read_csv_records(rs, path, NotAllowed(rs))
 
 
 HEADER = "record_id,household,date,activity,quantity,grade\n"

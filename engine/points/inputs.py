@@ -263,7 +263,7 @@ def open_inputs(ruleset: Ruleset, period: Period, *, db_path: str | None = None,
         except ImportError:  # numpy / pyarrow missing: rows
             fast = None
         else:
-            fast = read_csv_records(ruleset, records_path, None, NotAllowed(ruleset))
+            fast = read_csv_records(ruleset, records_path, NotAllowed(ruleset))
         return Inputs(fast if fast is not None else read_records_file(ruleset, records_path),
                       households)
     from xiangyue.data.store import open_store

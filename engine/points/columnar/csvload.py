@@ -248,12 +248,11 @@ def _rank_if_in_order(day: np.ndarray, rid: Any) -> np.ndarray | None:
     return np.arange(n, dtype=np.int32)
 
 
-def read_csv_records(ruleset: Ruleset, path: str, read_rows: Any,
+def read_csv_records(ruleset: Ruleset, path: str,
                      mark: Callable[..., None]) -> CsvRecords | None:
     """The CSV record file as :class:`CsvRecords` when it is the clean common case; None
     (read it through the row path) when it is anything else or pyarrow is missing.
-    ``mark``: the rule file's :class:`~xiangyue.points.inputs.NotAllowed`. ``read_rows`` (the
-    row path's reading) is not called any more: the dicts are built from the columns."""
+    ``mark``: the rule file's :class:`~xiangyue.points.inputs.NotAllowed`."""
     relaxed = [replace(f, values=None, required=False) if f.values or f.id == "person" else f
                for f in ruleset.fields]
     must = list(_RECORD_KEYS) + (["person"] if ruleset.field("person") is not None else [])
