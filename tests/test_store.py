@@ -194,12 +194,18 @@ def test_a_database_from_a_newer_version_is_refused(tmp_path):
     assert code_of(info) == "E-STORE-NEWER"
 
 
-def test_an_earlier_version_database_is_made_current_when_opened(tmp_path):
-    p = tmp_path / "v.db"
+def _version_one(p):
+    """A database as the previous version left it: one household, layout version 1."""
     with open_store(p) as s:
         with s.transaction():
             s.conn.execute("INSERT INTO households (household) VALUES ('001')")
         s.conn.execute("PRAGMA user_version = 1")
+        s.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return p
+
+
+def test_an_earlier_version_database_is_made_current_when_opened(tmp_path):
+    p = _version_one(tmp_path / "v.db")
     with open_store(p) as s:
         assert s.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         assert s.conn.execute("SELECT household FROM households").fetchall() == [("001",)]
@@ -210,12 +216,7 @@ def test_an_earlier_version_database_that_cannot_be_written_is_read_as_it_is(tmp
     import shutil
     import subprocess
 
-    p = tmp_path / "v.db"
-    with open_store(p) as s:
-        with s.transaction():
-            s.conn.execute("INSERT INTO households (household) VALUES ('001')")
-        s.conn.execute("PRAGMA user_version = 1")
-        s.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    p = _version_one(tmp_path / "v.db")
     chattr = shutil.which("chattr")
     if chattr is None or subprocess.run([chattr, "+i", str(p)], capture_output=True).returncode:
         pytest.skip("no way to make a file read-only for this user here (chattr +i)")
