@@ -511,7 +511,3 @@ class _Coder:
         codes = self.parts[0] if len(self.parts) == 1 else np.concatenate(self.parts)
         self.parts = []
         return CodedColumn(codes, self.values)
-
-
-def is_csv_records(records: Any) -> bool:
-    return isinstance(records, CsvRecords)
